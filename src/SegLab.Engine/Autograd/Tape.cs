@@ -1,0 +1,128 @@
+// Reverse-mode differentiation over the recorded graph: Backward (accumulate into leaves) and Grad (return gradients).
+using System.Runtime.CompilerServices;
+
+namespace SegLab.Engine.Autograd;
+
+/// <summary>Runs the backward pass over the tape.</summary>
+public static class Tape
+{
+    /// <summary>Accumulates d root / d leaf into every leaf's <see cref="Tensor.Grad"/> that requires a gradient.</summary>
+    /// <param name="root">The output; a one-element tensor unless <paramref name="gradient"/> is given.</param>
+    /// <param name="gradient">Gradient of the output.</param>
+    public static void Backward(Tensor root, Tensor? gradient = null)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        Run(root, gradient, captures: null);
+    }
+
+    /// <summary>
+    /// Gradients of <paramref name="output"/> with respect to each of <paramref name="inputs"/> (leaves or
+    /// intermediate results), without touching any <see cref="Tensor.Grad"/>. An input the output does not
+    /// depend on gets zeros.
+    /// </summary>
+    /// <param name="output">The output; a one-element tensor unless <paramref name="gradOutput"/> is given.</param>
+    /// <param name="inputs">Tensors that require gradients.</param>
+    /// <param name="gradOutput">Gradient of the output.</param>
+    public static Tensor[] Grad(Tensor output, IReadOnlyList<Tensor> inputs, Tensor? gradOutput = null)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(inputs);
+        var captures = new Dictionary<Tensor, Tensor?>(ReferenceEqualityComparer.Instance);
+        foreach (var x in inputs)
+        {
+            if (!x.RequiresGrad)
+                throw new ArgumentException($"Grad: input {Describe(x)} does not require a gradient.", nameof(inputs));
+            captures[x] = null;
+        }
+        Run(output, gradOutput, captures);
+        var result = new Tensor[inputs.Count];
+        for (int i = 0; i < result.Length; i++)
+            result[i] = captures[inputs[i]] ?? Tensor.Zeros(inputs[i].DType, inputs[i].Dims);
+        return result;
+    }
+
+    private static void Run(Tensor root, Tensor? seed, Dictionary<Tensor, Tensor?>? captures)
+    {
+        if (!root.RequiresGrad)
+            throw new InvalidOperationException($"Backward: {Describe(root)} does not require a gradient (no input of it has RequiresGrad, or it was computed under NoGrad).");
+        if (seed is null)
+        {
+            if (root.Numel != 1)
+                throw new InvalidOperationException($"Backward: an output of shape {Shapes.Format(root.Shape)} needs an explicit gradient; only one-element outputs get the implicit gradient 1.");
+            seed = Tensor.Ones(root.DType, root.Dims);
+        }
+        else if (!Shapes.Equal(seed.Shape, root.Shape))
+        {
+            throw new ArgumentException($"Backward: gradient shape {Shapes.Format(seed.Shape)} does not match output shape {Shapes.Format(root.Shape)}.");
+        }
+
+        using var _ = GradMode.NoGrad();
+        var order = TopologicalOrder(root);
+        var pending = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance) { [root] = seed };
+        for (int i = order.Count - 1; i >= 0; i--)
+        {
+            var t = order[i];
+            if (!pending.Remove(t, out var g)) continue;
+            if (captures is not null && captures.ContainsKey(t)) captures[t] = g;
+            if (t.GradFn is null)
+            {
+                if (captures is null) AccumulateLeaf(t, g);
+                continue;
+            }
+            var node = t.GradFn;
+            var grads = node.Backward(g);
+            for (int k = 0; k < node.Inputs.Length; k++)
+            {
+                var x = node.Inputs[k];
+                var gx = grads[k];
+                if (gx is null || !x.RequiresGrad) continue;
+                if (!Shapes.Equal(gx.Shape, x.Shape))
+                    throw new InvalidOperationException($"Backward of '{node.Op}' produced a gradient of shape {Shapes.Format(gx.Shape)} for input {k} of shape {Shapes.Format(x.Shape)} (engine bug).");
+                pending[x] = pending.TryGetValue(x, out var acc) ? Ops.Add(acc, gx) : gx;
+            }
+        }
+    }
+
+    private static void AccumulateLeaf(Tensor leaf, Tensor g)
+    {
+        if (leaf.Grad is null) leaf.Grad = g.DType == leaf.DType ? g.Clone() : g.To(leaf.DType);
+        else leaf.Grad = Ops.Add(leaf.Grad, g);
+    }
+
+    /// <summary>Every tensor reachable from <paramref name="root"/> through recorded nodes, parents before children.</summary>
+    private static List<Tensor> TopologicalOrder(Tensor root)
+    {
+        var order = new List<Tensor>();
+        var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<(Tensor T, int Next)>();
+        stack.Push((root, 0));
+        visited.Add(root);
+        while (stack.Count > 0)
+        {
+            var (t, next) = stack.Pop();
+            var inputs = t.GradFn?.Inputs;
+            if (inputs is not null && next < inputs.Length)
+            {
+                stack.Push((t, next + 1));
+                var x = inputs[next];
+                if (x.RequiresGrad && visited.Add(x)) stack.Push((x, 0));
+                continue;
+            }
+            order.Add(t);
+        }
+        return order;
+    }
+
+    private static string Describe(Tensor t) => t.Name is null
+        ? $"a tensor of shape {Shapes.Format(t.Shape)}"
+        : $"'{t.Name}' of shape {Shapes.Format(t.Shape)}";
+
+    /// <summary>Records <paramref name="output"/> as the result of <paramref name="op"/> on <paramref name="inputs"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Tensor Record(Tensor output, string op, Tensor[] inputs, BackwardFn backward)
+    {
+        output.GradFn = new Node(op, inputs, backward);
+        output.RequiresGrad = true;
+        return output;
+    }
+}
