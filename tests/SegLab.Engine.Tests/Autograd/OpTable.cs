@@ -29,16 +29,35 @@ internal sealed record OpCase(string Name, string[] Ops, int[][] Shapes, Func<Te
     public override string ToString() => Name;
 }
 
-/// <summary>The operation table.</summary>
-internal static class OpTable
+/// <summary>
+/// The operation table, split over partial files (OpTable.*.cs), one per family of operations. Every
+/// <c>static readonly OpCase[]</c> field of this class is part of the table; every <c>string[]</c> field
+/// whose name starts with NonDifferentiable or CheckedElsewhere exempts Ops methods from the coverage test.
+/// </summary>
+internal static partial class OpTable
 {
+    private static OpCase[]? s_all;
+
+    /// <summary>Every case of every partial file.</summary>
+    public static OpCase[] All => s_all ??= typeof(OpTable)
+        .GetFields(System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic)
+        .Where(f => f.FieldType == typeof(OpCase[]) && f.IsInitOnly)
+        .SelectMany(f => (OpCase[])f.GetValue(null)!)
+        .ToArray();
+
+    /// <summary>Ops methods exempt from the gradient table, with the reason in the field name.</summary>
+    public static IEnumerable<string> Exempt => typeof(OpTable)
+        .GetFields(System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic)
+        .Where(f => f.FieldType == typeof(string[]) && (f.Name.StartsWith("NonDifferentiable", StringComparison.Ordinal) || f.Name.StartsWith("CheckedElsewhere", StringComparison.Ordinal)))
+        .SelectMany(f => (string[])f.GetValue(null)!);
+
     /// <summary>Ops methods that have no gradient by design (comparisons, indices, helpers).</summary>
     public static readonly string[] NonDifferentiable = ["Greater", "Equal", "Argmax"];
 
     /// <summary>Differentiable ops checked by dedicated tests (a float32 round trip defeats float64 finite differences).</summary>
     public static readonly string[] CheckedElsewhere = ["To"];
 
-    public static readonly OpCase[] Cases =
+    public static readonly OpCase[] Core =
     [
         new("add_same", ["Add"], [[3, 4], [3, 4]], x => Ops.Add(x[0], x[1])),
         new("add_broadcast_bias", ["Add"], [[2, 3, 4, 5], [1, 3, 1, 1]], x => Ops.Add(x[0], x[1])),

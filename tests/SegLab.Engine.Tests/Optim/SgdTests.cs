@@ -1,0 +1,46 @@
+using SegLab.Engine.Optim;
+
+namespace SegLab.Engine.Tests.Optim;
+
+public class SgdTests
+{
+    [Fact]
+    public void Momentum_and_weight_decay_follow_the_pytorch_rule()
+    {
+        var p = Tensor.FromArray(new float[] { 1, -2 }, 2).RequireGrad();
+        var opt = new Sgd([p], lr: 0.1, momentum: 0.9, weightDecay: 0.01);
+        // step 1: g = 2p + wd p; v = g; p -= lr v
+        Ops.Sum(p * p).Backward();
+        opt.Step();
+        double g0 = 2 * 1 + 0.01 * 1, p0 = 1 - 0.1 * g0;
+        Assert.Equal(p0, p.Span[0], 5);
+        // step 2: v = 0.9 v + g
+        opt.ZeroGrad();
+        Ops.Sum(p * p).Backward();
+        opt.Step();
+        double g1 = 2 * p0 + 0.01 * p0, v1 = 0.9 * g0 + g1;
+        Assert.Equal(p0 - 0.1 * v1, p.Span[0], 5);
+    }
+
+    [Fact]
+    public void Nesterov_descends_a_quadratic()
+    {
+        var p = Tensor.FromArray(new float[] { 3 }, 1).RequireGrad();
+        var opt = new Sgd([p], lr: 0.05, momentum: 0.9, nesterov: true);
+        for (int i = 0; i < 200; i++)
+        {
+            opt.ZeroGrad();
+            Ops.Sum(p * p).Backward();
+            opt.Step();
+        }
+        Assert.InRange(p.Span[0], -1e-3f, 1e-3f);
+    }
+
+    [Fact]
+    public void Non_leaf_parameters_are_refused()
+    {
+        var p = Tensor.Ones(2).RequireGrad();
+        Assert.Throws<ArgumentException>(() => new Sgd([p * 2], 0.1));
+        Assert.Throws<ArgumentException>(() => new Sgd([Tensor.Ones(2)], 0.1));
+    }
+}
