@@ -1,0 +1,92 @@
+// seglab bench: GEMM GFLOP/s per provider, size and thread count, and elementwise GB/s, on the user's machine.
+using System.CommandLine;
+using System.Text.Json;
+using SegLab.Cli.Bench;
+using SegLab.Engine.Linalg;
+using Spectre.Console;
+
+namespace SegLab.Cli;
+
+internal static class BenchCommand
+{
+    public static Command Create(CliIO io)
+    {
+        var cmd = new Command("bench", "Measure the engine's speed on this machine.");
+        cmd.Subcommands.Add(Gemm(io));
+        cmd.Subcommands.Add(Elementwise(io));
+        return cmd;
+    }
+
+    private static Command Gemm(CliIO io)
+    {
+        var sizes = new Option<string>("--sizes") { Description = "Square sizes, comma-separated.", DefaultValueFactory = _ => "256,1024,2048" };
+        var threads = new Option<string>("--thread-counts") { Description = "Thread counts, comma-separated.", DefaultValueFactory = _ => "1,2" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON record per provider, size and thread count." };
+        var cmd = new Command("gemm", "SGEMM GFLOP/s for every available provider (managed, OpenBLAS), side by side.") { sizes, threads, json };
+        cmd.SetAction(r =>
+        {
+            Cli.ApplyThreads(r);
+            var s = ParseList(r.GetValue(sizes)!, "--sizes");
+            var t = ParseList(r.GetValue(threads)!, "--thread-counts");
+            bool asJson = r.GetValue(json);
+            var records = asJson
+                ? GemmBench.Run(s, t)
+                : io.Console.Status().Start("timing GEMM", ctx => GemmBench.Run(s, t, new Progress(m => ctx.Status(m))));
+            if (asJson)
+            {
+                io.Out.WriteLine(JsonSerializer.Serialize(records.Select(x => new { provider = x.Provider, size = x.Size, threads = x.Threads, gflops = Math.Round(x.Gflops, 2), medianMs = Math.Round(x.MedianMs, 3), repeats = x.Repeats }), JsonOptions.Indented));
+                return 0;
+            }
+            var table = new Table().Border(TableBorder.Rounded).AddColumns("provider", "size", "threads", "GFLOP/s", "median ms", "managed / OpenBLAS");
+            foreach (var x in records)
+            {
+                var other = records.FirstOrDefault(o => o.Provider == "openblas" && o.Size == x.Size && o.Threads == x.Threads);
+                string ratio = x.Provider == "managed" && other is not null ? $"{x.Gflops / other.Gflops:P0}" : "";
+                table.AddRow(x.Provider, x.Size.ToString(System.Globalization.CultureInfo.InvariantCulture), x.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    x.Gflops.ToString("F1", System.Globalization.CultureInfo.InvariantCulture), x.MedianMs.ToString("F2", System.Globalization.CultureInfo.InvariantCulture), ratio);
+            }
+            io.Console.Write(table);
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command Elementwise(CliIO io)
+    {
+        var json = new Option<bool>("--json") { Description = "Print JSON records." };
+        var n = new Option<int>("--elements") { Description = "Elements per array.", DefaultValueFactory = _ => 1 << 24 };
+        var cmd = new Command("elementwise", "Elementwise kernels (add, mul, exp, sigmoid, relu) in GB/s.") { json, n };
+        cmd.SetAction(r =>
+        {
+            Cli.ApplyThreads(r);
+            var records = ElementwiseBench.Run(r.GetValue(n));
+            if (r.GetValue(json))
+            {
+                io.Out.WriteLine(JsonSerializer.Serialize(records, JsonOptions.Indented));
+                return 0;
+            }
+            var table = new Table().Border(TableBorder.Rounded).AddColumns("kernel", "elements", "GB/s", "median ms");
+            foreach (var x in records)
+                table.AddRow(x.Kernel, x.Elements.ToString(System.Globalization.CultureInfo.InvariantCulture), x.GBps.ToString("F1", System.Globalization.CultureInfo.InvariantCulture), x.MedianMs.ToString("F2", System.Globalization.CultureInfo.InvariantCulture));
+            io.Console.Write(table);
+            return 0;
+        });
+        return cmd;
+    }
+
+    internal static int[] ParseList(string text, string option)
+    {
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var values = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], System.Globalization.CultureInfo.InvariantCulture, out values[i]) || values[i] < 1)
+                throw new ArgumentException($"{option}: '{parts[i]}' is not a positive integer.");
+        if (values.Length == 0) throw new ArgumentException($"{option}: give at least one value.");
+        return values;
+    }
+
+    private sealed class Progress(Action<string> report) : IProgress<string>
+    {
+        public void Report(string value) => report(value);
+    }
+}

@@ -1,0 +1,64 @@
+// seglab info: what this machine gives the engine (SIMD, BLAS provider, threads).
+using System.CommandLine;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using SegLab.Engine.Linalg;
+using SegLab.Engine.Threading;
+using Spectre.Console;
+
+namespace SegLab.Cli;
+
+/// <summary>The engine's configuration on this machine.</summary>
+internal sealed record EngineInfo(
+    string Version, string Runtime, string Os, string Architecture, int ProcessorCount, int Threads, string ThreadPolicy,
+    bool Vector256, bool Vector512, int VectorFloatCount, bool Avx2, bool Fma, bool Avx512F,
+    string BlasProvider, string BlasConfiguration, bool OpenBlasAvailable, string BlasSetting)
+{
+    public static EngineInfo Collect() => new(
+        Cli.Version, RuntimeInformation.FrameworkDescription, RuntimeInformation.OSDescription, RuntimeInformation.ProcessArchitecture.ToString(),
+        Environment.ProcessorCount, Parallelism.Threads, Parallelism.Describe(),
+        System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated, System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, Vector<float>.Count,
+        System.Runtime.Intrinsics.X86.Avx2.IsSupported, System.Runtime.Intrinsics.X86.Fma.IsSupported, System.Runtime.Intrinsics.X86.Avx512F.IsSupported,
+        Gemm.Provider.Name, Gemm.Provider.Describe(), Gemm.OpenBlas is not null, Environment.GetEnvironmentVariable("SEGLAB_BLAS") ?? "auto");
+}
+
+internal static class InfoCommand
+{
+    public static Command Create(CliIO io)
+    {
+        var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
+        var cmd = new Command("info", "Show the engine's configuration: SIMD, BLAS provider, threads.") { json };
+        cmd.SetAction(r =>
+        {
+            Cli.ApplyThreads(r);
+            var info = EngineInfo.Collect();
+            if (r.GetValue(json))
+            {
+                io.Out.WriteLine(JsonSerializer.Serialize(info, JsonOptions.Indented));
+                return 0;
+            }
+            var t = new Table().Border(TableBorder.Rounded).AddColumn("setting").AddColumn("value");
+            void Row(string k, object v) => t.AddRow(Markup.Escape(k), Markup.Escape(Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) ?? ""));
+            Row("SegLab", info.Version);
+            Row("runtime", info.Runtime);
+            Row("OS", $"{info.Os} ({info.Architecture})");
+            Row("processors", info.ProcessorCount);
+            Row("engine threads (SEGLAB_THREADS)", $"{info.Threads}: {info.ThreadPolicy}");
+            Row("SIMD", $"Vector256 {(info.Vector256 ? "yes" : "no")}, Vector512 {(info.Vector512 ? "yes" : "no")}, Vector<float> {info.VectorFloatCount} lanes");
+            Row("x86 features", $"AVX2 {info.Avx2}, FMA {info.Fma}, AVX-512F {info.Avx512F}");
+            Row("BLAS (SEGLAB_BLAS=" + info.BlasSetting + ")", info.BlasProvider);
+            Row("BLAS configuration", info.BlasConfiguration);
+            Row("OpenBLAS available", info.OpenBlasAvailable ? "yes" : "no (apt-get install libopenblas0-pthread)");
+            io.Console.Write(t);
+            return 0;
+        });
+        return cmd;
+    }
+}
+
+/// <summary>Shared JSON settings: camelCase, indented.</summary>
+internal static class JsonOptions
+{
+    public static JsonSerializerOptions Indented { get; } = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true };
+}
