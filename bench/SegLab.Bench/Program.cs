@@ -1,1 +1,2 @@
-BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// BenchmarkDotNet entry point: dotnet run -c Release --project bench/SegLab.Bench -- --filter '*Gemm*'
+BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(SegLab.Bench.GemmBenchmarks).Assembly).Run(args);

@@ -46,6 +46,8 @@ internal static class Cli
         };
         var root = new RootCommand("SegLab: semantic segmentation you can trust (engine, models, robustness, attribution).");
         root.Options.Add(threads);
+        foreach (var o in root.Options)
+            if (o is VersionOption v) v.Action = new PrintVersion(io);
         root.Subcommands.Add(InfoCommand.Create(io));
         root.Subcommands.Add(BenchCommand.Create(io));
         root.Subcommands.Add(DemoCommand.Create(io));
@@ -64,6 +66,16 @@ internal static class Cli
             }
         };
         return root;
+    }
+
+    /// <summary>--version prints SegLab's version (without build metadata) to standard output.</summary>
+    private sealed class PrintVersion(CliIO io) : System.CommandLine.Invocation.SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            io.Out.WriteLine(Version);
+            return 0;
+        }
     }
 
     /// <summary>Applies global options (threads) before a verb runs.</summary>

@@ -1,0 +1,99 @@
+using System.Text.Json;
+using Spectre.Console;
+using Spectre.Console.Testing;
+
+namespace SegLab.Cli.Tests;
+
+public class CliTests
+{
+    private static (int Code, string Console, string Out, string Err) Run(params string[] args)
+    {
+        var console = new TestConsole();
+        console.Profile.Width = 200;
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = Cli.Run(args, console, stdout, stderr);
+        return (code, console.Output, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public void Version_prints_the_assembly_version()
+    {
+        var r = Run("--version");
+        Assert.Equal(0, r.Code);
+        Assert.Equal("0.1.0", r.Out.Trim());
+    }
+
+    [Fact]
+    public void Info_json_has_the_engine_configuration()
+    {
+        var r = Run("info", "--json");
+        Assert.Equal(0, r.Code);
+        using var doc = JsonDocument.Parse(r.Out);
+        var root = doc.RootElement;
+        Assert.Contains(root.GetProperty("blasProvider").GetString(), new[] { "managed", "openblas" });
+        Assert.True(root.GetProperty("threads").GetInt32() >= 1);
+        Assert.False(string.IsNullOrEmpty(root.GetProperty("blasConfiguration").GetString()));
+    }
+
+    [Fact]
+    public void Info_table_names_the_provider()
+    {
+        var r = Run("info");
+        Assert.Equal(0, r.Code);
+        Assert.Contains("BLAS", r.Console, StringComparison.Ordinal);
+        Assert.Contains("SIMD", r.Console, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bench_gemm_json_gives_one_record_per_provider_size_and_thread_count()
+    {
+        var r = Run("bench", "gemm", "--sizes", "64,96", "--thread-counts", "1", "--json");
+        Assert.Equal(0, r.Code);
+        using var doc = JsonDocument.Parse(r.Out);
+        var records = doc.RootElement.EnumerateArray().ToList();
+        int providers = SegLab.Engine.Linalg.Gemm.OpenBlas is null ? 1 : 2;
+        Assert.Equal(providers * 2, records.Count);
+        Assert.All(records, x =>
+        {
+            Assert.True(x.GetProperty("gflops").GetDouble() > 0);
+            Assert.Equal(1, x.GetProperty("threads").GetInt32());
+        });
+        Assert.Contains(records, x => x.GetProperty("provider").GetString() == "managed" && x.GetProperty("size").GetInt32() == 96);
+    }
+
+    [Fact]
+    public void Bench_elementwise_reports_throughput()
+    {
+        var r = Run("bench", "elementwise", "--elements", "100000", "--json");
+        Assert.Equal(0, r.Code);
+        using var doc = JsonDocument.Parse(r.Out);
+        Assert.Equal(5, doc.RootElement.GetArrayLength());
+        Assert.All(doc.RootElement.EnumerateArray(), x => Assert.True(x.GetProperty("gBps").GetDouble() > 0));
+    }
+
+    [Fact]
+    public void Bad_values_give_a_one_line_error_and_exit_code_1()
+    {
+        var r = Run("bench", "gemm", "--sizes", "12,abc");
+        Assert.Equal(1, r.Code);
+        Assert.StartsWith("error: --sizes: 'abc'", r.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", r.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Unknown_verbs_and_options_fail()
+    {
+        Assert.NotEqual(0, Run("frobnicate").Code);
+        Assert.NotEqual(0, Run("info", "--nope").Code);
+    }
+
+    [Fact]
+    public void Demo_runs_the_engine_demo_and_says_so()
+    {
+        var r = Run("demo", "--steps", "20");
+        Assert.Equal(0, r.Code);
+        Assert.Contains("engine demo", r.Console, StringComparison.Ordinal);
+        Assert.Contains("final loss", r.Console, StringComparison.Ordinal);
+    }
+}

@@ -1,1 +1,0 @@
-namespace SegLab.Cli.Tests; public class Smoke { [Fact] public void Runs() => Assert.Equal(2, 1 + 1); }
