@@ -1,0 +1,42 @@
+// Gradient-check cases for normalisation, activations, dropout and cross-entropy.
+namespace SegLab.Engine.Tests.Autograd;
+
+internal static partial class OpTable
+{
+    private static Tensor Stats(Tensor like, int c, double v) => Tensor.Full(like.DType, v, c);
+
+    private static Tensor Targets(Tensor like, int[] shape, int classes, int ignore)
+    {
+        var t = Tensor.Zeros(like.DType, shape);
+        for (int i = 0; i < t.Numel; i++) t.SetFlat(i, i % 5 == 3 ? ignore : (i * 7 + 3) % classes);
+        return t;
+    }
+
+    public static readonly OpCase[] Layers =
+    [
+        new("batch_norm_train_affine", ["BatchNorm2d"], [[3, 2, 2, 3], [2], [2]],
+            x => Ops.BatchNorm2d(x[0], x[1], x[2], Stats(x[0], 2, 0), Stats(x[0], 2, 1), training: true)),
+        new("batch_norm_train_plain", ["BatchNorm2d"], [[2, 3, 2, 2]],
+            x => Ops.BatchNorm2d(x[0], null, null, Stats(x[0], 3, 0), Stats(x[0], 3, 1), training: true, eps: 1e-3)),
+        new("batch_norm_eval", ["BatchNorm2d"], [[2, 3, 2, 2], [3], [3]],
+            x => Ops.BatchNorm2d(x[0], x[1], x[2], Stats(x[0], 3, 0.2), Stats(x[0], 3, 1.5), training: false)),
+        new("batch_norm_2d_input", ["BatchNorm2d"], [[5, 3], [3], [3]],
+            x => Ops.BatchNorm2d(x[0], x[1], x[2], Stats(x[0], 3, 0), Stats(x[0], 3, 1), training: true)),
+        new("prelu_per_channel", ["Prelu"], [[2, 3, 2, 2], [3]], x => Ops.Prelu(x[0], x[1]), "awayFromZero"),
+        new("prelu_shared", ["Prelu"], [[2, 3, 4], [1]], x => Ops.Prelu(x[0], x[1]), "awayFromZero"),
+        new("leaky_relu", ["LeakyRelu"], [[3, 5]], x => Ops.LeakyRelu(x[0], 0.1), "awayFromZero"),
+        new("relu6", ["Relu6"], [[4, 5]], x => Ops.Relu6(Ops.Mul(x[0], 4.0)), "awayFromZero"),
+        new("hardsigmoid", ["HardSigmoid"], [[4, 5]], x => Ops.HardSigmoid(Ops.Mul(x[0], 2.5)), "awayFromZero"),
+        new("hardswish", ["HardSwish"], [[4, 5]], x => Ops.HardSwish(Ops.Mul(x[0], 2.5)), "awayFromZero"),
+        new("dropout", ["Dropout"], [[4, 6]], x => Ops.Dropout(x[0], 0.3, training: true, new Rng(5))),
+        new("dropout2d", ["Dropout2d"], [[2, 4, 3]], x => Ops.Dropout2d(x[0], 0.5, training: true, new Rng(6))),
+        new("cross_entropy_mean_ignore", ["CrossEntropy"], [[2, 4, 3, 3]],
+            x => Ops.CrossEntropy(x[0], Targets(x[0], [2, 3, 3], 4, 255), ignoreIndex: 255)),
+        new("cross_entropy_weighted", ["CrossEntropy"], [[2, 4, 3, 2]],
+            x => Ops.CrossEntropy(x[0], Targets(x[0], [2, 3, 2], 4, -100), classWeights: Tensor.FromArray(new double[] { 0.5, 2, 1, 0.25 }, 4).To(x[0].DType))),
+        new("cross_entropy_sum", ["CrossEntropy"], [[3, 5]],
+            x => Ops.CrossEntropy(x[0], Targets(x[0], [3], 5, -100), reduction: Reduction.Sum)),
+        new("cross_entropy_none", ["CrossEntropy"], [[2, 3, 2, 2]],
+            x => Ops.CrossEntropy(x[0], Targets(x[0], [2, 2, 2], 3, 7), ignoreIndex: 7, reduction: Reduction.None)),
+    ];
+}
