@@ -20,14 +20,14 @@ internal static class BenchCommand
     private static Command Gemm(CliIO io)
     {
         var sizes = new Option<string>("--sizes") { Description = "Square sizes, comma-separated.", DefaultValueFactory = _ => "256,1024,2048" };
-        var threads = new Option<string>("--thread-counts") { Description = "Thread counts, comma-separated.", DefaultValueFactory = _ => "1,2" };
+        var threads = new Option<string>("--threads", "--thread-counts") { Description = "Engine thread counts to time, comma-separated (overrides the global --threads here).", DefaultValueFactory = _ => "1,2" };
         var json = new Option<bool>("--json") { Description = "Print one JSON record per provider, size and thread count." };
         var cmd = new Command("gemm", "SGEMM GFLOP/s for every available provider (managed, OpenBLAS), side by side.") { sizes, threads, json };
         cmd.SetAction(r =>
         {
             Cli.ApplyThreads(r);
             var s = ParseList(r.GetValue(sizes)!, "--sizes");
-            var t = ParseList(r.GetValue(threads)!, "--thread-counts");
+            var t = ParseList(r.GetValue(threads)!, "--threads");
             bool asJson = r.GetValue(json);
             var records = asJson
                 ? GemmBench.Run(s, t)

@@ -8,6 +8,7 @@ public abstract class Module
     private readonly List<KeyValuePair<string, Tensor>> _parameters = [];
     private readonly List<KeyValuePair<string, Tensor>> _buffers = [];
     private readonly List<KeyValuePair<string, Module>> _children = [];
+    private readonly HashSet<string> _optionalBuffers = new(StringComparer.Ordinal);
 
     /// <summary>True in training mode (batch-norm batch statistics, dropout active).</summary>
     public bool Training { get; private set; } = true;
@@ -51,11 +52,15 @@ public abstract class Module
     /// <summary>Registers a non-trainable state tensor (running statistics) under <paramref name="name"/>.</summary>
     /// <param name="name">Local state-dict name, e.g. "running_mean".</param>
     /// <param name="value">Initial value.</param>
-    protected Tensor RegisterBuffer(string name, Tensor value)
+    /// <param name="optionalOnLoad">
+    /// A strict load may lack this buffer (PyTorch accepts checkpoints written before num_batches_tracked existed).
+    /// </param>
+    protected Tensor RegisterBuffer(string name, Tensor value, bool optionalOnLoad = false)
     {
         ArgumentNullException.ThrowIfNull(value);
         CheckName(name);
         _buffers.Add(new(name, value));
+        if (optionalOnLoad) _optionalBuffers.Add(name);
         return value;
     }
 
@@ -161,7 +166,8 @@ public abstract class Module
     {
         ArgumentNullException.ThrowIfNull(state);
         var own = StateDict();
-        var missing = own.Keys.Where(k => !state.ContainsKey(k)).ToList();
+        var optional = NamedModules().SelectMany(m => m.Value._optionalBuffers.Select(b => Join(m.Key, b))).ToHashSet(StringComparer.Ordinal);
+        var missing = own.Keys.Where(k => !state.ContainsKey(k) && !optional.Contains(k)).ToList();
         var unexpected = state.Keys.Where(k => !own.ContainsKey(k)).ToList();
         var mismatched = own.Where(kv => state.TryGetValue(kv.Key, out var t) && !ShapesCompatible(kv.Value, t))
             .Select(kv => $"{kv.Key}: model {Shapes.Format(kv.Value.Shape)}, file {Shapes.Format(state[kv.Key].Shape)}").ToList();

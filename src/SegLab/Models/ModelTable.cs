@@ -1,0 +1,61 @@
+// The model table: names users type (cgnet-camvid, espnet-camvid) mapped to constructors, weights and
+// preprocessing. One explicit table, no registry magic (segmentation_models_pytorch's shape).
+using SegLab.Engine.Nn;
+using SegLab.Engine.Serialization;
+
+namespace SegLab.Models;
+
+/// <summary>One entry of the model table.</summary>
+/// <param name="Name">Name users type.</param>
+/// <param name="Description">One line for listings.</param>
+/// <param name="Create">Builds the network with fresh weights.</param>
+/// <param name="Preprocessing">Its input convention.</param>
+/// <param name="NumClasses">Scored classes.</param>
+/// <param name="OutputChannels">Channels the network outputs.</param>
+/// <param name="Dataset">Dataset the pretrained weights fit ("camvid", "voc").</param>
+/// <param name="WeightsFile">Pretrained weights, relative to the shared data folder; null for untrained families.</param>
+public sealed record ModelSpec(
+    string Name, string Description, Func<Module> Create, Preprocessing Preprocessing,
+    int NumClasses, int OutputChannels, string Dataset, string? WeightsFile);
+
+/// <summary>Known models.</summary>
+public static class ModelTable
+{
+    /// <summary>Every model by name.</summary>
+    public static IReadOnlyList<ModelSpec> All { get; } =
+    [
+        new("cgnet-camvid", "CGNet (M=3, N=21), CamVid 11 classes, trained on train+val",
+            () => new CGNet(11, 3, 21),
+            new Preprocessing(ChannelOrder.Rgb, 255, [105.65775299072266, 103.329833984375, 99.62540435791016], [1, 1, 1]),
+            11, 11, "camvid", "models/cgnet-camvid/cgnet_m3n21_camvid.safetensors"),
+        new("espnet-camvid", "ESPNet (p=2, q=8), CamVid 11 classes + void output, trained on train",
+            () => new ESPNet(12, 2, 8),
+            new Preprocessing(ChannelOrder.Bgr, 255, [110.33134460449219, 108.40914916992188, 105.03352355957031], [72.12519836425781, 72.68854522705078, 69.9026107788086], 1.0 / 255),
+            11, 12, "camvid", "models/espnet-camvid/espnet_p_2_q_8_camvid.safetensors"),
+    ];
+
+    /// <summary>The entry named <paramref name="name"/>, or an error listing the known names.</summary>
+    /// <param name="name">Model name.</param>
+    public static ModelSpec Get(string name) =>
+        All.FirstOrDefault(m => string.Equals(m.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new ArgumentException($"Unknown model '{name}'. Known models: {string.Join(", ", All.Select(m => m.Name))}.");
+
+    /// <summary>
+    /// Builds the named model in eval mode and loads weights (strict): from <paramref name="weightsPath"/> when
+    /// given, else the pretrained file in the shared data folder.
+    /// </summary>
+    /// <param name="name">Model name.</param>
+    /// <param name="weightsPath">A safetensors file, or null for the pretrained weights.</param>
+    public static SegmentationModel Load(string name, string? weightsPath = null)
+    {
+        var spec = Get(name);
+        var path = weightsPath ?? (spec.WeightsFile is null
+            ? throw new ArgumentException($"Model '{name}' has no pretrained weights; pass a weights file.")
+            : SharedData.Resolve(spec.WeightsFile));
+        var network = spec.Create();
+        var file = SafeTensors.Load(path);
+        network.LoadStateDict(file.ToTensors(), strict: true, source: path);
+        network.Eval();
+        return new SegmentationModel(spec.Name, network, spec.Preprocessing, spec.NumClasses);
+    }
+}
