@@ -2,6 +2,7 @@
 // at the kinks (relu6 and hardsigmoid pass the gradient strictly inside (0, 6) and (-3, 3); hardswish uses
 // x/3 + 1/2 on [-3, 3]; leaky relu uses the slope at 0).
 using System.Numerics;
+using System.Numerics.Tensors;
 using SegLab.Engine.Autograd;
 using SegLab.Engine.Kernels;
 
@@ -67,18 +68,29 @@ public static partial class Ops
         return GradMode.Needs(x) ? Tape.Record(y, "hardswish", [x], g => [ElementwiseKernels.Binary<HardSwishGradOp>("hardswish", g, x)]) : y;
     }
 
-    // x, y: [outer, C, inner]; slope w[c] (or w[0]).
+    // x, y: [outer, C, inner]; slope w[c] (or w[0]); y = max(x, 0) + a min(x, 0), vectorised per plane
     private static void PreluForward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y, int outer, int c, int inner) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int o = 0; o < outer; o++)
-            for (int ch = 0; ch < c; ch++)
-            {
-                T a = w.Length == 1 ? w[0] : w[ch];
-                int off = (o * c + ch) * inner;
-                var xs = x.Slice(off, inner);
-                var ys = y.Slice(off, inner);
-                for (int i = 0; i < inner; i++) ys[i] = xs[i] > T.Zero ? xs[i] : a * xs[i];
-            }
+        var pos = System.Buffers.ArrayPool<T>.Shared.Rent(inner);
+        try
+        {
+            var p = pos.AsSpan(0, inner);
+            for (int o = 0; o < outer; o++)
+                for (int ch = 0; ch < c; ch++)
+                {
+                    T a = w.Length == 1 ? w[0] : w[ch];
+                    int off = (o * c + ch) * inner;
+                    var xs = x.Slice(off, inner);
+                    var ys = y.Slice(off, inner);
+                    TensorPrimitives.Max(xs, T.Zero, p);
+                    TensorPrimitives.Min(xs, T.Zero, ys);
+                    TensorPrimitives.MultiplyAdd(ys, a, p, ys);
+                }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<T>.Shared.Return(pos);
+        }
     }
 
     private static void PreluBackward<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> gx, Span<T> gw, int outer, int c, int inner) where T : unmanaged, IFloatingPointIeee754<T>
