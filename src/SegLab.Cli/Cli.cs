@@ -29,9 +29,13 @@ internal static class Cli
             var result = root.Parse(args);
             return result.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
+        // Expected failures (bad values, missing files, unavailable providers) are one red line; anything else is a bug and keeps its stack trace.
         catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException or UnauthorizedAccessException or FormatException or KeyNotFoundException)
         {
-            stderr.WriteLine($"error: {e.Message}");
+            bool red = ReferenceEquals(stderr, System.Console.Error) && !System.Console.IsErrorRedirected
+                && Environment.GetEnvironmentVariable("NO_COLOR") is null;
+            string line = $"error: {e.Message.ReplaceLineEndings(" ")}";
+            stderr.WriteLine(red ? $"\u001b[31m{line}\u001b[0m" : line);
             if (Environment.GetEnvironmentVariable("SEGLAB_DEBUG") == "1") stderr.WriteLine(e);
             return 1;
         }

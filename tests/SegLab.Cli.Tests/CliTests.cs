@@ -46,30 +46,74 @@ public class CliTests
     }
 
     [Fact]
-    public void Bench_gemm_json_gives_one_record_per_provider_size_and_thread_count()
+    public void Bench_gemm_json_gives_one_record_per_provider()
     {
-        var r = Run("bench", "gemm", "--sizes", "64,96", "--thread-counts", "1", "--json");
+        var r = Run("bench", "gemm", "--sizes", "64", "--threads", "1", "--json");
+        Assert.Equal(0, r.Code);
+        Assert.Equal("", r.Console);
+        using var doc = JsonDocument.Parse(r.Out);
+        var records = doc.RootElement.EnumerateArray().ToList();
+        var expected = SegLab.Engine.Linalg.Gemm.OpenBlas is null ? new[] { "managed" } : new[] { "managed", "openblas" };
+        Assert.Equal(expected, records.Select(x => x.GetProperty("provider").GetString()).Order(StringComparer.Ordinal));
+        Assert.All(records, x =>
+        {
+            Assert.Equal(64, x.GetProperty("size").GetInt32());
+            Assert.Equal(1, x.GetProperty("threads").GetInt32());
+            Assert.True(x.GetProperty("gflops").GetDouble() > 0);
+            Assert.True(x.GetProperty("medianMs").GetDouble() > 0);
+        });
+    }
+
+    [Fact]
+    public void Bench_gemm_times_every_size_and_thread_count_and_restores_the_thread_setting()
+    {
+        int before = SegLab.Engine.Threading.Parallelism.Threads;
+        var r = Run("bench", "gemm", "--sizes", "32,48", "--threads", "1,2", "--json");
         Assert.Equal(0, r.Code);
         using var doc = JsonDocument.Parse(r.Out);
         var records = doc.RootElement.EnumerateArray().ToList();
         int providers = SegLab.Engine.Linalg.Gemm.OpenBlas is null ? 1 : 2;
-        Assert.Equal(providers * 2, records.Count);
-        Assert.All(records, x =>
-        {
-            Assert.True(x.GetProperty("gflops").GetDouble() > 0);
-            Assert.Equal(1, x.GetProperty("threads").GetInt32());
-        });
-        Assert.Contains(records, x => x.GetProperty("provider").GetString() == "managed" && x.GetProperty("size").GetInt32() == 96);
+        Assert.Equal(providers * 4, records.Count);
+        Assert.Contains(records, x => x.GetProperty("size").GetInt32() == 48 && x.GetProperty("threads").GetInt32() == 2);
+        Assert.Equal(before, SegLab.Engine.Threading.Parallelism.Threads);
     }
 
     [Fact]
-    public void Bench_elementwise_reports_throughput()
+    public void Bench_gemm_table_shows_the_providers()
+    {
+        var r = Run("bench", "gemm", "--sizes", "32", "--threads", "1");
+        Assert.Equal(0, r.Code);
+        Assert.Contains("GFLOP/s", r.Console, StringComparison.Ordinal);
+        Assert.Contains("managed", r.Console, StringComparison.Ordinal);
+        Assert.Equal("", r.Out);
+    }
+
+    [Fact]
+    public void Bench_elementwise_reports_throughput_per_kernel()
     {
         var r = Run("bench", "elementwise", "--elements", "100000", "--json");
         Assert.Equal(0, r.Code);
         using var doc = JsonDocument.Parse(r.Out);
-        Assert.Equal(5, doc.RootElement.GetArrayLength());
-        Assert.All(doc.RootElement.EnumerateArray(), x => Assert.True(x.GetProperty("gBps").GetDouble() > 0));
+        var kernels = doc.RootElement.EnumerateArray().Select(x => x.GetProperty("kernel").GetString()).ToArray();
+        Assert.Equal(new[] { "add", "mul", "exp", "sigmoid", "relu" }, kernels);
+        Assert.All(doc.RootElement.EnumerateArray(), x => Assert.True(x.GetProperty("gbps").GetDouble() > 0));
+    }
+
+    [Fact]
+    public void Global_threads_option_sets_the_engine_threads()
+    {
+        int before = SegLab.Engine.Threading.Parallelism.Threads;
+        try
+        {
+            var r = Run("--threads", "1", "info", "--json");
+            Assert.Equal(0, r.Code);
+            using var doc = JsonDocument.Parse(r.Out);
+            Assert.Equal(1, doc.RootElement.GetProperty("threads").GetInt32());
+        }
+        finally
+        {
+            SegLab.Engine.Threading.Parallelism.SetThreads(before);
+        }
     }
 
     [Fact]
@@ -84,8 +128,19 @@ public class CliTests
     [Fact]
     public void Unknown_verbs_and_options_fail()
     {
-        Assert.NotEqual(0, Run("frobnicate").Code);
+        var verb = Run("frobnicate");
+        Assert.NotEqual(0, verb.Code);
+        Assert.Contains("frobnicate", verb.Err, StringComparison.Ordinal);
         Assert.NotEqual(0, Run("info", "--nope").Code);
+        Assert.NotEqual(0, Run("demo", "--steps", "many").Code);
+    }
+
+    [Fact]
+    public void Zero_threads_is_an_error_not_a_crash()
+    {
+        var r = Run("--threads", "0", "info");
+        Assert.Equal(1, r.Code);
+        Assert.StartsWith("error: --threads must be at least 1", r.Err, StringComparison.Ordinal);
     }
 
     [Fact]

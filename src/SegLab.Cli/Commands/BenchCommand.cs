@@ -29,9 +29,7 @@ internal static class BenchCommand
             var s = ParseList(r.GetValue(sizes)!, "--sizes");
             var t = ParseList(r.GetValue(threads)!, "--threads");
             bool asJson = r.GetValue(json);
-            var records = asJson
-                ? GemmBench.Run(s, t)
-                : io.Console.Status().Start("timing GEMM", ctx => GemmBench.Run(s, t, new Progress(m => ctx.Status(m))));
+            var records = asJson ? GemmBench.Run(s, t) : WithStatus(io, "timing GEMM", p => GemmBench.Run(s, t, p));
             if (asJson)
             {
                 io.Out.WriteLine(JsonSerializer.Serialize(records.Select(x => new { provider = x.Provider, size = x.Size, threads = x.Threads, gflops = Math.Round(x.Gflops, 2), medianMs = Math.Round(x.MedianMs, 3), repeats = x.Repeats }), JsonOptions.Indented));
@@ -41,11 +39,12 @@ internal static class BenchCommand
             foreach (var x in records)
             {
                 var other = records.FirstOrDefault(o => o.Provider == "openblas" && o.Size == x.Size && o.Threads == x.Threads);
-                string ratio = x.Provider == "managed" && other is not null ? $"{x.Gflops / other.Gflops:P0}" : "";
-                table.AddRow(x.Provider, x.Size.ToString(System.Globalization.CultureInfo.InvariantCulture), x.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    x.Gflops.ToString("F1", System.Globalization.CultureInfo.InvariantCulture), x.MedianMs.ToString("F2", System.Globalization.CultureInfo.InvariantCulture), ratio);
+                string ratio = x.Provider == "managed" && other is not null ? Inv(x.Gflops / other.Gflops, "F2") + "x" : "";
+                table.AddRow(x.Provider, Inv(x.Size), Inv(x.Threads), Inv(x.Gflops, "F1"), Inv(x.MedianMs, "F2"), ratio);
             }
             io.Console.Write(table);
+            if (records.All(x => x.Provider != "openblas"))
+                io.Console.MarkupLine("[grey]OpenBLAS is not loadable here (apt-get install libopenblas0-pthread); only the managed provider was timed.[/]");
             return 0;
         });
         return cmd;
@@ -53,26 +52,40 @@ internal static class BenchCommand
 
     private static Command Elementwise(CliIO io)
     {
-        var json = new Option<bool>("--json") { Description = "Print JSON records." };
-        var n = new Option<int>("--elements") { Description = "Elements per array.", DefaultValueFactory = _ => 1 << 24 };
-        var cmd = new Command("elementwise", "Elementwise kernels (add, mul, exp, sigmoid, relu) in GB/s.") { json, n };
+        var json = new Option<bool>("--json") { Description = "Print one JSON record per kernel." };
+        var n = new Option<int>("--elements") { Description = "Elements per array (default 16M).", DefaultValueFactory = _ => ElementwiseBench.DefaultElements };
+        var cmd = new Command("elementwise", "Elementwise kernels (add, mul, exp, sigmoid, relu; TensorPrimitives, one thread) in GB/s.") { json, n };
         cmd.SetAction(r =>
         {
             Cli.ApplyThreads(r);
-            var records = ElementwiseBench.Run(r.GetValue(n));
+            int elements = r.GetValue(n);
+            var records = r.GetValue(json)
+                ? ElementwiseBench.Run(elements)
+                : WithStatus(io, "timing elementwise kernels", p => ElementwiseBench.Run(elements, progress: p));
             if (r.GetValue(json))
             {
-                io.Out.WriteLine(JsonSerializer.Serialize(records, JsonOptions.Indented));
+                io.Out.WriteLine(JsonSerializer.Serialize(records.Select(x => new { kernel = x.Kernel, elements = x.Elements, gbps = Math.Round(x.Gbps, 2), medianMs = Math.Round(x.MedianMs, 3), repeats = x.Repeats }), JsonOptions.Indented));
                 return 0;
             }
             var table = new Table().Border(TableBorder.Rounded).AddColumns("kernel", "elements", "GB/s", "median ms");
             foreach (var x in records)
-                table.AddRow(x.Kernel, x.Elements.ToString(System.Globalization.CultureInfo.InvariantCulture), x.GBps.ToString("F1", System.Globalization.CultureInfo.InvariantCulture), x.MedianMs.ToString("F2", System.Globalization.CultureInfo.InvariantCulture));
+                table.AddRow(x.Kernel, Inv(x.Elements), Inv(x.Gbps, "F1"), Inv(x.MedianMs, "F2"));
             io.Console.Write(table);
+            io.Console.MarkupLine("[grey]GB/s = (bytes read + bytes written) / median time; 1 GB = 1e9 bytes.[/]");
             return 0;
         });
         return cmd;
     }
+
+    /// <summary>Runs <paramref name="work"/> under a live status line when the console is interactive, plainly otherwise.</summary>
+    private static T WithStatus<T>(CliIO io, string title, Func<IProgress<string>?, T> work)
+        => io.Console.Profile.Capabilities.Interactive
+            ? io.Console.Status().Start(title, ctx => work(new Progress(m => ctx.Status(m))))
+            : work(null);
+
+    private static string Inv(int v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string Inv(double v, string format) => v.ToString(format, System.Globalization.CultureInfo.InvariantCulture);
 
     internal static int[] ParseList(string text, string option)
     {

@@ -16,10 +16,10 @@ internal static class DemoCommand
         cmd.SetAction(r =>
         {
             Cli.ApplyThreads(r);
-            io.Console.MarkupLine("[bold]SegLab engine demo[/]: a tiny coordinate network learns a synthetic 3-region label map with SegLab's own autograd.");
-            io.Console.MarkupLine("[grey](The segmentation demo on CamVid samples replaces this once evaluation lands.)[/]");
             int n = r.GetValue(steps);
             if (n < 1) throw new ArgumentException($"--steps must be at least 1, got {n}.");
+            io.Console.MarkupLine("[bold]SegLab engine demo[/]: fits a tiny network to a synthetic 3-region label map with SegLab's own autograd.");
+            io.Console.MarkupLine("[grey]This is an engine demo, not segmentation yet: the segmentation demo on CamVid samples replaces it when it lands.[/]");
             EngineDemoResult result = null!;
             io.Console.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
                 .Start(ctx =>
@@ -31,7 +31,7 @@ internal static class DemoCommand
                         task.Description = $"training, loss {p.Loss:F4}";
                     }));
                 });
-            var t = new Table().Border(TableBorder.Rounded).AddColumns("steps", "initial loss", "final loss", "pixel accuracy", "seconds");
+            var t = new Table().Border(TableBorder.Rounded).AddColumns("steps", "initial loss", "final loss", "held-out pixel accuracy", "seconds");
             t.AddRow(result.Steps.ToString(System.Globalization.CultureInfo.InvariantCulture), result.InitialLoss.ToString("F4", System.Globalization.CultureInfo.InvariantCulture),
                 result.FinalLoss.ToString("F4", System.Globalization.CultureInfo.InvariantCulture), $"{result.PixelAccuracy:F1} %", result.Seconds.ToString("F2", System.Globalization.CultureInfo.InvariantCulture));
             io.Console.Write(t);

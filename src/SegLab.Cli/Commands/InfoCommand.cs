@@ -25,6 +25,8 @@ internal sealed record EngineInfo(
 
 internal static class InfoCommand
 {
+    private static string YesNo(bool b) => b ? "yes" : "no";
+
     public static Command Create(CliIO io)
     {
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
@@ -44,9 +46,9 @@ internal static class InfoCommand
             Row("runtime", info.Runtime);
             Row("OS", $"{info.Os} ({info.Architecture})");
             Row("processors", info.ProcessorCount);
-            Row("engine threads (SEGLAB_THREADS)", $"{info.Threads}: {info.ThreadPolicy}");
-            Row("SIMD", $"Vector256 {(info.Vector256 ? "yes" : "no")}, Vector512 {(info.Vector512 ? "yes" : "no")}, Vector<float> {info.VectorFloatCount} lanes");
-            Row("x86 features", $"AVX2 {info.Avx2}, FMA {info.Fma}, AVX-512F {info.Avx512F}");
+            Row("engine threads (SEGLAB_THREADS)", info.ThreadPolicy);
+            Row("SIMD", $"Vector256 {YesNo(info.Vector256)}, Vector512 {YesNo(info.Vector512)}, Vector<float> {info.VectorFloatCount} lanes");
+            Row("x86 features", $"AVX2 {YesNo(info.Avx2)}, FMA {YesNo(info.Fma)}, AVX-512F {YesNo(info.Avx512F)}");
             Row("BLAS (SEGLAB_BLAS=" + info.BlasSetting + ")", info.BlasProvider);
             Row("BLAS configuration", info.BlasConfiguration);
             Row("OpenBLAS available", info.OpenBlasAvailable ? "yes" : "no (apt-get install libopenblas0-pthread)");
