@@ -1,22 +1,26 @@
 // 2-D convolution, PyTorch semantics (zero padding, stride, dilation, groups), with hand-written forward and
-// backward. Paths: depthwise (groups == C == K) by direct per-plane kernels; 1x1 stride-1 unpadded as one GEMM
-// per image; everything else by im2col over bands of output rows (bounded scratch) and GEMM.
-//   forward:  y[n, k] = sum_c W[k, c] * x[n, c] (+ b[k])         (per group, as a GEMM over unfolded patches)
-//   backward: dW += dY cols^T;  dcols = W^T dY, folded back into dx;  db = sum dY
-using System.Buffers;
+// backward. Paths:
+//   depthwise (groups == C == K): direct SIMD kernels over each plane (Kernels/ConvDepthwise.cs), no GEMM;
+//   pointwise (1x1, stride 1, no padding): one GEMM [K, C] x [C, H*W] per image and group, no im2col;
+//   general: im2col over bands of output rows (bounded, pooled scratch) and GEMM; grouped convs loop groups.
+//   forward:  y[n, k] = W[k, :] . unfold(x[n]) (+ b[k])
+//   backward: db = sum dY;  dW += dY unfold(x)^T;  dx = fold(W^T dY), or, for stride 1, the convolution of dY
+//             with the flipped, transposed filter (the same fast forward paths).
+// Threads: the GEMM provider parallelises its own products; unfold/fold and depthwise planes go through
+// Parallelism.For.
 using System.Numerics;
 using SegLab.Engine.Autograd;
 using SegLab.Engine.Kernels;
-using SegLab.Engine.Threading;
 
 namespace SegLab.Engine;
 
 public static partial class Ops
 {
-    /// <summary>Scratch size (elements) of an unfolded band of output rows; bounds im2col memory.</summary>
-    internal const int ConvBandElements = 1 << 20;
+    /// <summary>Target size (elements) of one unfolded band of output rows: small enough to stay in L2 while the GEMM packs it.</summary>
+    /// <remarks>128K floats = 512 KB, one core's L2 here; tests shrink it to one row to exercise banding.</remarks>
+    internal static int ConvBandElements { get; set; } = 1 << 17;
 
-    /// <summary>2-D convolution with square stride, padding and dilation.</summary>
+    /// <summary>2-D convolution with square stride, padding and dilation (PyTorch's conv2d argument order).</summary>
     /// <param name="x">[N, C, H, W].</param>
     /// <param name="weight">[K, C/groups, kh, kw].</param>
     /// <param name="bias">[K] or null.</param>
@@ -27,7 +31,7 @@ public static partial class Ops
     public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1)
         => Conv2d(x, weight, bias, stride, stride, padding, padding, dilation, dilation, groups);
 
-    /// <summary>2-D convolution.</summary>
+    /// <summary>2-D convolution (PyTorch's conv2d): y = [N, K, Ho, Wo], Ho = (H + 2 padH - dilationH (kh - 1) - 1) / strideH + 1.</summary>
     /// <param name="x">[N, C, H, W].</param>
     /// <param name="weight">[K, C/groups, kh, kw].</param>
     /// <param name="bias">[K] or null.</param>
@@ -37,160 +41,208 @@ public static partial class Ops
     /// <param name="padW">Columns of zeros left and right.</param>
     /// <param name="dilationH">Vertical dilation.</param>
     /// <param name="dilationW">Horizontal dilation.</param>
-    /// <param name="groups">Groups.</param>
+    /// <param name="groups">Groups (C and K divisible by it).</param>
     public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, int strideH, int strideW, int padH, int padW,
         int dilationH, int dilationW, int groups)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(weight);
-        var (g, n, k) = ConvGeometryOf("conv2d", x, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW, groups);
+        var (g, n, k) = ConvGeometryOf(x, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW, groups);
         var y = Tensor.Uninitialized(x.DType, [n, k, g.Ho, g.Wo]);
-        if (x.DType == DType.Float32) ConvForward(x.Buf<float>(), weight.Buf<float>(), Opt<float>(bias), y.Buf<float>(), g, n, k, groups);
-        else ConvForward(x.Buf<double>(), weight.Buf<double>(), Opt<double>(bias), y.Buf<double>(), g, n, k, groups);
+        if (x.DType == DType.Float32) ConvForward(x.Buf<float>(), weight.Buf<float>(), ConvSpan<float>(bias), y.Buf<float>(), g, n, k, groups);
+        else ConvForward(x.Buf<double>(), weight.Buf<double>(), ConvSpan<double>(bias), y.Buf<double>(), g, n, k, groups);
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
         if (!GradMode.Needs(inputs)) return y;
         return Tape.Record(y, "conv2d", inputs, dy =>
         {
-            var gx = x.RequiresGrad ? Tensor.Zeros(x.DType, x.Dims) : null;
+            var gx = x.RequiresGrad ? Tensor.Uninitialized(x.DType, x.Dims) : null;
             var gw = weight.RequiresGrad ? Tensor.Zeros(x.DType, weight.Dims) : null;
             var gb = bias is { RequiresGrad: true } ? Tensor.Zeros(x.DType, bias.Dims) : null;
-            if (x.DType == DType.Float32)
-                ConvBackward(x.Buf<float>(), weight.Buf<float>(), dy.Buf<float>(), Opt<float>(gx), Opt<float>(gw), Opt<float>(gb), g, n, k, groups);
-            else
-                ConvBackward(x.Buf<double>(), weight.Buf<double>(), dy.Buf<double>(), Opt<double>(gx), Opt<double>(gw), Opt<double>(gb), g, n, k, groups);
+            if (x.DType == DType.Float32) ConvBackward(x.Buf<float>(), weight.Buf<float>(), dy.Buf<float>(), ConvSpan<float>(gx), ConvSpan<float>(gw), ConvSpan<float>(gb), g, n, k, groups);
+            else ConvBackward(x.Buf<double>(), weight.Buf<double>(), dy.Buf<double>(), ConvSpan<double>(gx), ConvSpan<double>(gw), ConvSpan<double>(gb), g, n, k, groups);
             return bias is null ? [gx, gw] : [gx, gw, gb];
         });
     }
 
-    private static (ConvGeometry G, int N, int K) ConvGeometryOf(string op, Tensor x, Tensor weight, Tensor? bias, int sh, int sw, int ph, int pw, int dh, int dw, int groups)
+    private static Span<T> ConvSpan<T>(Tensor? t) where T : unmanaged => t is null ? default : t.Buf<T>();
+
+    private static (ConvGeometry G, int N, int K) ConvGeometryOf(Tensor x, Tensor weight, Tensor? bias, int sh, int sw, int ph, int pw, int dh, int dw, int groups)
     {
+        string shapes = $"input {Shapes.Format(x.Shape)}, weight {Shapes.Format(weight.Shape)}" + (bias is null ? "" : $", bias {Shapes.Format(bias.Shape)}");
         if (x.Rank != 4 || weight.Rank != 4)
-            throw new ArgumentException($"{op}: input must be [N, C, H, W] and weight [K, C/groups, kh, kw], got {Shapes.Format(x.Shape)} and {Shapes.Format(weight.Shape)}.");
+            throw new ArgumentException($"conv2d: input must be [N, C, H, W] and weight [K, C/groups, kh, kw] ({shapes}).");
         if (x.DType != weight.DType || (bias is not null && bias.DType != x.DType))
-            throw new ArgumentException($"{op}: element types differ (input {x.DType}, weight {weight.DType}).");
+            throw new ArgumentException($"conv2d: element types differ (input {x.DType}, weight {weight.DType}{(bias is null ? "" : $", bias {bias.DType}")}).");
         int n = x.Dims[0], c = x.Dims[1], h = x.Dims[2], w = x.Dims[3];
         int k = weight.Dims[0], kh = weight.Dims[2], kw = weight.Dims[3];
         if (groups < 1 || c % groups != 0 || k % groups != 0)
-            throw new ArgumentException($"{op}: groups {groups} must divide the input channels {c} and output channels {k} (input {Shapes.Format(x.Shape)}, weight {Shapes.Format(weight.Shape)}).");
+            throw new ArgumentException($"conv2d: groups {groups} must divide the input channels {c} and the output channels {k} ({shapes}).");
         if (weight.Dims[1] != c / groups)
-            throw new ArgumentException($"{op}: weight {Shapes.Format(weight.Shape)} expects {weight.Dims[1] * groups} input channels, input {Shapes.Format(x.Shape)} has {c}.");
-        if (bias is not null && bias.Numel != k)
-            throw new ArgumentException($"{op}: bias {Shapes.Format(bias.Shape)} does not match {k} output channels.");
-        if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || ph < 0 || pw < 0)
-            throw new ArgumentException($"{op}: stride and dilation must be positive and padding non-negative.");
+            throw new ArgumentException($"conv2d: channel mismatch: weight expects {weight.Dims[1]} x {groups} group(s) = {weight.Dims[1] * groups} input channels, the input has {c} ({shapes}).");
+        if (bias is not null && (bias.Rank != 1 || bias.Numel != k))
+            throw new ArgumentException($"conv2d: bias must be [{k}] for {k} output channels ({shapes}).");
+        if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || ph < 0 || pw < 0 || kh < 1 || kw < 1)
+            throw new ArgumentException($"conv2d: stride ({sh}, {sw}) and dilation ({dh}, {dw}) must be positive, padding ({ph}, {pw}) non-negative and the kernel non-empty ({shapes}).");
         int ho = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1, wo = (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
-        if (ho < 1 || wo < 1)
-            throw new ArgumentException($"{op}: input {Shapes.Format(x.Shape)} is smaller than the kernel {kh}x{kw} (dilation {dh}x{dw}, padding {ph}x{pw}).");
+        if (h + 2 * ph - dh * (kh - 1) - 1 < 0 || w + 2 * pw - dw * (kw - 1) - 1 < 0 || ho < 1 || wo < 1)
+            throw new ArgumentException($"conv2d: output size would be smaller than 1: the padded input ({h + 2 * ph} x {w + 2 * pw}) is smaller than the dilated kernel ({dh * (kh - 1) + 1} x {dw * (kw - 1) + 1}) ({shapes}).");
         return (new ConvGeometry(c / groups, h, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo), n, k);
     }
+
+    private static bool IsDepthwise(ConvGeometry g, int k, int groups) => g.C == 1 && k == groups;
 
     private static bool IsPointwise(ConvGeometry g) => g.Kh == 1 && g.Kw == 1 && g.Sh == 1 && g.Sw == 1 && g.Ph == 0 && g.Pw == 0;
 
     private static int BandRows(ConvGeometry g) => Math.Clamp(ConvBandElements / Math.Max(1, g.Rows * g.Wo), 1, g.Ho);
 
-    // x: [N, C, H, W], w: [K, C/G, kh, kw], b: [K] -> y: [N, K, Ho, Wo]
-    private static void ConvForward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> y, ConvGeometry g, int n, int k, int groups)
+    // x: [N, C, H, W], w: [K, C/G, kh, kw], b: [K] or empty -> y: [N, K, Ho, Wo] (written)
+    internal static void ConvForward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> y, ConvGeometry g, int n, int k, int groups)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (IsDepthwise(g, k, groups))
+        {
+            ConvDepthwise.Forward(x, w, b, y, g with { C = k }, n);
+            return;
+        }
         int hw = g.H * g.W, howo = g.Ho * g.Wo, cIn = g.C * groups, kg = k / groups;
-        if (groups == cIn && k == cIn)
-        {
-            DepthwiseConv.Forward(x, w, y, g, n, k);
-        }
-        else
-        {
-            int band = BandRows(g);
-            T[]? cols = IsPointwise(g) ? null : ArrayPool<T>.Shared.Rent(g.Rows * band * g.Wo);
-            try
+        bool pointwise = IsPointwise(g);
+        int band = BandRows(g);
+        using var cols = new ConvScratch<T>(pointwise ? 0 : g.Rows * band * g.Wo);
+        for (int img = 0; img < n; img++)
+            for (int gr = 0; gr < groups; gr++)
             {
-                for (int img = 0; img < n; img++)
-                    for (int gr = 0; gr < groups; gr++)
-                    {
-                        var xs = x.Slice((img * cIn + gr * g.C) * hw, g.C * hw);
-                        var ws = w.Slice(gr * kg * g.Rows, kg * g.Rows);
-                        var ys = y.Slice((img * k + gr * kg) * howo);
-                        if (cols is null)
-                        {
-                            Blas.Gemm(false, false, kg, howo, g.C, T.One, ws, g.C, xs, hw, T.Zero, ys, howo);
-                            continue;
-                        }
-                        for (int oh0 = 0; oh0 < g.Ho; oh0 += band)
-                        {
-                            int rows = Math.Min(band, g.Ho - oh0);
-                            Im2Col.Unfold<T>(xs, g, oh0, rows, cols);
-                            Blas.Gemm(false, false, kg, rows * g.Wo, g.Rows, T.One, ws, g.Rows, cols, rows * g.Wo, T.Zero, ys.Slice(oh0 * g.Wo), howo);
-                        }
-                    }
+                var xs = x.Slice((img * cIn + gr * g.C) * hw, g.C * hw);
+                var ws = w.Slice(gr * kg * g.Rows, kg * g.Rows);
+                var ys = y.Slice((img * k + gr * kg) * howo, kg * howo);
+                if (pointwise)
+                {
+                    // [kg, C] x [C, H*W] -> [kg, H*W]
+                    ConvGemm.Gemm(false, false, kg, howo, g.C, T.One, ws, g.C, xs, hw, T.Zero, ys, howo);
+                    continue;
+                }
+                for (int oh0 = 0; oh0 < g.Ho; oh0 += band)
+                {
+                    int rows = Math.Min(band, g.Ho - oh0), width = rows * g.Wo;
+                    var c = cols.Span(g.Rows * width);
+                    Im2Col.Unfold<T>(xs, g, oh0, rows, c);
+                    // [kg, C*kh*kw] x [C*kh*kw, rows*Wo] -> y rows [oh0, oh0 + rows) of each of the kg planes
+                    ConvGemm.Gemm(false, false, kg, width, g.Rows, T.One, ws, g.Rows, c, width, T.Zero, ys.Slice(oh0 * g.Wo), howo);
+                }
             }
-            finally
-            {
-                if (cols is not null) ArrayPool<T>.Shared.Return(cols);
-            }
-        }
-        if (b.IsEmpty) return;
+        if (!b.IsEmpty) AddChannelBias(y, b, n, k, howo);
+    }
+
+    // y: [N, K, P] += b[k]
+    private static void AddChannelBias<T>(Span<T> y, ReadOnlySpan<T> b, int n, int k, int plane) where T : unmanaged, IFloatingPointIeee754<T>
+    {
         for (int img = 0; img < n; img++)
             for (int ch = 0; ch < k; ch++)
             {
-                var plane = y.Slice((img * k + ch) * howo, howo);
-                System.Numerics.Tensors.TensorPrimitives.Add<T>(plane, b[ch], plane);
+                var p = y.Slice((img * k + ch) * plane, plane);
+                System.Numerics.Tensors.TensorPrimitives.Add<T>(p, b[ch], p);
             }
     }
 
+    // dy: [N, K, P] -> db: [K] (added)
+    private static void AddChannelSums<T>(ReadOnlySpan<T> dy, Span<T> db, int n, int k, int plane) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int img = 0; img < n; img++)
+            for (int ch = 0; ch < k; ch++)
+                db[ch] += System.Numerics.Tensors.TensorPrimitives.Sum(dy.Slice((img * k + ch) * plane, plane));
+    }
+
+    // x: [N, C, H, W], dy: [N, K, Ho, Wo], w: [K, C/G, kh, kw] -> dx (written), dw, db (added); empty spans are skipped
     private static void ConvBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> dy, Span<T> dx, Span<T> dw, Span<T> db, ConvGeometry g, int n, int k, int groups)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int hw = g.H * g.W, howo = g.Ho * g.Wo, cIn = g.C * groups, kg = k / groups;
-        if (!db.IsEmpty)
-            for (int img = 0; img < n; img++)
-                for (int ch = 0; ch < k; ch++)
-                    db[ch] += System.Numerics.Tensors.TensorPrimitives.Sum(dy.Slice((img * k + ch) * howo, howo));
-        if (dx.IsEmpty && dw.IsEmpty) return;
-        if (groups == cIn && k == cIn)
+        if (!db.IsEmpty) AddChannelSums(dy, db, n, k, g.Ho * g.Wo);
+        if (!dw.IsEmpty) ConvWeightGrad(x, dy, dw, g, n, k, groups);
+        if (!dx.IsEmpty) ConvInputGrad(dy, w, dx, g, n, k, groups);
+    }
+
+    // x: [N, C, H, W], dy: [N, K, Ho, Wo] -> dw: [K, C/G, kh, kw] (added): dW_g += dY_g unfold(x_g)^T summed over images
+    internal static void ConvWeightGrad<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> dy, Span<T> dw, ConvGeometry g, int n, int k, int groups)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (IsDepthwise(g, k, groups))
         {
-            DepthwiseConv.Backward(x, w, dy, dx, dw, g, n, k);
+            ConvDepthwise.WeightGrad(x, dy, dw, g with { C = k }, n);
             return;
         }
-        int band = BandRows(g);
+        int hw = g.H * g.W, howo = g.Ho * g.Wo, cIn = g.C * groups, kg = k / groups;
         bool pointwise = IsPointwise(g);
-        T[]? cols = pointwise ? null : ArrayPool<T>.Shared.Rent(g.Rows * band * g.Wo);
-        T[]? dcols = pointwise || dx.IsEmpty ? null : ArrayPool<T>.Shared.Rent(g.Rows * band * g.Wo);
-        try
-        {
-            for (int img = 0; img < n; img++)
-                for (int gr = 0; gr < groups; gr++)
+        int band = BandRows(g);
+        using var cols = new ConvScratch<T>(pointwise ? 0 : g.Rows * band * g.Wo);
+        for (int img = 0; img < n; img++)
+            for (int gr = 0; gr < groups; gr++)
+            {
+                var xs = x.Slice((img * cIn + gr * g.C) * hw, g.C * hw);
+                var dys = dy.Slice((img * k + gr * kg) * howo, kg * howo);
+                var dws = dw.Slice(gr * kg * g.Rows, kg * g.Rows);
+                if (pointwise)
                 {
-                    var xs = x.Slice((img * cIn + gr * g.C) * hw, g.C * hw);
-                    var ws = w.Slice(gr * kg * g.Rows, kg * g.Rows);
-                    var dys = dy.Slice((img * k + gr * kg) * howo);
-                    var dws = dw.IsEmpty ? dw : dw.Slice(gr * kg * g.Rows, kg * g.Rows);
-                    var dxs = dx.IsEmpty ? dx : dx.Slice((img * cIn + gr * g.C) * hw, g.C * hw);
-                    if (pointwise)
-                    {
-                        if (!dw.IsEmpty) Blas.Gemm(false, true, kg, g.C, howo, T.One, dys, howo, xs, hw, T.One, dws, g.C);
-                        if (!dx.IsEmpty) Blas.Gemm(true, false, g.C, hw, kg, T.One, ws, g.C, dys, howo, T.Zero, dxs, hw);
-                        continue;
-                    }
-                    for (int oh0 = 0; oh0 < g.Ho; oh0 += band)
-                    {
-                        int rows = Math.Min(band, g.Ho - oh0), width = rows * g.Wo;
-                        var dyBand = dys.Slice(oh0 * g.Wo);
-                        if (!dw.IsEmpty)
-                        {
-                            Im2Col.Unfold<T>(xs, g, oh0, rows, cols);
-                            Blas.Gemm(false, true, kg, g.Rows, width, T.One, dyBand, howo, cols, width, T.One, dws, g.Rows);
-                        }
-                        if (dcols is not null)
-                        {
-                            Blas.Gemm(true, false, g.Rows, width, kg, T.One, ws, g.Rows, dyBand, howo, T.Zero, dcols, width);
-                            Im2Col.FoldAdd<T>(dcols, g, oh0, rows, dxs);
-                        }
-                    }
+                    // [kg, H*W] x [C, H*W]^T -> [kg, C]
+                    ConvGemm.Gemm(false, true, kg, g.C, howo, T.One, dys, howo, xs, hw, T.One, dws, g.C);
+                    continue;
                 }
-        }
-        finally
+                for (int oh0 = 0; oh0 < g.Ho; oh0 += band)
+                {
+                    int rows = Math.Min(band, g.Ho - oh0), width = rows * g.Wo;
+                    var c = cols.Span(g.Rows * width);
+                    Im2Col.Unfold<T>(xs, g, oh0, rows, c);
+                    // [kg, rows*Wo] x [C*kh*kw, rows*Wo]^T -> [kg, C*kh*kw]
+                    ConvGemm.Gemm(false, true, kg, g.Rows, width, T.One, dys.Slice(oh0 * g.Wo), howo, c, width, T.One, dws, g.Rows);
+                }
+            }
+    }
+
+    // dy: [N, K, Ho, Wo], w: [K, C/G, kh, kw] -> dx: [N, C, H, W] (written)
+    internal static void ConvInputGrad<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> w, Span<T> dx, ConvGeometry g, int n, int k, int groups)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int kg = k / groups, cIn = g.C * groups;
+        int ph = g.Dh * (g.Kh - 1) - g.Ph, pw = g.Dw * (g.Kw - 1) - g.Pw;
+        if (g.Sh == 1 && g.Sw == 1 && ph >= 0 && pw >= 0)
         {
-            if (cols is not null) ArrayPool<T>.Shared.Return(cols);
-            if (dcols is not null) ArrayPool<T>.Shared.Return(dcols);
+            // Stride 1: dx = conv(dy, w'), w'[g*C/G + c, k, i, j] = w[g*K/G + k, c, kh-1-i, kw-1-j], padding d(k-1) - p.
+            using var flipped = new ConvScratch<T>(w.Length);
+            var wf = flipped.Span(w.Length);
+            int kk = g.Kh * g.Kw;
+            for (int gr = 0; gr < groups; gr++)
+                for (int kk0 = 0; kk0 < kg; kk0++)
+                    for (int c = 0; c < g.C; c++)
+                    {
+                        var src = w.Slice(((gr * kg + kk0) * g.C + c) * kk, kk);
+                        var dst = wf.Slice(((gr * g.C + c) * kg + kk0) * kk, kk);
+                        for (int t = 0; t < kk; t++) dst[t] = src[kk - 1 - t];
+                    }
+            var gt = new ConvGeometry(kg, g.Ho, g.Wo, g.Kh, g.Kw, 1, 1, ph, pw, g.Dh, g.Dw, g.H, g.W);
+            ConvForward<T>(dy, wf, default, dx, gt, n, cIn, groups);
+            return;
         }
+        if (IsDepthwise(g, k, groups))
+        {
+            ConvDepthwise.ScatterInput(dy, w, dx, g with { C = k }, n);
+            return;
+        }
+        dx.Clear();
+        int hw = g.H * g.W, howo = g.Ho * g.Wo;
+        int band = BandRows(g);
+        using var cols = new ConvScratch<T>(g.Rows * band * g.Wo);
+        for (int img = 0; img < n; img++)
+            for (int gr = 0; gr < groups; gr++)
+            {
+                var ws = w.Slice(gr * kg * g.Rows, kg * g.Rows);
+                var dys = dy.Slice((img * k + gr * kg) * howo, kg * howo);
+                var dxs = dx.Slice((img * cIn + gr * g.C) * hw, g.C * hw);
+                for (int oh0 = 0; oh0 < g.Ho; oh0 += band)
+                {
+                    int rows = Math.Min(band, g.Ho - oh0), width = rows * g.Wo;
+                    var c = cols.Span(g.Rows * width);
+                    // [kg, C*kh*kw]^T x [kg, rows*Wo] -> [C*kh*kw, rows*Wo], folded back into dx
+                    ConvGemm.Gemm(true, false, g.Rows, width, kg, T.One, ws, g.Rows, dys.Slice(oh0 * g.Wo), howo, T.Zero, c, width);
+                    Im2Col.FoldAdd<T>(c, g, oh0, rows, dxs);
+                }
+            }
     }
 }

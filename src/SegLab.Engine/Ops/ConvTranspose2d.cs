@@ -1,9 +1,9 @@
 // Transposed 2-D convolution (the adjoint of conv2d), PyTorch semantics: weight [C_in, C_out/groups, kh, kw],
-// Ho = (H - 1) s - 2p + d (kh - 1) + output_padding + 1. The output is the "image" of a convolution whose
-// "output grid" is the input, so the same unfold/fold kernels serve:
-//   forward:  y = fold(W^T x);  backward: dx = W unfold(dy),  dW += x unfold(dy)^T,  db = sum dy
-using System.Buffers;
-using System.Numerics;
+// Ho = (H - 1) s - 2p + d (kh - 1) + output_padding + 1. With g the geometry of the convolution that maps the
+// output y [C_out, Ho, Wo] onto the input grid x [C_in, H, W] (weight [C_in, C_out/groups, kh, kw] is exactly
+// that convolution's weight), the kernels of Conv2d.cs serve unchanged:
+//   forward:  y = conv2d input-gradient of x     (fold(W^T x), or a flipped-filter conv for stride 1)
+//   backward: dx = conv2d forward of dy;  dW += conv2d weight-gradient with (input dy, output-gradient x);  db = sum dy
 using SegLab.Engine.Autograd;
 using SegLab.Engine.Kernels;
 
@@ -23,7 +23,7 @@ public static partial class Ops
     public static Tensor ConvTranspose2d(Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int outputPadding = 0, int dilation = 1, int groups = 1)
         => ConvTranspose2d(x, weight, bias, stride, stride, padding, padding, outputPadding, outputPadding, dilation, dilation, groups);
 
-    /// <summary>Transposed convolution.</summary>
+    /// <summary>Transposed convolution (PyTorch's conv_transpose2d): y = [N, C_out, Ho, Wo].</summary>
     /// <param name="x">[N, C_in, H, W].</param>
     /// <param name="weight">[C_in, C_out/groups, kh, kw].</param>
     /// <param name="bias">[C_out] or null.</param>
@@ -41,94 +41,61 @@ public static partial class Ops
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(weight);
+        string shapes = $"input {Shapes.Format(x.Shape)}, weight {Shapes.Format(weight.Shape)}" + (bias is null ? "" : $", bias {Shapes.Format(bias.Shape)}");
         if (x.Rank != 4 || weight.Rank != 4)
-            throw new ArgumentException($"conv_transpose2d: input must be [N, C, H, W] and weight [C_in, C_out/groups, kh, kw], got {Shapes.Format(x.Shape)} and {Shapes.Format(weight.Shape)}.");
+            throw new ArgumentException($"conv_transpose2d: input must be [N, C_in, H, W] and weight [C_in, C_out/groups, kh, kw] ({shapes}).");
+        if (x.DType != weight.DType || (bias is not null && bias.DType != x.DType))
+            throw new ArgumentException($"conv_transpose2d: element types differ (input {x.DType}, weight {weight.DType}).");
         int n = x.Dims[0], cin = x.Dims[1], h = x.Dims[2], w = x.Dims[3];
-        if (groups < 1 || cin % groups != 0 || weight.Dims[0] != cin)
-            throw new ArgumentException($"conv_transpose2d: weight {Shapes.Format(weight.Shape)} does not fit input {Shapes.Format(x.Shape)} with {groups} group(s).");
+        if (groups < 1 || cin % groups != 0)
+            throw new ArgumentException($"conv_transpose2d: groups {groups} must divide the input channels {cin} ({shapes}).");
+        if (weight.Dims[0] != cin)
+            throw new ArgumentException($"conv_transpose2d: channel mismatch: weight has {weight.Dims[0]} input channels, the input {cin} ({shapes}).");
         int coutG = weight.Dims[1], cout = coutG * groups, kh = weight.Dims[2], kw = weight.Dims[3];
-        if (bias is not null && bias.Numel != cout)
-            throw new ArgumentException($"conv_transpose2d: bias {Shapes.Format(bias.Shape)} does not match {cout} output channels.");
-        if (outputPadH >= Math.Max(strideH, dilationH) || outputPadW >= Math.Max(strideW, dilationW) || outputPadH < 0 || outputPadW < 0)
-            throw new ArgumentException($"conv_transpose2d: output padding ({outputPadH}, {outputPadW}) must be smaller than the stride or dilation.");
+        if (bias is not null && (bias.Rank != 1 || bias.Numel != cout))
+            throw new ArgumentException($"conv_transpose2d: bias must be [{cout}] for {cout} output channels ({shapes}).");
+        if (strideH < 1 || strideW < 1 || dilationH < 1 || dilationW < 1 || padH < 0 || padW < 0 || kh < 1 || kw < 1 || coutG < 1)
+            throw new ArgumentException($"conv_transpose2d: stride ({strideH}, {strideW}) and dilation ({dilationH}, {dilationW}) must be positive, padding ({padH}, {padW}) non-negative and the kernel non-empty ({shapes}).");
+        if (outputPadH < 0 || outputPadW < 0 || outputPadH >= Math.Max(strideH, dilationH) || outputPadW >= Math.Max(strideW, dilationW))
+            throw new ArgumentException($"conv_transpose2d: output padding ({outputPadH}, {outputPadW}) must be non-negative and smaller than the stride or the dilation ({shapes}).");
         int ho = (h - 1) * strideH - 2 * padH + dilationH * (kh - 1) + outputPadH + 1;
         int wo = (w - 1) * strideW - 2 * padW + dilationW * (kw - 1) + outputPadW + 1;
-        if (ho < 1 || wo < 1) throw new ArgumentException($"conv_transpose2d: output would be {ho}x{wo} for input {Shapes.Format(x.Shape)}.");
-        // The convolution that maps y [C_out/G, ho, wo] to x's grid [h, w]:
+        if (ho < 1 || wo < 1)
+            throw new ArgumentException($"conv_transpose2d: output size would be {ho} x {wo}, smaller than 1 ({shapes}).");
+        // The convolution that maps y [C_out/G per group, ho, wo] onto x's grid [h, w].
         var g = new ConvGeometry(coutG, ho, wo, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, h, w);
-        var y = Tensor.Zeros(x.DType, [n, cout, ho, wo]);
-        if (x.DType == DType.Float32) TransposedForward(x.Buf<float>(), weight.Buf<float>(), Opt<float>(bias), y.Buf<float>(), g, n, cin, groups);
-        else TransposedForward(x.Buf<double>(), weight.Buf<double>(), Opt<double>(bias), y.Buf<double>(), g, n, cin, groups);
+        var y = Tensor.Uninitialized(x.DType, [n, cout, ho, wo]);
+        if (x.DType == DType.Float32) TransposedForward(x.Buf<float>(), weight.Buf<float>(), ConvSpan<float>(bias), y.Buf<float>(), g, n, cin, groups);
+        else TransposedForward(x.Buf<double>(), weight.Buf<double>(), ConvSpan<double>(bias), y.Buf<double>(), g, n, cin, groups);
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
         if (!GradMode.Needs(inputs)) return y;
         return Tape.Record(y, "conv_transpose2d", inputs, dy =>
         {
-            var gx = x.RequiresGrad ? Tensor.Zeros(x.DType, x.Dims) : null;
+            var gx = x.RequiresGrad ? Tensor.Uninitialized(x.DType, x.Dims) : null;
             var gw = weight.RequiresGrad ? Tensor.Zeros(x.DType, weight.Dims) : null;
             var gb = bias is { RequiresGrad: true } ? Tensor.Zeros(x.DType, bias.Dims) : null;
             if (x.DType == DType.Float32)
-                TransposedBackward(x.Buf<float>(), weight.Buf<float>(), dy.Buf<float>(), Opt<float>(gx), Opt<float>(gw), Opt<float>(gb), g, n, cin, groups);
+                TransposedBackward(x.Buf<float>(), weight.Buf<float>(), dy.Buf<float>(), ConvSpan<float>(gx), ConvSpan<float>(gw), ConvSpan<float>(gb), g, n, cin, groups);
             else
-                TransposedBackward(x.Buf<double>(), weight.Buf<double>(), dy.Buf<double>(), Opt<double>(gx), Opt<double>(gw), Opt<double>(gb), g, n, cin, groups);
+                TransposedBackward(x.Buf<double>(), weight.Buf<double>(), dy.Buf<double>(), ConvSpan<double>(gx), ConvSpan<double>(gw), ConvSpan<double>(gb), g, n, cin, groups);
             return bias is null ? [gx, gw] : [gx, gw, gb];
         });
     }
 
-    // x: [N, C_in, h, w], W: [C_in, C_out/G * kh * kw] -> y: [N, C_out, ho, wo] (y starts zeroed)
+    // x: [N, C_in, H, W], w: [C_in, C_out/G, kh, kw], b: [C_out] or empty -> y: [N, C_out, Ho, Wo] (written)
     private static void TransposedForward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> y, ConvGeometry g, int n, int cin, int groups)
-        where T : unmanaged, IFloatingPointIeee754<T>
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        int cinG = cin / groups, hw = g.Ho * g.Wo, img = g.H * g.W, cout = g.C * groups;
-        var cols = ArrayPool<T>.Shared.Rent(g.Rows * hw);
-        try
-        {
-            for (int i = 0; i < n; i++)
-                for (int gr = 0; gr < groups; gr++)
-                {
-                    var xs = x.Slice((i * cin + gr * cinG) * hw, cinG * hw);
-                    var ws = w.Slice(gr * cinG * g.Rows, cinG * g.Rows);
-                    Blas.Gemm(true, false, g.Rows, hw, cinG, T.One, ws, g.Rows, xs, hw, T.Zero, cols, hw);
-                    Im2Col.FoldAdd<T>(cols, g, 0, g.Ho, y.Slice((i * cout + gr * g.C) * img, g.C * img));
-                }
-        }
-        finally
-        {
-            ArrayPool<T>.Shared.Return(cols);
-        }
-        if (b.IsEmpty) return;
-        for (int i = 0; i < n; i++)
-            for (int ch = 0; ch < cout; ch++)
-            {
-                var plane = y.Slice((i * cout + ch) * img, img);
-                System.Numerics.Tensors.TensorPrimitives.Add<T>(plane, b[ch], plane);
-            }
+        ConvInputGrad(x, w, y, g, n, cin, groups);
+        if (!b.IsEmpty) AddChannelBias(y, b, n, g.C * groups, g.H * g.W);
     }
 
+    // dy: [N, C_out, Ho, Wo] -> dx: [N, C_in, H, W] (written), dw: [C_in, C_out/G, kh, kw] and db: [C_out] (added)
     private static void TransposedBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> dy, Span<T> dx, Span<T> dw, Span<T> db, ConvGeometry g, int n, int cin, int groups)
-        where T : unmanaged, IFloatingPointIeee754<T>
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        int cinG = cin / groups, hw = g.Ho * g.Wo, img = g.H * g.W, cout = g.C * groups;
-        if (!db.IsEmpty)
-            for (int i = 0; i < n; i++)
-                for (int ch = 0; ch < cout; ch++)
-                    db[ch] += System.Numerics.Tensors.TensorPrimitives.Sum(dy.Slice((i * cout + ch) * img, img));
-        if (dx.IsEmpty && dw.IsEmpty) return;
-        var cols = ArrayPool<T>.Shared.Rent(g.Rows * hw);
-        try
-        {
-            for (int i = 0; i < n; i++)
-                for (int gr = 0; gr < groups; gr++)
-                {
-                    Im2Col.Unfold<T>(dy.Slice((i * cout + gr * g.C) * img, g.C * img), g, 0, g.Ho, cols);
-                    var ws = w.Slice(gr * cinG * g.Rows, cinG * g.Rows);
-                    var xs = x.Slice((i * cin + gr * cinG) * hw, cinG * hw);
-                    if (!dx.IsEmpty) Blas.Gemm(false, false, cinG, hw, g.Rows, T.One, ws, g.Rows, cols, hw, T.Zero, dx.Slice((i * cin + gr * cinG) * hw, cinG * hw), hw);
-                    if (!dw.IsEmpty) Blas.Gemm(false, true, cinG, g.Rows, hw, T.One, xs, hw, cols, hw, T.One, dw.Slice(gr * cinG * g.Rows, cinG * g.Rows), g.Rows);
-                }
-        }
-        finally
-        {
-            ArrayPool<T>.Shared.Return(cols);
-        }
+        if (!db.IsEmpty) AddChannelSums(dy, db, n, g.C * groups, g.H * g.W);
+        if (!dw.IsEmpty) ConvWeightGrad(dy, x, dw, g, n, cin, groups);
+        if (!dx.IsEmpty) ConvForward<T>(dy, w, default, dx, g, n, cin, groups);
     }
 }

@@ -1,0 +1,86 @@
+// conv2d and conv_transpose2d against PyTorch: the fixture is written by tools/conv_reference.py (torch CPU,
+// float32) and holds inputs, weights, biases, outputs and the gradients of sum(y * gradOut) for input, weight
+// and bias. Loaded from the source tree (the folder holding SegLab.slnx), so nothing is copied to the output.
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using SegLab.Engine.Autograd;
+
+namespace SegLab.Engine.Tests;
+
+public class ConvPyTorchTests
+{
+    private static JsonElement[]? s_cases;
+
+    private static JsonElement[] Cases => s_cases ??= Load();
+
+    public static TheoryData<string> CaseNames()
+    {
+        var d = new TheoryData<string>();
+        foreach (var c in Cases) d.Add(c.GetProperty("name").GetString()!);
+        return d;
+    }
+
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public void Float32_matches_pytorch(string name) => Check(name, DType.Float32, 2e-5);
+
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public void Float64_matches_pytorch(string name) => Check(name, DType.Float64, 2e-5);
+
+    [Fact]
+    public void The_fixture_covers_both_ops() =>
+        Assert.Equal(["conv2d", "conv_transpose2d"], Cases.Select(c => c.GetProperty("op").GetString()!).Distinct().Order(StringComparer.Ordinal));
+
+    private static void Check(string name, DType dtype, double tol)
+    {
+        var c = Cases.Single(e => e.GetProperty("name").GetString() == name);
+        var p = c.GetProperty("params");
+        int I(string k) => p.GetProperty(k).GetInt32();
+        var x = Tensor.FromArray(Floats(c, "input"), Ints(c, "inputShape")).To(dtype).RequireGrad();
+        var w = Tensor.FromArray(Floats(c, "weight"), Ints(c, "weightShape")).To(dtype).RequireGrad();
+        var b = c.TryGetProperty("bias", out var bj) ? Tensor.FromArray(bj.EnumerateArray().Select(e => (float)e.GetDouble()).ToArray(), bj.GetArrayLength()).To(dtype).RequireGrad() : null;
+        var y = c.GetProperty("op").GetString() == "conv2d"
+            ? Ops.Conv2d(x, w, b, I("strideH"), I("strideW"), I("padH"), I("padW"), I("dilationH"), I("dilationW"), I("groups"))
+            : Ops.ConvTranspose2d(x, w, b, I("strideH"), I("strideW"), I("padH"), I("padW"), I("outputPadH"), I("outputPadW"), I("dilationH"), I("dilationW"), I("groups"));
+        Assert.Equal(Ints(c, "outputShape"), y.ShapeArray());
+        var gOut = Tensor.Zeros(dtype, y.ShapeArray());
+        for (int i = 0; i < gOut.Numel; i++) gOut.SetFlat(i, ((i * 37) % 17 - 8) / 8.0);
+        var grads = Tape.Grad(Ops.Sum(Ops.Mul(y, gOut)), b is null ? [x, w] : [x, w, b]);
+        Compare(name, dtype, "output", Floats(c, "output"), y, tol);
+        Compare(name, dtype, "gradInput", Floats(c, "gradInput"), grads[0], tol);
+        Compare(name, dtype, "gradWeight", Floats(c, "gradWeight"), grads[1], tol);
+        if (b is not null) Compare(name, dtype, "gradBias", Floats(c, "gradBias"), grads[2], tol);
+    }
+
+    private static void Compare(string name, DType dtype, string what, float[] expected, Tensor actual, double tol)
+    {
+        var a = actual.ToArrayF64();
+        Assert.Equal(expected.Length, a.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - a[i]) <= tol * (1 + Math.Abs(expected[i])), $"{name} {dtype}: {what} {i}: PyTorch {expected[i]:G9}, SegLab {a[i]:G9}");
+    }
+
+    private static float[] Floats(JsonElement c, string key) => c.GetProperty(key).EnumerateArray().Select(e => (float)e.GetDouble()).ToArray();
+
+    private static int[] Ints(JsonElement c, string key) => c.GetProperty(key).EnumerateArray().Select(e => e.GetInt32()).ToArray();
+
+    private static JsonElement[] Load()
+    {
+        const string rel = "tests/SegLab.Engine.Tests/Fixtures/conv/conv_reference.json";
+        string root = FindRoot(AppContext.BaseDirectory) ?? FindRoot(SourceDirectory())
+            ?? throw new DirectoryNotFoundException("conv fixture: no folder containing SegLab.slnx above " + AppContext.BaseDirectory);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(root, rel)));
+        return doc.RootElement.GetProperty("cases").EnumerateArray().Select(e => e.Clone()).ToArray();
+    }
+
+    private static string? FindRoot(string? start)
+    {
+        for (var d = start is null ? null : new DirectoryInfo(start); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "SegLab.slnx"))) return d.FullName;
+        return null;
+    }
+
+    // When the build output lives outside the repository (an artifacts path elsewhere), fall back to this file's folder.
+    private static string? SourceDirectory([CallerFilePath] string path = "") => Path.GetDirectoryName(path);
+}

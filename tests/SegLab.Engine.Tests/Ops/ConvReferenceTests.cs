@@ -1,0 +1,250 @@
+// Convolution and transposed convolution against naive direct loops (float64 accumulation) on odd sizes, one
+// case per kernel path (general im2col, 1x1 GEMM, depthwise SIMD, grouped, strided fold, flipped-filter
+// input gradient), float32, forward and the gradients of sum(y * gOut) for input, weight and bias. Also the
+// error messages.
+using SegLab.Engine.Autograd;
+
+namespace SegLab.Engine.Tests;
+
+public class ConvReferenceTests
+{
+    /// <summary>A convolution problem: input [N, C, H, W], K filters of kh x kw, stride, padding, dilation, groups.</summary>
+    public sealed record Spec(string Name, int N, int C, int H, int W, int K, int Kh, int Kw, int Sh = 1, int Sw = 1, int Ph = 0, int Pw = 0,
+        int Dh = 1, int Dw = 1, int Groups = 1, bool Bias = true, int Oph = 0, int Opw = 0)
+    {
+        public override string ToString() => Name;
+    }
+
+    private static readonly Spec[] s_conv =
+    [
+        new("general_3x3_pad1_batch2", 2, 3, 13, 17, 5, 3, 3, Ph: 1, Pw: 1),
+        new("general_rect_stride_dilation", 1, 4, 15, 19, 6, 3, 5, Sh: 2, Sw: 3, Ph: 2, Pw: 1, Dh: 2, Bias: false),
+        new("general_pad_beyond_kernel", 1, 3, 9, 11, 4, 2, 2, Ph: 2, Pw: 3),
+        new("general_stride2_even_kernel", 2, 3, 10, 13, 4, 4, 4, Sh: 2, Sw: 2, Ph: 1, Pw: 1),
+        new("pointwise_1x1", 2, 7, 11, 23, 9, 1, 1),
+        new("pointwise_1x1_stride2", 1, 5, 9, 13, 3, 1, 1, Sh: 2, Sw: 2, Bias: false),
+        new("depthwise_3x3_dil2", 2, 5, 19, 37, 5, 3, 3, Ph: 2, Pw: 2, Dh: 2, Dw: 2, Groups: 5),
+        new("depthwise_3x3_stride2", 1, 4, 17, 35, 4, 3, 3, Sh: 2, Sw: 2, Ph: 1, Pw: 1, Groups: 4, Bias: false),
+        new("depthwise_5x3_dil3_stride12", 1, 3, 21, 29, 3, 5, 3, Sh: 1, Sw: 2, Ph: 6, Pw: 1, Dh: 3, Dw: 1, Groups: 3),
+        new("depthwise_big_padding", 1, 2, 7, 9, 2, 3, 3, Ph: 4, Pw: 3, Groups: 2),
+        new("depthwise_wide_simd", 1, 2, 5, 67, 2, 3, 3, Ph: 1, Pw: 1, Groups: 2),
+        new("grouped_3", 2, 6, 11, 13, 9, 3, 3, Ph: 1, Pw: 1, Groups: 3),
+        new("grouped_channel_multiplier", 1, 3, 10, 12, 6, 3, 3, Ph: 1, Pw: 1, Groups: 3),
+        new("grouped_strided_dilated", 1, 4, 13, 11, 4, 3, 3, Sh: 2, Sw: 2, Ph: 2, Pw: 2, Dh: 2, Dw: 2, Groups: 2, Bias: false),
+    ];
+
+    // For transposed specs C is C_in and K is C_out.
+    private static readonly Spec[] s_transposed =
+    [
+        new("t_k2_s2", 1, 4, 7, 9, 3, 2, 2, Sh: 2, Sw: 2, Bias: false),
+        new("t_k3_s2_pad1_outpad1", 2, 3, 6, 5, 4, 3, 3, Sh: 2, Sw: 2, Ph: 1, Pw: 1, Oph: 1, Opw: 1),
+        new("t_k3_s1_pad1", 1, 5, 8, 11, 3, 3, 3, Ph: 1, Pw: 1),
+        new("t_rect_dil2_outpad", 1, 2, 5, 7, 3, 3, 2, Sh: 1, Sw: 3, Ph: 1, Pw: 0, Dh: 2, Dw: 1, Oph: 1, Opw: 2),
+        new("t_grouped", 1, 4, 6, 7, 6, 3, 3, Sh: 2, Sw: 1, Ph: 1, Pw: 1, Groups: 2),
+        new("t_depthwise_s2", 2, 3, 5, 19, 3, 3, 3, Sh: 2, Sw: 2, Ph: 1, Pw: 1, Oph: 1, Opw: 1, Groups: 3),
+    ];
+
+    public static TheoryData<Spec> ConvSpecs() => [.. s_conv];
+
+    public static TheoryData<Spec> TransposedSpecs() => [.. s_transposed];
+
+    [Theory]
+    [MemberData(nameof(ConvSpecs))]
+    public void Conv2d_matches_direct_loops(Spec s)
+    {
+        var rng = new Rng(s.Name.Length * 7919 + s.H);
+        var x = Tensor.Uniform(rng, [s.N, s.C, s.H, s.W], -1, 1).RequireGrad();
+        var w = Tensor.Uniform(rng, [s.K, s.C / s.Groups, s.Kh, s.Kw], -1, 1).RequireGrad();
+        var b = s.Bias ? Tensor.Uniform(rng, [s.K], -1, 1).RequireGrad() : null;
+        var y = Ops.Conv2d(x, w, b, s.Sh, s.Sw, s.Ph, s.Pw, s.Dh, s.Dw, s.Groups);
+        int ho = (s.H + 2 * s.Ph - s.Dh * (s.Kh - 1) - 1) / s.Sh + 1, wo = (s.W + 2 * s.Pw - s.Dw * (s.Kw - 1) - 1) / s.Sw + 1;
+        Assert.Equal(new[] { s.N, s.K, ho, wo }, y.ShapeArray());
+        var gOut = Tensor.Uniform(rng, y.ShapeArray(), -1, 1);
+        var grads = Tape.Grad(Ops.Sum(Ops.Mul(y, gOut)), b is null ? [x, w] : [x, w, b]);
+
+        var (ry, rgx, rgw, rgb) = NaiveConv(s, x.ToArrayF64(), w.ToArrayF64(), b?.ToArrayF64(), gOut.ToArrayF64(), ho, wo);
+        AssertClose(s.Name + " output", ry, y.ToArrayF64());
+        AssertClose(s.Name + " dX", rgx, grads[0].ToArrayF64());
+        AssertClose(s.Name + " dW", rgw, grads[1].ToArrayF64());
+        if (b is not null) AssertClose(s.Name + " dB", rgb, grads[2].ToArrayF64());
+    }
+
+    [Theory]
+    [MemberData(nameof(ConvSpecs))]
+    public void Conv2d_matches_direct_loops_with_one_row_bands(Spec s)
+    {
+        int saved = Ops.ConvBandElements;
+        Ops.ConvBandElements = 1;
+        try
+        {
+            Conv2d_matches_direct_loops(s);
+        }
+        finally
+        {
+            Ops.ConvBandElements = saved;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ConvSpecs))]
+    public void Conv2d_input_gradient_alone_matches(Spec s)
+    {
+        // Attacks ask for dX only: the weight and bias need no gradient and get none.
+        var rng = new Rng(s.W * 31 + 5);
+        var x = Tensor.Uniform(rng, [s.N, s.C, s.H, s.W], -1, 1).RequireGrad();
+        var w = Tensor.Uniform(rng, [s.K, s.C / s.Groups, s.Kh, s.Kw], -1, 1);
+        var b = s.Bias ? Tensor.Uniform(rng, [s.K], -1, 1) : null;
+        var y = Ops.Conv2d(x, w, b, s.Sh, s.Sw, s.Ph, s.Pw, s.Dh, s.Dw, s.Groups);
+        var gOut = Tensor.Uniform(rng, y.ShapeArray(), -1, 1);
+        var gx = Tape.Grad(Ops.Sum(Ops.Mul(y, gOut)), [x])[0];
+        var (_, rgx, _, _) = NaiveConv(s, x.ToArrayF64(), w.ToArrayF64(), b?.ToArrayF64(), gOut.ToArrayF64(), y.Shape[2], y.Shape[3]);
+        AssertClose(s.Name + " dX", rgx, gx.ToArrayF64());
+        Assert.Null(w.Grad);
+    }
+
+    [Theory]
+    [MemberData(nameof(TransposedSpecs))]
+    public void ConvTranspose2d_matches_direct_loops(Spec s)
+    {
+        var rng = new Rng(s.Name.Length * 104729 + s.W);
+        var x = Tensor.Uniform(rng, [s.N, s.C, s.H, s.W], -1, 1).RequireGrad();
+        var w = Tensor.Uniform(rng, [s.C, s.K / s.Groups, s.Kh, s.Kw], -1, 1).RequireGrad();
+        var b = s.Bias ? Tensor.Uniform(rng, [s.K], -1, 1).RequireGrad() : null;
+        var y = Ops.ConvTranspose2d(x, w, b, s.Sh, s.Sw, s.Ph, s.Pw, s.Oph, s.Opw, s.Dh, s.Dw, s.Groups);
+        int ho = (s.H - 1) * s.Sh - 2 * s.Ph + s.Dh * (s.Kh - 1) + s.Oph + 1, wo = (s.W - 1) * s.Sw - 2 * s.Pw + s.Dw * (s.Kw - 1) + s.Opw + 1;
+        Assert.Equal(new[] { s.N, s.K, ho, wo }, y.ShapeArray());
+        var gOut = Tensor.Uniform(rng, y.ShapeArray(), -1, 1);
+        var grads = Tape.Grad(Ops.Sum(Ops.Mul(y, gOut)), b is null ? [x, w] : [x, w, b]);
+
+        var (ry, rgx, rgw, rgb) = NaiveTransposed(s, x.ToArrayF64(), w.ToArrayF64(), b?.ToArrayF64(), gOut.ToArrayF64(), ho, wo);
+        AssertClose(s.Name + " output", ry, y.ToArrayF64());
+        AssertClose(s.Name + " dX", rgx, grads[0].ToArrayF64());
+        AssertClose(s.Name + " dW", rgw, grads[1].ToArrayF64());
+        if (b is not null) AssertClose(s.Name + " dB", rgb, grads[2].ToArrayF64());
+    }
+
+    [Fact]
+    public void Float64_matches_float32_on_a_large_general_conv()
+    {
+        // Enough channels and pixels for the parallel unfold/fold and several bands.
+        var rng = new Rng(77);
+        var x = Tensor.Uniform(rng, [1, 16, 40, 52], -1, 1);
+        var w = Tensor.Uniform(rng, [24, 16, 3, 3], -1, 1);
+        var y32 = Ops.Conv2d(x, w, null, 1, 1, 1, 1, 2, 2, 1).ToArrayF64();
+        var y64 = Ops.Conv2d(x.To(DType.Float64), w.To(DType.Float64), null, 1, 1, 1, 1, 2, 2, 1).ToArrayF64();
+        AssertClose("large conv float32 vs float64", y64, y32);
+    }
+
+    [Fact]
+    public void Shape_errors_name_conv2d_and_the_shapes()
+    {
+        var x = Tensor.Zeros(1, 4, 5, 5);
+        var e = Assert.Throws<ArgumentException>(() => Ops.Conv2d(x, Tensor.Zeros(3, 3, 3, 3)));
+        Assert.Contains("conv2d", e.Message, StringComparison.Ordinal);
+        Assert.Contains("[1, 4, 5, 5]", e.Message, StringComparison.Ordinal);
+        Assert.Contains("[3, 3, 3, 3]", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ArgumentException>(() => Ops.Conv2d(x, Tensor.Zeros(3, 2, 3, 3), null, 1, 0, 1, 2));
+        Assert.Contains("groups 2", e.Message, StringComparison.Ordinal);
+        Assert.Contains("[3, 2, 3, 3]", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ArgumentException>(() => Ops.Conv2d(x, Tensor.Zeros(2, 4, 3, 3), null, 1, 0, 3));
+        Assert.Contains("smaller than 1", e.Message, StringComparison.Ordinal);
+        Assert.Contains("[1, 4, 5, 5]", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ArgumentException>(() => Ops.Conv2d(x, Tensor.Zeros(2, 4, 3, 3), Tensor.Zeros(3)));
+        Assert.Contains("bias", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ArgumentException>(() => Ops.Conv2d(Tensor.Zeros(4, 5, 5), Tensor.Zeros(2, 4, 3, 3)));
+        Assert.Contains("conv2d", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ArgumentException>(() => Ops.ConvTranspose2d(x, Tensor.Zeros(3, 2, 3, 3)));
+        Assert.Contains("conv_transpose2d", e.Message, StringComparison.Ordinal);
+        Assert.Contains("[3, 2, 3, 3]", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ArgumentException>(() => Ops.ConvTranspose2d(x, Tensor.Zeros(4, 2, 3, 3), null, 2, 0, 2));
+        Assert.Contains("output padding", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Output_size_follows_pytorch()
+    {
+        var y = Ops.Conv2d(Tensor.Zeros(1, 1, 8, 9), Tensor.Zeros(1, 1, 3, 3), null, 2, 1);
+        Assert.Equal(new[] { 1, 1, 4, 5 }, y.ShapeArray());
+        var t = Ops.ConvTranspose2d(Tensor.Zeros(1, 2, 4, 5), Tensor.Zeros(2, 3, 3, 3), null, 2, 1, 1);
+        Assert.Equal(new[] { 1, 3, 8, 10 }, t.ShapeArray());
+    }
+
+    // y[n,k,oh,ow] = b[k] + sum w[k,c,i,j] x[n, g*C/G + c, oh*sh - ph + i*dh, ow*sw - pw + j*dw]; and its adjoints for sum(y * gOut)
+    private static (double[] Y, double[] Gx, double[] Gw, double[] Gb) NaiveConv(Spec s, double[] x, double[] w, double[]? b, double[] gy, int ho, int wo)
+    {
+        int cg = s.C / s.Groups, kg = s.K / s.Groups;
+        var y = new double[s.N * s.K * ho * wo];
+        var gx = new double[x.Length];
+        var gw = new double[w.Length];
+        var gb = new double[s.K];
+        for (int n = 0; n < s.N; n++)
+            for (int k = 0; k < s.K; k++)
+                for (int oh = 0; oh < ho; oh++)
+                    for (int ow = 0; ow < wo; ow++)
+                    {
+                        int yi = ((n * s.K + k) * ho + oh) * wo + ow;
+                        double acc = b?[k] ?? 0, g = gy[yi];
+                        gb[k] += g;
+                        for (int c = 0; c < cg; c++)
+                            for (int i = 0; i < s.Kh; i++)
+                                for (int j = 0; j < s.Kw; j++)
+                                {
+                                    int ih = oh * s.Sh - s.Ph + i * s.Dh, iw = ow * s.Sw - s.Pw + j * s.Dw;
+                                    if (ih < 0 || ih >= s.H || iw < 0 || iw >= s.W) continue;
+                                    int xi = ((n * s.C + k / kg * cg + c) * s.H + ih) * s.W + iw, wi = ((k * cg + c) * s.Kh + i) * s.Kw + j;
+                                    acc += w[wi] * x[xi];
+                                    gx[xi] += w[wi] * g;
+                                    gw[wi] += x[xi] * g;
+                                }
+                        y[yi] = acc;
+                    }
+        return (y, gx, gw, gb);
+    }
+
+    // y[n, g*Cout/G + o, ih*sh - ph + i*dh, iw*sw - pw + j*dw] += x[n, ci, ih, iw] w[ci, o, i, j] (+ b); and its adjoints
+    private static (double[] Y, double[] Gx, double[] Gw, double[] Gb) NaiveTransposed(Spec s, double[] x, double[] w, double[]? b, double[] gy, int ho, int wo)
+    {
+        int cg = s.C / s.Groups, og = s.K / s.Groups;
+        var y = new double[s.N * s.K * ho * wo];
+        var gx = new double[x.Length];
+        var gw = new double[w.Length];
+        var gb = new double[s.K];
+        for (int n = 0; n < s.N; n++)
+        {
+            for (int o = 0; o < s.K; o++)
+                for (int p = 0; p < ho * wo; p++)
+                {
+                    int yi = (n * s.K + o) * ho * wo + p;
+                    y[yi] = b?[o] ?? 0;
+                    gb[o] += gy[yi];
+                }
+            for (int ci = 0; ci < s.C; ci++)
+                for (int ih = 0; ih < s.H; ih++)
+                    for (int iw = 0; iw < s.W; iw++)
+                        for (int o = 0; o < og; o++)
+                            for (int i = 0; i < s.Kh; i++)
+                                for (int j = 0; j < s.Kw; j++)
+                                {
+                                    int oh = ih * s.Sh - s.Ph + i * s.Dh, ow = iw * s.Sw - s.Pw + j * s.Dw;
+                                    if (oh < 0 || oh >= ho || ow < 0 || ow >= wo) continue;
+                                    int xi = ((n * s.C + ci) * s.H + ih) * s.W + iw, wi = ((ci * og + o) * s.Kh + i) * s.Kw + j;
+                                    int yi = ((n * s.K + ci / cg * og + o) * ho + oh) * wo + ow;
+                                    y[yi] += x[xi] * w[wi];
+                                    gx[xi] += w[wi] * gy[yi];
+                                    gw[wi] += x[xi] * gy[yi];
+                                }
+        }
+        return (y, gx, gw, gb);
+    }
+
+    // float32 results: |a - e| <= 1e-4 (1 + |e|) relative to the reference's scale
+    internal static void AssertClose(string what, double[] expected, double[] actual, double tol = 1e-4)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double scale = 1;
+        foreach (double e in expected) scale = Math.Max(scale, Math.Abs(e));
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= tol * (Math.Abs(expected[i]) + 0.1 * scale),
+                $"{what}: element {i}: reference {expected[i]:G9}, SegLab {actual[i]:G9}");
+    }
+}
