@@ -15,6 +15,9 @@ public sealed unsafe class OpenBlasGemm : IGemmProvider
         SyncThreads();
     }
 
+    /// <summary>The provider, or null when libopenblas.so.0 cannot be loaded.</summary>
+    public static OpenBlasGemm? TryCreate() => TryCreate(out _);
+
     /// <summary>The provider, or null when OpenBLAS cannot be loaded (<paramref name="why"/> says why).</summary>
     /// <param name="why">Reason when null.</param>
     public static OpenBlasGemm? TryCreate(out string? why)
@@ -26,11 +29,23 @@ public sealed unsafe class OpenBlasGemm : IGemmProvider
     /// <inheritdoc/>
     public string Name => "openblas";
 
+    /// <summary>OpenBLAS's own thread count (openblas_get_num_threads), kept equal to <see cref="Parallelism.Threads"/>.</summary>
+    public int NativeThreads
+    {
+        get
+        {
+            SyncThreads();
+            return _native.Threads;
+        }
+    }
+
     /// <inheritdoc/>
     public string Describe()
     {
         SyncThreads();
-        return $"OpenBLAS {_native.Config.Trim()}, {_native.Threads} thread(s)";
+        string config = _native.Config.Trim();
+        if (!config.StartsWith("OpenBLAS", StringComparison.OrdinalIgnoreCase)) config = "OpenBLAS " + config;
+        return $"{config} (openblas_get_config), {_native.Threads} thread(s) (openblas_get_num_threads)";
     }
 
     /// <inheritdoc/>

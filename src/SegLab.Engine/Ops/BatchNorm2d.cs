@@ -1,10 +1,17 @@
-// Batch normalisation over NCHW (Ioffe and Szegedy 2015) with hand-written forward and backward, PyTorch's semantics:
-// training normalises with the batch's biased variance and moves the running statistics towards the batch's
-// mean and unbiased variance by `momentum`; evaluation uses the running statistics.
-//   train backward: dx = gamma * rstd / M * (M g - sum g - xhat * sum(g xhat)),  dgamma = sum g xhat,  dbeta = sum g
-//   eval backward:  dx = g * gamma * rstd
+// Batch normalisation over NCHW (Ioffe and Szegedy 2015) with hand-written forward and backward, PyTorch's semantics
+// (torch.nn.functional.batch_norm, CPU kernels):
+//   training: per channel mean and biased variance over N*H*W (two passes, accumulated in float64), y = (x - mean) * rstd * w + b,
+//             rstd = 1 / sqrt(var + eps); the running statistics move in place: new = (1 - m) old + m batch, the
+//             running variance with the batch's unbiased variance (M / (M - 1)); more than one value per channel needed.
+//   eval:     rstd = 1 / sqrt(running_var + eps); y = x * s + t with s = w * rstd, t = b - running_mean * s.
+//   backward: dw = sum g (x - mean) rstd,  db = sum g,
+//             train: dx = (g - sum g / M - (x - mean) * rstd^2 sum(g (x - mean)) / M) * rstd * w   (through the batch statistics)
+//             eval:  dx = g * rstd * w
+// Running statistics are buffers: never on the tape, never given gradients. Each channel's planes (contiguous H*W
+// runs, one per image) are processed by one work item; channels run in parallel.
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using SegLab.Engine.Autograd;
 using SegLab.Engine.Threading;
 
@@ -12,14 +19,17 @@ namespace SegLab.Engine;
 
 public static partial class Ops
 {
-    /// <summary>Batch normalisation of [N, C, H, W] (or [N, C]) over all axes but the channel axis.</summary>
-    /// <param name="x">Input.</param>
-    /// <param name="weight">Scale [C] or null.</param>
-    /// <param name="bias">Shift [C] or null.</param>
-    /// <param name="runningMean">Running mean [C], updated in place in training mode.</param>
-    /// <param name="runningVar">Running variance [C], updated in place in training mode.</param>
-    /// <param name="training">Use batch statistics (and update the running ones).</param>
-    /// <param name="momentum">Weight of the batch statistics in the running update.</param>
+    /// <summary>Values summed in the working type before the partial sum goes into a float64 accumulator.</summary>
+    private const int BnBlock = 4096;
+
+    /// <summary>Batch normalisation of [N, C, H, W] (or [N, C], [N, C, L]) over every axis but the channel axis, as PyTorch.</summary>
+    /// <param name="x">Input [N, C, ...].</param>
+    /// <param name="weight">Scale [C] or null (1).</param>
+    /// <param name="bias">Shift [C] or null (0).</param>
+    /// <param name="runningMean">Running mean [C], updated in place in training mode; receives no gradient.</param>
+    /// <param name="runningVar">Running variance [C], updated in place (with the unbiased batch variance) in training mode; receives no gradient.</param>
+    /// <param name="training">Normalise with batch statistics and update the running ones; otherwise use the running statistics.</param>
+    /// <param name="momentum">Weight of the batch statistics in the running update: new = (1 - momentum) old + momentum batch.</param>
     /// <param name="eps">Added to the variance.</param>
     public static Tensor BatchNorm2d(Tensor x, Tensor? weight, Tensor? bias, Tensor runningMean, Tensor runningVar, bool training, double momentum = 0.1, double eps = 1e-5)
     {
@@ -30,17 +40,20 @@ public static partial class Ops
         int n = x.Dims[0], c = x.Dims[1], hw = x.Numel / Math.Max(1, n * c);
         foreach (var (name, t) in new[] { ("weight", weight), ("bias", bias), ("running_mean", runningMean), ("running_var", runningVar) })
             if (t is not null && (t.Numel != c || t.DType != x.DType))
-                throw new ArgumentException($"batch_norm: {name} {Shapes.Format(t.Shape)} ({t.DType}) does not fit {c} channels of input {Shapes.Format(x.Shape)} ({x.DType}).");
+                throw new ArgumentException($"batch_norm: {name} {Shapes.Format(t.Shape)} ({t.DType}) does not fit the {c} channels of input {Shapes.Format(x.Shape)} ({x.DType}).");
         long m = (long)n * hw;
         if (training && m < 2) throw new ArgumentException($"batch_norm: training needs more than one value per channel, got input {Shapes.Format(x.Shape)}.");
 
         var y = Tensor.Uninitialized(x.DType, x.Dims);
-        var mean = Tensor.Uninitialized(x.DType, [c]);
+        var mean = Tensor.Uninitialized(x.DType, [c]); // the statistics used: batch (training) or a snapshot of the running ones (eval)
         var rstd = Tensor.Uninitialized(x.DType, [c]);
+        long work = m * (training ? 4 : 2);
         if (x.DType == DType.Float32)
-            BnForward(x.Buf<float>(), Opt<float>(weight), Opt<float>(bias), runningMean.Buf<float>(), runningVar.Buf<float>(), y.Buf<float>(), mean.Buf<float>(), rstd.Buf<float>(), n, c, hw, training, (float)momentum, (float)eps);
+            Parallelism.For(c, work, ch => BnForward(x.Buf<float>(), Opt<float>(weight), Opt<float>(bias), runningMean.Buf<float>(), runningVar.Buf<float>(),
+                y.Buf<float>(), mean.Buf<float>(), rstd.Buf<float>(), ch, n, c, hw, training, momentum, eps));
         else
-            BnForward(x.Buf<double>(), Opt<double>(weight), Opt<double>(bias), runningMean.Buf<double>(), runningVar.Buf<double>(), y.Buf<double>(), mean.Buf<double>(), rstd.Buf<double>(), n, c, hw, training, momentum, eps);
+            Parallelism.For(c, work, ch => BnForward(x.Buf<double>(), Opt<double>(weight), Opt<double>(bias), runningMean.Buf<double>(), runningVar.Buf<double>(),
+                y.Buf<double>(), mean.Buf<double>(), rstd.Buf<double>(), ch, n, c, hw, training, momentum, eps));
 
         var inputs = weight is null ? (bias is null ? new[] { x } : [x, bias]) : bias is null ? [x, weight] : [x, weight, bias];
         if (!GradMode.Needs(inputs)) return y;
@@ -50,101 +63,179 @@ public static partial class Ops
             var gw = weight is { RequiresGrad: true } ? Tensor.Uninitialized(x.DType, [c]) : null;
             var gb = bias is { RequiresGrad: true } ? Tensor.Uninitialized(x.DType, [c]) : null;
             if (x.DType == DType.Float32)
-                BnBackward(g.Buf<float>(), x.Buf<float>(), Opt<float>(weight), mean.Buf<float>(), rstd.Buf<float>(), gx is null ? default : gx.Buf<float>(), gw is null ? default : gw.Buf<float>(), gb is null ? default : gb.Buf<float>(), n, c, hw, training, gx is not null, gw is not null, gb is not null);
+                Parallelism.For(c, m * 4, ch => BnBackward(g.Buf<float>(), x.Buf<float>(), Opt<float>(weight), mean.Buf<float>(), rstd.Buf<float>(),
+                    Opt<float>(gx), Opt<float>(gw), Opt<float>(gb), ch, n, c, hw, training));
             else
-                BnBackward(g.Buf<double>(), x.Buf<double>(), Opt<double>(weight), mean.Buf<double>(), rstd.Buf<double>(), gx is null ? default : gx.Buf<double>(), gw is null ? default : gw.Buf<double>(), gb is null ? default : gb.Buf<double>(), n, c, hw, training, gx is not null, gw is not null, gb is not null);
-            var grads = new List<Tensor?> { gx };
-            if (weight is not null) grads.Add(gw);
-            if (bias is not null) grads.Add(gb);
-            return grads.ToArray();
+                Parallelism.For(c, m * 4, ch => BnBackward(g.Buf<double>(), x.Buf<double>(), Opt<double>(weight), mean.Buf<double>(), rstd.Buf<double>(),
+                    Opt<double>(gx), Opt<double>(gw), Opt<double>(gb), ch, n, c, hw, training));
+            var grads = new Tensor?[inputs.Length];
+            grads[0] = gx;
+            int k = 1;
+            if (weight is not null) grads[k++] = gw;
+            if (bias is not null) grads[k] = gb;
+            return grads;
         });
     }
 
     private static Span<T> Opt<T>(Tensor? t) where T : unmanaged => t is null ? default : t.Buf<T>();
 
-    // x, y: [N, C, HW]; per channel: statistics (training) or running statistics (eval), then y = x * s + t.
-    private static void BnForward<T>(ReadOnlySpan<T> x, Span<T> w, Span<T> b, Span<T> runMean, Span<T> runVar, Span<T> y, Span<T> mean, Span<T> rstd,
-        int n, int c, int hw, bool training, T momentum, T eps) where T : unmanaged, IFloatingPointIeee754<T>
+    // x, y: [N, C, HW]; channel ch: statistics (training, also updating the running ones) or running statistics (eval),
+    // then y = x * s + t on each of the channel's N planes.
+    private static void BnForward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> runMean, Span<T> runVar, Span<T> y, Span<T> mean, Span<T> rstd,
+        int ch, int n, int c, int hw, bool training, double momentum, double eps) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T count = T.CreateTruncating((long)n * hw);
-        for (int ch = 0; ch < c; ch++)
+        T mu, r;
+        if (training)
         {
-            T mu, var;
-            if (training)
-            {
-                T s = T.Zero;
-                for (int i = 0; i < n; i++) s += TensorPrimitives.Sum(x.Slice((i * c + ch) * hw, hw));
-                mu = s / count;
-                T ss = T.Zero;
-                for (int i = 0; i < n; i++)
-                {
-                    var plane = x.Slice((i * c + ch) * hw, hw);
-                    for (int k = 0; k < hw; k++)
-                    {
-                        T d = plane[k] - mu;
-                        ss += d * d;
-                    }
-                }
-                var = ss / count;
-                runMean[ch] = (T.One - momentum) * runMean[ch] + momentum * mu;
-                runVar[ch] = (T.One - momentum) * runVar[ch] + momentum * (ss / (count - T.One));
-            }
-            else
-            {
-                mu = runMean[ch];
-                var = runVar[ch];
-            }
-            T r = T.One / T.Sqrt(var + eps);
-            mean[ch] = mu;
-            rstd[ch] = r;
-            T scale = (w.IsEmpty ? T.One : w[ch]) * r;
-            T shift = (b.IsEmpty ? T.Zero : b[ch]) - mu * scale;
+            long count = (long)n * hw;
+            double sum = 0;
             for (int i = 0; i < n; i++)
             {
-                int off = (i * c + ch) * hw;
-                TensorPrimitives.Multiply(x.Slice(off, hw), scale, y.Slice(off, hw));
-                TensorPrimitives.Add(y.Slice(off, hw), shift, y.Slice(off, hw));
+                var plane = x.Slice((i * c + ch) * hw, hw);
+                for (int o = 0; o < hw; o += BnBlock) sum += double.CreateTruncating(TensorPrimitives.Sum(plane.Slice(o, Math.Min(BnBlock, hw - o))));
             }
+            double mean64 = sum / count;
+            mu = T.CreateTruncating(mean64);
+            double ss = 0;
+            for (int i = 0; i < n; i++)
+            {
+                var plane = x.Slice((i * c + ch) * hw, hw);
+                for (int o = 0; o < hw; o += BnBlock) ss += double.CreateTruncating(BnSumSquaredDeviation(plane.Slice(o, Math.Min(BnBlock, hw - o)), mu));
+            }
+            r = T.CreateTruncating(1.0 / Math.Sqrt(ss / count + eps));
+            runMean[ch] = T.CreateTruncating(momentum * mean64 + (1 - momentum) * double.CreateTruncating(runMean[ch]));
+            runVar[ch] = T.CreateTruncating(momentum * (ss / (count - 1)) + (1 - momentum) * double.CreateTruncating(runVar[ch]));
+        }
+        else
+        {
+            mu = runMean[ch];
+            r = T.One / T.Sqrt(runVar[ch] + T.CreateTruncating(eps));
+        }
+        mean[ch] = mu;
+        rstd[ch] = r;
+        T scale = r * (w.IsEmpty ? T.One : w[ch]);
+        T shift = (b.IsEmpty ? T.Zero : b[ch]) - mu * scale;
+        for (int i = 0; i < n; i++)
+        {
+            int off = (i * c + ch) * hw;
+            BnScaleShift(x.Slice(off, hw), scale, shift, y.Slice(off, hw));
         }
     }
 
-    private static void BnBackward<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> x, Span<T> w, ReadOnlySpan<T> mean, ReadOnlySpan<T> rstd,
-        Span<T> gx, Span<T> gw, Span<T> gb, int n, int c, int hw, bool training, bool needX, bool needW, bool needB)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    // g, x, gx: [N, C, HW]; channel ch. gw, gb: [C] (empty when not wanted).
+    private static void BnBackward<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> mean, ReadOnlySpan<T> rstd,
+        Span<T> gx, Span<T> gw, Span<T> gb, int ch, int n, int c, int hw, bool training) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T count = T.CreateTruncating((long)n * hw);
-        for (int ch = 0; ch < c; ch++)
+        T mu = mean[ch], r = rstd[ch], gamma = w.IsEmpty ? T.One : w[ch];
+        double sumG = 0, dot = 0; // sum g, sum g (x - mean)
+        if (training || !gw.IsEmpty || !gb.IsEmpty)
         {
-            T mu = mean[ch], r = rstd[ch];
-            T sumG = T.Zero, sumGX = T.Zero; // sum g, sum g * (x - mu)
             for (int i = 0; i < n; i++)
             {
                 int off = (i * c + ch) * hw;
-                var gs = g.Slice(off, hw);
-                var xs = x.Slice(off, hw);
-                sumG += TensorPrimitives.Sum(gs);
-                T dot = TensorPrimitives.Dot(gs, xs);
-                sumGX += dot - mu * TensorPrimitives.Sum(gs);
-            }
-            T gamma = w.IsEmpty ? T.One : w[ch];
-            if (needW) gw[ch] = sumGX * r;
-            if (needB) gb[ch] = sumG;
-            if (!needX) continue;
-            for (int i = 0; i < n; i++)
-            {
-                int off = (i * c + ch) * hw;
-                var gs = g.Slice(off, hw);
-                var xs = x.Slice(off, hw);
-                var d = gx.Slice(off, hw);
-                if (!training)
+                for (int o = 0; o < hw; o += BnBlock)
                 {
-                    TensorPrimitives.Multiply(gs, gamma * r, d);
-                    continue;
+                    int len = Math.Min(BnBlock, hw - o);
+                    var (sg, sd) = BnGradSums(g.Slice(off + o, len), x.Slice(off + o, len), mu);
+                    sumG += double.CreateTruncating(sg);
+                    dot += double.CreateTruncating(sd);
                 }
-                // dx = gamma r / M (M g - sumG - (x - mu) r^2 sumGX)
-                T a = gamma * r, k1 = sumG / count, k2 = r * r * sumGX / count;
-                for (int j = 0; j < hw; j++) d[j] = a * (gs[j] - k1 - (xs[j] - mu) * k2);
             }
         }
+        if (!gw.IsEmpty) gw[ch] = T.CreateTruncating(dot) * r;
+        if (!gb.IsEmpty) gb[ch] = T.CreateTruncating(sumG);
+        if (gx.IsEmpty) return;
+        long count = (long)n * hw;
+        T k = training ? T.CreateTruncating(dot) * r * r / T.CreateTruncating(count) : T.Zero;
+        T gMean = training ? T.CreateTruncating(sumG / count) : T.Zero;
+        for (int i = 0; i < n; i++)
+        {
+            int off = (i * c + ch) * hw;
+            if (training) BnGradInputTrain(g.Slice(off, hw), x.Slice(off, hw), mu, k, gMean, r, gamma, gx.Slice(off, hw));
+            else BnGradInputEval(g.Slice(off, hw), r, gamma, gx.Slice(off, hw));
+        }
+    }
+
+    // sum (x - mu)^2 over a block, vector lanes then the tail.
+    private static T BnSumSquaredDeviation<T>(ReadOnlySpan<T> x, T mu) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ref T xr = ref MemoryMarshal.GetReference(x);
+        var vmu = new Vector<T>(mu);
+        var acc = Vector<T>.Zero;
+        int i = 0;
+        for (; i <= x.Length - Vector<T>.Count; i += Vector<T>.Count)
+        {
+            var d = Vector.LoadUnsafe(ref xr, (nuint)i) - vmu;
+            acc += d * d;
+        }
+        T s = Vector.Sum(acc);
+        for (; i < x.Length; i++)
+        {
+            T d = x[i] - mu;
+            s += d * d;
+        }
+        return s;
+    }
+
+    // (sum g, sum g (x - mu)) over a block.
+    private static (T SumG, T Dot) BnGradSums<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> x, T mu) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ref T gr = ref MemoryMarshal.GetReference(g);
+        ref T xr = ref MemoryMarshal.GetReference(x);
+        var vmu = new Vector<T>(mu);
+        Vector<T> accG = Vector<T>.Zero, accD = Vector<T>.Zero;
+        int i = 0;
+        for (; i <= x.Length - Vector<T>.Count; i += Vector<T>.Count)
+        {
+            var gv = Vector.LoadUnsafe(ref gr, (nuint)i);
+            accG += gv;
+            accD += gv * (Vector.LoadUnsafe(ref xr, (nuint)i) - vmu);
+        }
+        T sg = Vector.Sum(accG), sd = Vector.Sum(accD);
+        for (; i < x.Length; i++)
+        {
+            sg += g[i];
+            sd += g[i] * (x[i] - mu);
+        }
+        return (sg, sd);
+    }
+
+    // y = x * a + b (two roundings, as PyTorch's CPU kernel).
+    private static void BnScaleShift<T>(ReadOnlySpan<T> x, T a, T b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ref T xr = ref MemoryMarshal.GetReference(x);
+        ref T yr = ref MemoryMarshal.GetReference(y);
+        Vector<T> va = new(a), vb = new(b);
+        int i = 0;
+        for (; i <= x.Length - Vector<T>.Count; i += Vector<T>.Count) (Vector.LoadUnsafe(ref xr, (nuint)i) * va + vb).StoreUnsafe(ref yr, (nuint)i);
+        for (; i < x.Length; i++) y[i] = x[i] * a + b;
+    }
+
+    // dx = ((g - gMean - (x - mu) k) * r) * gamma.
+    private static void BnGradInputTrain<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> x, T mu, T k, T gMean, T r, T gamma, Span<T> dx)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ref T gr = ref MemoryMarshal.GetReference(g);
+        ref T xr = ref MemoryMarshal.GetReference(x);
+        ref T dr = ref MemoryMarshal.GetReference(dx);
+        Vector<T> vmu = new(mu), vk = new(k), vgm = new(gMean), vr = new(r), vw = new(gamma);
+        int i = 0;
+        for (; i <= x.Length - Vector<T>.Count; i += Vector<T>.Count)
+        {
+            var d = Vector.LoadUnsafe(ref gr, (nuint)i) - vgm - (Vector.LoadUnsafe(ref xr, (nuint)i) - vmu) * vk;
+            (d * vr * vw).StoreUnsafe(ref dr, (nuint)i);
+        }
+        for (; i < x.Length; i++) dx[i] = (g[i] - gMean - (x[i] - mu) * k) * r * gamma;
+    }
+
+    // dx = (g * r) * gamma.
+    private static void BnGradInputEval<T>(ReadOnlySpan<T> g, T r, T gamma, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ref T gr = ref MemoryMarshal.GetReference(g);
+        ref T dr = ref MemoryMarshal.GetReference(dx);
+        Vector<T> vr = new(r), vw = new(gamma);
+        int i = 0;
+        for (; i <= g.Length - Vector<T>.Count; i += Vector<T>.Count) (Vector.LoadUnsafe(ref gr, (nuint)i) * vr * vw).StoreUnsafe(ref dr, (nuint)i);
+        for (; i < g.Length; i++) dx[i] = g[i] * r * gamma;
     }
 }

@@ -1,22 +1,31 @@
-// Cross-entropy over class logits [N, C, H, W] (or [N, C]) against integer targets stored as floats, PyTorch's
-// semantics: loss_i = -w[y_i] log_softmax(x_i)[y_i]; ignored targets contribute nothing and, with Mean, the sum is
-// divided by the sum of w[y_i] over the kept pixels (so an all-ignored batch gives NaN, as in PyTorch).
-// Fused hand-written kernels, vectorised across each H*W plane:
-//   forward:  lse = max + log sum exp(x - max);  loss = w[y] (lse - x[y])
-//   backward: dx[c] = g * w[y] * (softmax[c] - [c == y]), zero at ignored pixels
+// Cross-entropy over class logits [N, C, H, W] (or [N, C], or [N, C, d1, ...]) against integer class ids stored as
+// floats, PyTorch's semantics (F.cross_entropy = nll_loss(log_softmax(x, 1))):
+//   loss_i = -w[y_i] * log_softmax(x_i)[y_i]; pixels whose target is ignoreIndex contribute 0 (also with None);
+//   Sum adds the kept losses; Mean divides that sum by the sum of w[y_i] over the kept pixels, so a batch whose
+//   pixels are all ignored gives 0/0 = NaN (PyTorch's result) and a zero gradient.
+// Fused hand-written kernels; the logits are read plane by plane (channel c of image n is a contiguous run of
+// H*W values), in chunks of pixels that stay in L1, vectorised across the chunk, chunks spread over threads:
+//   forward:  m = max_c x[c];  s = log sum_c exp(x[c] - m);  loss = w[y] * (s - (x[y] - m))   (log_softmax's order)
+//   backward: dx[c] = k * exp((x[c] - m) - s) - k * [c == y],  k = g * w[y] (/ sum w for Mean), k = 0 where ignored
+// Nothing of size N*C*H*W is allocated besides the gradient; the forward keeps m and s ([N, H*W] each) for backward.
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using SegLab.Engine.Autograd;
+using SegLab.Engine.Threading;
 
 namespace SegLab.Engine;
 
 /// <summary>How a per-element loss is reduced.</summary>
 public enum Reduction
 {
-    /// <summary>No reduction: one value per pixel.</summary>
+    /// <summary>No reduction: one value per pixel (0 at ignored pixels).</summary>
     None,
 
-    /// <summary>Weighted mean over kept pixels.</summary>
+    /// <summary>Sum of the kept losses divided by the sum of their class weights (NaN when every pixel is ignored).</summary>
     Mean,
 
     /// <summary>Sum over kept pixels.</summary>
@@ -25,121 +34,275 @@ public enum Reduction
 
 public static partial class Ops
 {
-    /// <summary>Cross-entropy of logits [N, C, ...] against class ids [N, ...] (floats holding integers).</summary>
-    /// <param name="logits">Class scores.</param>
-    /// <param name="target">Class ids; <paramref name="ignoreIndex"/> marks pixels to skip. Receives no gradient.</param>
-    /// <param name="ignoreIndex">Target value to ignore.</param>
+    /// <summary>Pixels per work item of the cross-entropy kernels: a chunk's scratch rows stay in L1.</summary>
+    private const int CeChunk = 1024;
+
+    /// <summary>
+    /// Cross-entropy of logits [N, C, ...] against class ids [N, ...] (floats holding exact integers), as PyTorch's
+    /// <c>F.cross_entropy</c>. With <see cref="Reduction.Mean"/> and every pixel ignored the result is NaN (as PyTorch).
+    /// </summary>
+    /// <param name="logits">Class scores [N, C, H, W] or [N, C].</param>
+    /// <param name="target">Class ids [N, H, W] or [N], in [0, C) or equal to <paramref name="ignoreIndex"/>. Receives no gradient.</param>
+    /// <param name="ignoreIndex">Target value whose pixels are skipped.</param>
     /// <param name="classWeights">Optional weights [C]. Receive no gradient.</param>
-    /// <param name="reduction">Mean (default), Sum, or None ([N, ...]).</param>
+    /// <param name="reduction">Mean (default), Sum, or None ([N, H, W]).</param>
     public static Tensor CrossEntropy(Tensor logits, Tensor target, int ignoreIndex = -100, Tensor? classWeights = null, Reduction reduction = Reduction.Mean)
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(target);
         if (logits.Rank < 2) throw new ArgumentException($"cross_entropy: logits need [N, C, ...], got {Shapes.Format(logits.Shape)}.");
-        int n = logits.Dims[0], c = logits.Dims[1], hw = logits.Numel / Math.Max(1, n * c);
-        var expected = logits.Dims.Where((_, i) => i != 1).ToArray();
+        if (!Enum.IsDefined(reduction)) throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "cross_entropy: unknown reduction");
+        int n = logits.Dims[0], c = logits.Dims[1];
+        if (c == 0) throw new ArgumentException($"cross_entropy: logits {Shapes.Format(logits.Shape)} have no classes.");
+        int s = logits.Numel / Math.Max(1, n * c);
+        var expected = new int[logits.Rank - 1];
+        expected[0] = n;
+        for (int i = 2; i < logits.Rank; i++) expected[i - 1] = logits.Dims[i];
         if (!Shapes.Equal(target.Shape, expected))
             throw new ArgumentException($"cross_entropy: target {Shapes.Format(target.Shape)} does not match logits {Shapes.Format(logits.Shape)} (expected {Shapes.Format(expected)}).");
-        if (classWeights is not null && classWeights.Numel != c)
-            throw new ArgumentException($"cross_entropy: {classWeights.Numel} class weights for {c} classes.");
+        if (classWeights is not null && (classWeights.Rank != 1 || classWeights.Numel != c))
+            throw new ArgumentException($"cross_entropy: class weights {Shapes.Format(classWeights.Shape)} do not fit the {c} classes of logits {Shapes.Format(logits.Shape)}.");
 
-        var labels = new int[n * hw];
-        var t = target.ToArrayF64();
-        for (int i = 0; i < labels.Length; i++)
+        // Labels (-1 where ignored) and the Mean denominator, in one pass over the targets.
+        var labels = new int[n * s];
+        double[]? w = classWeights?.ToArrayF64();
+        double weightSum = target.DType == DType.Float32
+            ? CeLabels<float>(target.Buf<float>(), labels, w, ignoreIndex, c)
+            : CeLabels<double>(target.Buf<double>(), labels, w, ignoreIndex, c);
+
+        int chunks = (s + CeChunk - 1) / CeChunk, items = n * chunks;
+        var stats = Tensor.Uninitialized(logits.DType, [2, n * s]); // row 0: max over classes, row 1: log sum exp(x - max)
+        var perPixel = reduction == Reduction.None ? Tensor.Uninitialized(logits.DType, expected) : null;
+        var partial = reduction == Reduction.None ? null : new double[items];
+        long work = (long)c * Math.Min(s, CeChunk) * 24;
+        if (logits.DType == DType.Float32)
         {
-            double v = t[i];
-            int id = (int)v;
-            if (id != v || (id != ignoreIndex && (id < 0 || id >= c)))
-                throw new ArgumentException($"cross_entropy: target value {v} at position {i} is not a class in [0, {c}) nor the ignore index {ignoreIndex}.");
-            labels[i] = id == ignoreIndex ? -1 : id;
+            var wt = CeWeights<float>(w);
+            Parallelism.For(items, work, item => CeForward(logits.Buf<float>(), labels, wt, stats.Buf<float>(), perPixel is null ? default : perPixel.Buf<float>(), partial, item, chunks, n, c, s));
         }
-        var w = classWeights?.ToArrayF64();
-        var perPixel = Tensor.Uninitialized(logits.DType, expected);
-        var lse = Tensor.Uninitialized(logits.DType, expected);
-        if (logits.DType == DType.Float32) CeForward(logits.Buf<float>(), labels, w, perPixel.Buf<float>(), lse.Buf<float>(), n, c, hw);
-        else CeForward(logits.Buf<double>(), labels, w, perPixel.Buf<double>(), lse.Buf<double>(), n, c, hw);
-
-        double weightSum = 0;
-        foreach (int id in labels) if (id >= 0) weightSum += w is null ? 1 : w[id];
-        Tensor y = reduction switch
+        else
         {
-            Reduction.None => perPixel,
-            Reduction.Sum => Tensor.Full(logits.DType, SumAsDouble(perPixel), []),
-            _ => Tensor.Full(logits.DType, SumAsDouble(perPixel) / weightSum, []),
-        };
+            var wt = CeWeights<double>(w);
+            Parallelism.For(items, work, item => CeForward(logits.Buf<double>(), labels, wt, stats.Buf<double>(), perPixel is null ? default : perPixel.Buf<double>(), partial, item, chunks, n, c, s));
+        }
+
+        Tensor y;
+        if (perPixel is not null) y = perPixel;
+        else
+        {
+            double total = 0;
+            foreach (double p in partial!) total += p; // fixed order: the result does not depend on the threads
+            y = Tensor.Full(logits.DType, reduction == Reduction.Sum ? total : total / weightSum, []);
+        }
         if (!GradMode.Needs(logits)) return y;
         return Tape.Record(y, "cross_entropy", [logits], g =>
         {
             var gx = Tensor.Uninitialized(logits.DType, logits.Dims);
             double scale = reduction == Reduction.Mean ? 1.0 / weightSum : 1.0;
-            if (logits.DType == DType.Float32) CeBackward(logits.Buf<float>(), lse.Buf<float>(), labels, w, g.Buf<float>(), reduction == Reduction.None, (float)scale, gx.Buf<float>(), n, c, hw);
-            else CeBackward(logits.Buf<double>(), lse.Buf<double>(), labels, w, g.Buf<double>(), reduction == Reduction.None, scale, gx.Buf<double>(), n, c, hw);
+            bool perPixelGrad = reduction == Reduction.None;
+            if (logits.DType == DType.Float32)
+            {
+                var wt = CeWeights<float>(w);
+                Parallelism.For(items, work, item => CeBackward(logits.Buf<float>(), stats.Buf<float>(), labels, wt, g.Buf<float>(), perPixelGrad, (float)scale, gx.Buf<float>(), item, chunks, n, c, s));
+            }
+            else
+            {
+                var wt = CeWeights<double>(w);
+                Parallelism.For(items, work, item => CeBackward(logits.Buf<double>(), stats.Buf<double>(), labels, wt, g.Buf<double>(), perPixelGrad, scale, gx.Buf<double>(), item, chunks, n, c, s));
+            }
             return [gx];
         });
     }
 
-    private static double SumAsDouble(Tensor t)
+    // target: [N*S] class ids as floats -> labels [N*S] (-1 where ignored); returns the sum of w[y] over kept pixels.
+    private static double CeLabels<TT>(ReadOnlySpan<TT> target, int[] labels, double[]? w, int ignoreIndex, int c)
+        where TT : unmanaged, IFloatingPointIeee754<TT>
     {
-        double s = 0;
-        if (t.DType == DType.Float32) foreach (float v in t.Span) s += v;
-        else foreach (double v in t.SpanF64) s += v;
-        return s;
+        double weightSum = 0;
+        for (int i = 0; i < labels.Length; i++)
+        {
+            double v = double.CreateTruncating(target[i]);
+            int id = (int)v; // saturating; NaN -> 0, caught by the exactness test
+            if (id != v || (id != ignoreIndex && (uint)id >= (uint)c))
+                throw new ArgumentException($"cross_entropy: target value {v} at flat position {i} is not a class id in [0, {c}) ({c} classes) nor the ignore index {ignoreIndex}.");
+            if (id == ignoreIndex)
+            {
+                labels[i] = -1;
+                continue;
+            }
+            labels[i] = id;
+            weightSum += w is null ? 1 : w[id];
+        }
+        return weightSum;
     }
 
-    // x: [N, C, HW]; per image: max and sum-exp planes over C, then per-pixel loss (0 where ignored).
-    private static void CeForward<T>(ReadOnlySpan<T> x, int[] labels, double[]? w, Span<T> loss, Span<T> lse, int n, int c, int hw)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    private static T[]? CeWeights<T>(double[]? w) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var tmp = new T[hw];
-        for (int i = 0; i < n; i++)
+        if (w is null) return null;
+        var r = new T[w.Length];
+        for (int i = 0; i < w.Length; i++) r[i] = T.CreateTruncating(w[i]);
+        return r;
+    }
+
+    // x: [N, C, S] -> stats: [2, N*S] (max, log-sum-exp of x - max), loss: [N*S] (None) or partial[item] (reductions).
+    // One item is image `item / chunks`, pixels [p0, p0 + len) of its planes.
+    private static void CeForward<T>(ReadOnlySpan<T> x, int[] labels, T[]? w, Span<T> stats, Span<T> loss, double[]? partial,
+        int item, int chunks, int n, int c, int s) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int img = item / chunks, p0 = item % chunks * CeChunk, len = Math.Min(CeChunk, s - p0);
+        int pix = img * s + p0;
+        var max = stats.Slice(pix, len);
+        var lse = stats.Slice(n * s + pix, len);
+        var lab = labels.AsSpan(pix, len);
+        int plane0 = img * c * s + p0;
+        if (s == 1)
         {
-            var max = lse.Slice(i * hw, hw);
-            var sum = loss.Slice(i * hw, hw);
-            x.Slice(i * c * hw, hw).CopyTo(max);
-            for (int ch = 1; ch < c; ch++) TensorPrimitives.Max(max, x.Slice((i * c + ch) * hw, hw), max);
-            sum.Clear();
-            for (int ch = 0; ch < c; ch++)
+            // [N, C]: one contiguous row of C logits.
+            var row = x.Slice(plane0, c);
+            T m = TensorPrimitives.Max(row);
+            Span<T> tmp = c <= 4 * CeChunk ? stackalloc T[c] : new T[c];
+            TensorPrimitives.Subtract(row, m, tmp);
+            TensorPrimitives.Exp(tmp, tmp);
+            max[0] = m;
+            lse[0] = T.Log(TensorPrimitives.Sum<T>(tmp));
+        }
+        else
+        {
+            Span<T> tmp = stackalloc T[len];
+            x.Slice(plane0, len).CopyTo(max);
+            for (int ch = 1; ch < c; ch++) TensorPrimitives.Max(max, x.Slice(plane0 + ch * s, len), max);
+            lse.Clear();
+            for (int ch = 0; ch < c; ch++) CeAddExp(x.Slice(plane0 + ch * s, len), max, lse, tmp);
+            TensorPrimitives.Log(lse, lse);
+        }
+        double acc = 0;
+        for (int k = 0; k < len; k++)
+        {
+            int y = lab[k];
+            T l = T.Zero;
+            if (y >= 0)
             {
-                TensorPrimitives.Subtract(x.Slice((i * c + ch) * hw, hw), max, tmp);
-                TensorPrimitives.Exp(tmp, tmp);
-                TensorPrimitives.Add(sum, tmp, sum);
+                l = lse[k] - (x[plane0 + y * s + k] - max[k]);
+                if (w is not null) l *= w[y];
             }
-            TensorPrimitives.Log(sum, sum);
-            TensorPrimitives.Add(max, sum, max); // lse
-            for (int s = 0; s < hw; s++)
-            {
-                int y = labels[i * hw + s];
-                sum[s] = y < 0 ? T.Zero : (max[s] - x[(i * c + y) * hw + s]) * (w is null ? T.One : T.CreateTruncating(w[y]));
-            }
+            if (partial is null) loss[pix + k] = l;
+            else acc += double.CreateTruncating(l);
+        }
+        if (partial is not null) partial[item] = acc;
+    }
+
+    // x, gx: [N, C, S]; stats: [2, N*S]; g: [N*S] (None) or [1].
+    private static void CeBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> stats, int[] labels, T[]? w, ReadOnlySpan<T> g, bool perPixelGrad, T scale,
+        Span<T> gx, int item, int chunks, int n, int c, int s) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int img = item / chunks, p0 = item % chunks * CeChunk, len = Math.Min(CeChunk, s - p0);
+        int pix = img * s + p0;
+        var max = stats.Slice(pix, len);
+        var lse = stats.Slice(n * s + pix, len);
+        var lab = labels.AsSpan(pix, len);
+        int plane0 = img * c * s + p0;
+        Span<T> coef = stackalloc T[len];
+        for (int k = 0; k < len; k++)
+        {
+            int y = lab[k];
+            coef[k] = y < 0 ? T.Zero : (perPixelGrad ? g[pix + k] : g[0] * scale) * (w is null ? T.One : w[y]);
+        }
+        if (s == 1)
+        {
+            var d = gx.Slice(plane0, c);
+            TensorPrimitives.Subtract(x.Slice(plane0, c), max[0], d);
+            TensorPrimitives.Subtract(d, lse[0], d);
+            TensorPrimitives.Exp(d, d);
+            TensorPrimitives.Multiply(d, coef[0], d);
+        }
+        else
+        {
+            for (int ch = 0; ch < c; ch++) CeScaledSoftmax(x.Slice(plane0 + ch * s, len), max, lse, coef, gx.Slice(plane0 + ch * s, len));
+        }
+        for (int k = 0; k < len; k++)
+        {
+            int y = lab[k];
+            if (y >= 0) gx[plane0 + y * s + k] -= coef[k];
         }
     }
 
-    private static void CeBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> lse, int[] labels, double[]? w, ReadOnlySpan<T> g, bool perPixelGrad, T scale, Span<T> gx, int n, int c, int hw)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Whether the float32 kernels may use the AVX2+FMA exponential below.</summary>
+    private static bool CeFastExp => Avx2.IsSupported && Fma.IsSupported;
+
+    // acc += exp(x - m) over a chunk (tmp: scratch of the same length for the generic path).
+    private static void CeAddExp<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> m, Span<T> acc, Span<T> tmp) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var coef = new T[hw];
-        for (int i = 0; i < n; i++)
+        if (typeof(T) == typeof(float) && CeFastExp)
         {
-            for (int s = 0; s < hw; s++)
+            var xf = MemoryMarshal.Cast<T, float>(x);
+            var mf = MemoryMarshal.Cast<T, float>(m);
+            var af = MemoryMarshal.Cast<T, float>(acc);
+            ref float xr = ref MemoryMarshal.GetReference(xf);
+            ref float mr = ref MemoryMarshal.GetReference(mf);
+            ref float ar = ref MemoryMarshal.GetReference(af);
+            int i = 0;
+            for (; i <= xf.Length - 8; i += 8)
             {
-                int y = labels[i * hw + s];
-                T gs = perPixelGrad ? g[i * hw + s] : g[0];
-                coef[s] = y < 0 ? T.Zero : gs * scale * (w is null ? T.One : T.CreateTruncating(w[y]));
+                var e = ExpAvx2(Vector256.LoadUnsafe(ref xr, (nuint)i) - Vector256.LoadUnsafe(ref mr, (nuint)i));
+                (Vector256.LoadUnsafe(ref ar, (nuint)i) + e).StoreUnsafe(ref ar, (nuint)i);
             }
-            var l = lse.Slice(i * hw, hw);
-            for (int ch = 0; ch < c; ch++)
-            {
-                int off = (i * c + ch) * hw;
-                var d = gx.Slice(off, hw);
-                TensorPrimitives.Subtract(x.Slice(off, hw), l, d);
-                TensorPrimitives.Exp(d, d);
-                TensorPrimitives.Multiply(d, coef, d);
-            }
-            for (int s = 0; s < hw; s++)
-            {
-                int y = labels[i * hw + s];
-                if (y >= 0) gx[(i * c + y) * hw + s] -= coef[s];
-            }
+            for (; i < xf.Length; i++) af[i] += MathF.Exp(xf[i] - mf[i]);
+            return;
         }
+        TensorPrimitives.Subtract(x, m, tmp);
+        TensorPrimitives.Exp(tmp, tmp);
+        TensorPrimitives.Add(acc, tmp, acc);
+    }
+
+    // d = exp((x - m) - s) * k over a chunk: the log-softmax's exponential times the per-pixel coefficient.
+    private static void CeScaledSoftmax<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> m, ReadOnlySpan<T> s, ReadOnlySpan<T> k, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float) && CeFastExp)
+        {
+            var xf = MemoryMarshal.Cast<T, float>(x);
+            var mf = MemoryMarshal.Cast<T, float>(m);
+            var sf = MemoryMarshal.Cast<T, float>(s);
+            var kf = MemoryMarshal.Cast<T, float>(k);
+            var df = MemoryMarshal.Cast<T, float>(d);
+            ref float xr = ref MemoryMarshal.GetReference(xf);
+            ref float mr = ref MemoryMarshal.GetReference(mf);
+            ref float sr = ref MemoryMarshal.GetReference(sf);
+            ref float kr = ref MemoryMarshal.GetReference(kf);
+            ref float dr = ref MemoryMarshal.GetReference(df);
+            int i = 0;
+            for (; i <= xf.Length - 8; i += 8)
+            {
+                var z = Vector256.LoadUnsafe(ref xr, (nuint)i) - Vector256.LoadUnsafe(ref mr, (nuint)i) - Vector256.LoadUnsafe(ref sr, (nuint)i);
+                (ExpAvx2(z) * Vector256.LoadUnsafe(ref kr, (nuint)i)).StoreUnsafe(ref dr, (nuint)i);
+            }
+            for (; i < xf.Length; i++) df[i] = MathF.Exp(xf[i] - mf[i] - sf[i]) * kf[i];
+            return;
+        }
+        TensorPrimitives.Subtract(x, m, d);
+        TensorPrimitives.Subtract(d, s, d);
+        TensorPrimitives.Exp(d, d);
+        TensorPrimitives.Multiply(d, k, d);
+    }
+
+    // e^x for 8 floats (Cephes expf: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial, scale by 2^n), about 1 ulp;
+    // below -87.5 the result is 0 (e^x is then a denormal under 1e-38), above 88.72 it is infinity, NaN stays NaN.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ExpAvx2(Vector256<float> x)
+    {
+        var xc = Vector256.Min(Vector256.Max(x, Vector256.Create(-87.5f)), Vector256.Create(88.0f));
+        var n = Avx.RoundToNearestInteger(xc * Vector256.Create(1.44269504088896341f));
+        var r = Fma.MultiplyAdd(n, Vector256.Create(-0.693359375f), xc);
+        r = Fma.MultiplyAdd(n, Vector256.Create(2.12194440e-4f), r);
+        var p = Vector256.Create(1.9875691500E-4f);
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(1.3981999507E-3f));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(8.3334519073E-3f));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(4.1665795894E-2f));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(1.6666665459E-1f));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(5.0000001201E-1f));
+        p = Fma.MultiplyAdd(p, r * r, r) + Vector256<float>.One;
+        var scale = Avx2.ShiftLeftLogical(Avx2.Add(Avx.ConvertToVector256Int32(n), Vector256.Create(127)), 23).AsSingle();
+        var e = p * scale;
+        e = Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(-87.5f)), Vector256<float>.Zero, e);
+        return Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256.Create(88.7228394f)), Vector256.Create(float.PositiveInfinity), e);
     }
 }

@@ -6,22 +6,29 @@ namespace SegLab.Engine.Tests.Linalg;
 [Collection("EngineThreads")]
 public class GemmTests
 {
-    /// <summary>Every provider that can run here: managed always, OpenBLAS where libopenblas.so.0 loads.</summary>
-    public static TheoryData<string> Providers()
-    {
-        var d = new TheoryData<string> { "managed" };
-        if (Gemm.OpenBlas is not null) d.Add("openblas");
-        return d;
-    }
+    /// <summary>The providers that can run here: managed always, OpenBLAS only where libopenblas.so.0 loads.</summary>
+    private static IEnumerable<string> Available() => Gemm.OpenBlas is null ? ["managed"] : ["managed", "openblas"];
 
-    private static IGemmProvider Get(string name) => name == "managed" ? Gemm.Managed : Gemm.OpenBlas!;
+    public static TheoryData<string> Providers() => new(Available());
+
+    private static IGemmProvider Get(string name) => name switch
+    {
+        "managed" => Gemm.Managed,
+        "openblas" => Gemm.OpenBlas ?? throw new InvalidOperationException("OpenBLAS was listed but does not load"),
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, null),
+    };
+
+    private static readonly int[][] s_sizes =
+    [
+        [1, 1, 1], [7, 7, 7], [33, 33, 33], [129, 129, 129], [1, 129, 7], [129, 1, 7], [65, 3, 200], [200, 65, 3],
+        [6, 16, 1], [6, 16, 400], [130, 260, 530], [7, 4100, 40], [20, 1500, 300], [300, 500, 600], // the last is split over threads
+    ];
 
     public static TheoryData<string, int, int, int, bool, bool> Cases()
     {
         var d = new TheoryData<string, int, int, int, bool, bool>();
-        int[][] sizes = [[1, 1, 1], [7, 7, 7], [33, 33, 33], [129, 129, 129], [1, 129, 7], [65, 3, 200], [200, 65, 3], [130, 260, 530], [6, 16, 1]];
-        foreach (var p in new[] { "managed", "openblas" })
-            foreach (var s in sizes)
+        foreach (var p in Available())
+            foreach (var s in s_sizes)
                 foreach (var ta in new[] { false, true })
                     foreach (var tb in new[] { false, true })
                         d.Add(p, s[0], s[1], s[2], ta, tb);
@@ -32,35 +39,48 @@ public class GemmTests
     [MemberData(nameof(Cases))]
     public void Sgemm_matches_a_double_reference(string provider, int m, int n, int k, bool ta, bool tb)
     {
-        if (provider == "openblas" && Gemm.OpenBlas is null) return; // provider absent: the managed rows still run
         var rng = new Rng(m * 1000003 + n * 1009 + k + (ta ? 7 : 0) + (tb ? 13 : 0));
+        // Leading dimensions larger than the minimum; the padding must be neither read into C nor written.
         int lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 5, ldc = n + 2;
         var a = Rand(rng, (ta ? k : m) * lda);
         var b = Rand(rng, (tb ? n : k) * ldb);
         var c0 = Rand(rng, m * ldc);
-        foreach (var (alpha, beta) in new[] { (1f, 0f), (0.5f, 1f), (-2f, 0.5f) })
+        var (exact, mag) = Reference(ta, tb, m, n, k, a, lda, b, ldb);
+        var cNan = Enumerable.Repeat(float.NaN, m * ldc).ToArray();
+        int saved = Parallelism.Threads;
+        try
         {
-            var c = (float[])c0.Clone();
-            Get(provider).Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-            for (int i = 0; i < m; i++)
-                for (int j = 0; j < n; j++)
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                Parallelism.SetThreads(threads);
+                foreach (var (alpha, beta) in new[] { (1f, 0f), (0.5f, 1f), (-2f, 0.5f), (1.5f, 0f) })
                 {
-                    double s = 0, mag = 0;
-                    for (int p = 0; p < k; p++)
+                    // beta 0 must ignore C's old contents even when they are NaN
+                    var start = beta == 0 && alpha != 1 ? cNan : c0;
+                    var c = (float[])start.Clone();
+                    Get(provider).Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+                    string what = $"{provider} {m}x{n}x{k} ta={ta} tb={tb} alpha={alpha} beta={beta} threads={threads}";
+                    for (int i = 0; i < m; i++)
                     {
-                        double x = ta ? a[p * lda + i] : a[i * lda + p];
-                        double y = tb ? b[j * ldb + p] : b[p * ldb + j];
-                        s += x * y;
-                        mag += Math.Abs(x * y);
+                        for (int j = 0; j < n; j++)
+                        {
+                            double old = beta == 0 ? 0 : start[i * ldc + j];
+                            double expected = alpha * exact[i * n + j] + beta * old;
+                            // float32 products and sums: relative error about 1e-7 per operation, growing like sqrt(k)
+                            double tol = 2e-6 * (Math.Abs(alpha) * mag[i * n + j] + Math.Abs(beta * old)) * Math.Sqrt(k) + 1e-6;
+                            float got = c[i * ldc + j];
+                            if (!(Math.Abs(got - expected) <= tol))
+                                Assert.Fail($"{what} at ({i},{j}): {got} vs {expected} (tolerance {tol:G3})");
+                        }
+                        for (int j = n; j < ldc; j++)
+                            Assert.Equal(start[i * ldc + j], c[i * ldc + j]);
                     }
-                    double expected = alpha * s + beta * c0[i * ldc + j];
-                    double tol = 1e-6 * (Math.Abs(alpha) * mag + Math.Abs(beta * c0[i * ldc + j])) * Math.Sqrt(k) + 1e-6;
-                    Assert.True(Math.Abs(c[i * ldc + j] - expected) <= tol, $"{provider} {m}x{n}x{k} ta={ta} tb={tb} alpha={alpha} beta={beta} at ({i},{j}): {c[i * ldc + j]} vs {expected}");
                 }
-            // padding between rows of C is untouched
-            for (int i = 0; i < m; i++)
-                for (int j = n; j < ldc; j++)
-                    Assert.Equal(c0[i * ldc + j], c[i * ldc + j]);
+            }
+        }
+        finally
+        {
+            Parallelism.SetThreads(saved);
         }
     }
 
@@ -68,13 +88,34 @@ public class GemmTests
     [MemberData(nameof(Providers))]
     public void Beta_zero_ignores_nan_in_c(string provider)
     {
-        int m = 40, n = 50, k = 30;
-        var rng = new Rng(5);
-        var a = Rand(rng, m * k);
-        var b = Rand(rng, k * n);
-        var c = Enumerable.Repeat(float.NaN, m * n).ToArray();
-        Get(provider).Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n);
-        Assert.All(c, v => Assert.False(float.IsNaN(v)));
+        foreach (var (m, n, k) in new[] { (5, 6, 7), (40, 50, 30), (300, 200, 300) })
+        {
+            var rng = new Rng(5);
+            var a = Rand(rng, m * k);
+            var b = Rand(rng, k * n);
+            var c = Enumerable.Repeat(float.NaN, m * n).ToArray();
+            Get(provider).Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n);
+            Assert.All(c, v => Assert.True(float.IsFinite(v)));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public void Nan_in_a_or_b_propagates(string provider)
+    {
+        foreach (var (m, n, k) in new[] { (5, 6, 7), (100, 100, 100) })
+        {
+            var a = new float[m * k];
+            var b = Enumerable.Repeat(1f, k * n).ToArray();
+            b[3 * n + 2] = float.NaN; // row 3 of B meets column 3 of A, which is all zeros
+            var c = new float[m * n];
+            Get(provider).Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n);
+            for (int i = 0; i < m; i++)
+            {
+                Assert.True(float.IsNaN(c[i * n + 2]), $"{provider} {m}x{n}x{k}: 0 * NaN must be NaN at ({i},2)");
+                Assert.Equal(0f, c[i * n + 1]);
+            }
+        }
     }
 
     [Theory]
@@ -84,30 +125,79 @@ public class GemmTests
         var c = new float[] { 1, 2, 3, 4 };
         Get(provider).Sgemm(false, false, 2, 2, 0, 1, [], 1, [], 2, 0.5f, c, 2);
         Assert.Equal(new float[] { 0.5f, 1, 1.5f, 2 }, c);
+        var d = new float[] { float.NaN, 2, 3, float.NaN };
+        Get(provider).Sgemm(false, false, 2, 2, 0, 1, [], 1, [], 2, 0f, d, 2);
+        Assert.Equal(new float[4], d);
     }
 
-    [Fact]
-    public void Managed_result_does_not_depend_on_the_thread_count()
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public void Empty_products_leave_c_alone(string provider)
     {
-        int m = 300, n = 700, k = 600;
-        var rng = new Rng(9);
-        var a = Rand(rng, m * k);
-        var b = Rand(rng, k * n);
-        var c1 = new float[m * n];
-        var c2 = new float[m * n];
+        var c = new float[] { 1, 2, 3 };
+        Get(provider).Sgemm(false, false, 0, 3, 4, 1, [], 4, new float[12], 3, 0, c, 3);
+        Get(provider).Sgemm(false, false, 1, 0, 4, 1, new float[4], 4, [], 1, 0, c, 3);
+        Assert.Equal(new float[] { 1, 2, 3 }, c);
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public void Describe_names_the_configuration_and_threads(string provider)
+    {
         int saved = Parallelism.Threads;
         try
         {
-            Parallelism.SetThreads(1);
-            Gemm.Managed.Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c1, n);
             Parallelism.SetThreads(2);
-            Gemm.Managed.Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c2, n);
+            var p = Get(provider);
+            Assert.Equal(provider, p.Name);
+            string text = p.Describe();
+            Assert.Contains("2 thread(s)", text, StringComparison.Ordinal);
+            if (p is OpenBlasGemm ob)
+            {
+                Assert.Contains("OpenBLAS", text, StringComparison.Ordinal);
+                Assert.Equal(2, ob.NativeThreads);
+                Parallelism.SetThreads(1);
+                Assert.Equal(1, ob.NativeThreads);
+            }
+            else
+            {
+                Assert.Contains("6x16", text, StringComparison.Ordinal);
+                Assert.Contains("KC", text, StringComparison.Ordinal);
+            }
         }
         finally
         {
             Parallelism.SetThreads(saved);
         }
-        Assert.Equal(c1, c2);
+    }
+
+    [Theory]
+    [InlineData(300, 700, 600, false, true)]
+    [InlineData(20, 6000, 600, false, false)] // one A block: column slices appear only with several threads
+    [InlineData(1000, 160, 530, true, false)]
+    public void Managed_result_does_not_depend_on_the_thread_count(int m, int n, int k, bool ta, bool tb)
+    {
+        var rng = new Rng(9);
+        var a = Rand(rng, m * k);
+        var b = Rand(rng, k * n);
+        int lda = ta ? m : k, ldb = tb ? k : n;
+        var results = new List<float[]>();
+        int saved = Parallelism.Threads;
+        try
+        {
+            foreach (int t in new[] { 1, 2, 3, 5 })
+            {
+                Parallelism.SetThreads(t);
+                var c = new float[m * n];
+                Gemm.Managed.Sgemm(ta, tb, m, n, k, 1, a, lda, b, ldb, 0, c, n);
+                results.Add(c);
+            }
+        }
+        finally
+        {
+            Parallelism.SetThreads(saved);
+        }
+        foreach (var r in results.Skip(1)) Assert.Equal(results[0], r);
     }
 
     [Fact]
@@ -117,16 +207,21 @@ public class GemmTests
         Assert.Contains("A", e.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => Gemm.Managed.Sgemm(false, false, 4, 4, 4, 1, new float[16], 3, new float[16], 4, 0, new float[16], 4));
         Assert.Throws<ArgumentException>(() => Gemm.Managed.Sgemm(false, false, -1, 4, 4, 1, new float[16], 4, new float[16], 4, 0, new float[16], 4));
+        Assert.Throws<ArgumentException>(() => Gemm.Managed.Sgemm(false, false, 4, 4, 4, 1, new float[16], 4, new float[16], 4, 0, new float[15], 4));
     }
 
     [Fact]
     public void Provider_selection_follows_the_setting()
     {
         Assert.Same(Gemm.Managed, Gemm.Select("managed"));
+        Assert.Same(Gemm.Managed, Gemm.Select(" Managed "));
         Assert.Same((IGemmProvider?)Gemm.OpenBlas ?? Gemm.Managed, Gemm.Select("auto"));
         Assert.Same((IGemmProvider?)Gemm.OpenBlas ?? Gemm.Managed, Gemm.Select(null));
+        Assert.Same((IGemmProvider?)Gemm.OpenBlas ?? Gemm.Managed, Gemm.Select(""));
         var e = Assert.Throws<InvalidOperationException>(() => Gemm.Select("mkl"));
         Assert.Contains("SEGLAB_BLAS", e.Message, StringComparison.Ordinal);
+        Assert.Contains("'mkl'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("auto, managed, openblas", e.Message, StringComparison.Ordinal);
         if (Gemm.OpenBlas is null)
             Assert.Contains("libopenblas0-pthread", Assert.Throws<InvalidOperationException>(() => Gemm.Select("openblas")).Message, StringComparison.Ordinal);
         else
@@ -134,30 +229,96 @@ public class GemmTests
     }
 
     [Fact]
-    public void Dgemm_matches_a_naive_product()
+    public void TryCreate_agrees_with_the_cached_provider()
+    {
+        var fresh = OpenBlasGemm.TryCreate();
+        Assert.Equal(Gemm.OpenBlas is null, fresh is null);
+        var again = OpenBlasGemm.TryCreate(out string? why);
+        Assert.Equal(again is null, why is not null);
+    }
+
+    [Fact]
+    public void Sgemm_goes_through_the_chosen_provider()
+    {
+        var saved = Gemm.Provider;
+        try
+        {
+            var spy = new SpyProvider();
+            Gemm.Provider = spy;
+            Gemm.Sgemm(false, false, 1, 1, 1, 1, [2f], 1, [3f], 1, 0, new float[1], 1);
+            Assert.Equal(1, spy.Calls);
+            Assert.Throws<ArgumentNullException>(() => Gemm.Provider = null!);
+            Assert.Same(spy, Gemm.Provider);
+        }
+        finally
+        {
+            Gemm.Provider = saved;
+        }
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void Dgemm_matches_a_naive_product(bool ta, bool tb)
     {
         var rng = new Rng(3);
-        int m = 5, n = 7, k = 9;
-        var a = Enumerable.Range(0, k * m).Select(_ => rng.NextDouble()).ToArray();
-        var b = Enumerable.Range(0, n * k).Select(_ => rng.NextDouble()).ToArray();
-        var c = new double[m * n];
-        Gemm.Dgemm(true, true, m, n, k, 2, a, m, b, k, 0, c, n);
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                double s = 0;
-                for (int p = 0; p < k; p++) s += a[p * m + i] * b[j * k + p];
-                Assert.Equal(2 * s, c[i * n + j], 12);
-            }
+        int m = 5, n = 7, k = 9, lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + 2, ldc = n + 3;
+        var a = Enumerable.Range(0, (ta ? k : m) * lda).Select(_ => rng.NextDouble()).ToArray();
+        var b = Enumerable.Range(0, (tb ? n : k) * ldb).Select(_ => rng.NextDouble()).ToArray();
+        var c0 = Enumerable.Range(0, m * ldc).Select(_ => rng.NextDouble()).ToArray();
+        foreach (var (alpha, beta) in new[] { (2.0, 0.0), (0.5, 1.0), (-1.0, 0.25) })
+        {
+            var c = (double[])c0.Clone();
+            if (beta == 0) Array.Fill(c, double.NaN);
+            Gemm.Dgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double s = 0;
+                    for (int p = 0; p < k; p++) s += (ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
+                    double expected = alpha * s + (beta == 0 ? 0 : beta * c0[i * ldc + j]);
+                    Assert.Equal(expected, c[i * ldc + j], 12);
+                }
+        }
     }
 
     [Fact]
     public void Bench_reports_every_provider_size_and_thread_count()
     {
-        var records = GemmBench.Run([64], [1, 2]);
-        int providers = Gemm.OpenBlas is null ? 1 : 2;
-        Assert.Equal(providers * 2, records.Count);
-        Assert.All(records, r => Assert.True(r.Gflops > 0 && r.MedianMs > 0));
+        int saved = Parallelism.Threads;
+        var lines = new List<string>();
+        var records = GemmBench.Run([16, 64], [1, 2], new SyncProgress(lines));
+        Assert.Equal(saved, Parallelism.Threads);
+        var expected = Available().SelectMany(p => new[] { 1, 2 }.SelectMany(t => new[] { 16, 64 }.Select(s => (p, s, t)))).Order();
+        Assert.Equal(expected, records.Select(r => (r.Provider, r.Size, r.Threads)).Order());
+        Assert.All(records, r => Assert.True(r.Gflops > 0 && r.MedianMs > 0 && r.Repeats >= GemmBench.MinRepeats, r.ToString()));
+        Assert.Equal(4, lines.Count);
+        Assert.Throws<ArgumentException>(() => GemmBench.Run([0], [1]));
+        Assert.Throws<ArgumentException>(() => GemmBench.Run([8], [0]));
+    }
+
+    /// <summary>The exact product in float64 and the sum of |terms| (the scale of its rounding error), m x n.</summary>
+    private static (double[] Exact, double[] Magnitude) Reference(bool ta, bool tb, int m, int n, int k, float[] a, int lda, float[] b, int ldb)
+    {
+        var exact = new double[m * n];
+        var mag = new double[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double s = 0, g = 0;
+                for (int p = 0; p < k; p++)
+                {
+                    double x = ta ? a[p * lda + i] : a[i * lda + p];
+                    double y = tb ? b[j * ldb + p] : b[p * ldb + j];
+                    s += x * y;
+                    g += Math.Abs(x * y);
+                }
+                exact[i * n + j] = s;
+                mag[i * n + j] = g;
+            }
+        return (exact, mag);
     }
 
     private static float[] Rand(Rng rng, int n)
@@ -165,5 +326,22 @@ public class GemmTests
         var x = new float[n];
         for (int i = 0; i < n; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
         return x;
+    }
+
+    private sealed class SpyProvider : IGemmProvider
+    {
+        public int Calls { get; private set; }
+
+        public string Name => "spy";
+
+        public string Describe() => "spy";
+
+        public void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
+            ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc) => Calls++;
+    }
+
+    private sealed class SyncProgress(List<string> lines) : IProgress<string>
+    {
+        public void Report(string value) => lines.Add(value);
     }
 }

@@ -1,0 +1,274 @@
+// The pieces under ManagedGemm's loops: packing of A into MR-row slivers and of B into NR-column slivers (the
+// transposes are absorbed here, edges zero-padded), the macro-kernel over one packed block pair, and the 6x16
+// register-blocked micro-kernel (12 Vector256 accumulators, A broadcast, two loads of B per k step).
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace SegLab.Engine.Linalg;
+
+internal static unsafe class ManagedGemmKernels
+{
+    public const int MR = 6, NR = 16;
+
+    /// <summary>
+    /// Packs op(A)[ic.., pc..] (mc x kc) as ceil(mc/MR) slivers, each kc x MR (k-major), rows past mc zeroed.
+    /// </summary>
+    public static void PackA(bool transA, float* a, int lda, int ic, int pc, int mc, int kc, float* dst)
+    {
+        for (int i0 = 0; i0 < mc; i0 += MR, dst += (long)MR * kc)
+        {
+            int mr = Math.Min(MR, mc - i0);
+            if (transA)
+            {
+                // A stored k x m: each k step is MR contiguous floats.
+                float* src = a + (long)pc * lda + ic + i0;
+                float* d = dst;
+                if (mr == MR)
+                {
+                    for (int p = 0; p < kc; p++, src += lda, d += MR)
+                    {
+                        *(Vector128<float>*)d = Vector128.Load(src);
+                        *(Vector64<float>*)(d + 4) = Vector64.Load(src + 4);
+                    }
+                }
+                else
+                {
+                    for (int p = 0; p < kc; p++, src += lda, d += MR)
+                    {
+                        int r = 0;
+                        for (; r < mr; r++) d[r] = src[r];
+                        for (; r < MR; r++) d[r] = 0;
+                    }
+                }
+            }
+            else if (mr == MR)
+            {
+                // Six row streams read in step, one contiguous write stream.
+                float* s0 = a + (long)(ic + i0) * lda + pc;
+                float* s1 = s0 + lda, s2 = s1 + lda, s3 = s2 + lda, s4 = s3 + lda, s5 = s4 + lda;
+                float* d = dst;
+                for (int p = 0; p < kc; p++, d += MR)
+                {
+                    d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p];
+                    d[3] = s3[p]; d[4] = s4[p]; d[5] = s5[p];
+                }
+            }
+            else
+            {
+                for (int r = 0; r < MR; r++)
+                {
+                    float* d = dst + r;
+                    if (r < mr)
+                    {
+                        float* src = a + (long)(ic + i0 + r) * lda + pc;
+                        for (int p = 0; p < kc; p++) d[p * MR] = src[p];
+                    }
+                    else
+                    {
+                        for (int p = 0; p < kc; p++) d[p * MR] = 0;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Packs one sliver op(B)[pc.., j0..] (kc x nr, nr &lt;= NR) as kc x NR, columns past nr zeroed.</summary>
+    public static void PackB(bool transB, float* b, int ldb, int pc, int j0, int kc, int nr, float* dst)
+    {
+        if (!transB)
+        {
+            float* src = b + (long)pc * ldb + j0;
+            if (nr == NR)
+            {
+                for (int p = 0; p < kc; p++, src += ldb, dst += NR)
+                {
+                    Vector256.Store(Vector256.Load(src), dst);
+                    Vector256.Store(Vector256.Load(src + 8), dst + 8);
+                }
+                return;
+            }
+            for (int p = 0; p < kc; p++, src += ldb, dst += NR)
+            {
+                int j = 0;
+                for (; j < nr; j++) dst[j] = src[j];
+                for (; j < NR; j++) dst[j] = 0;
+            }
+            return;
+        }
+        // B stored n x k: column j of op(B) is row j0 + j of B. Read the rows in blocks of 8 k steps.
+        float* rows = b + (long)j0 * ldb + pc;
+        int p0 = 0;
+        if (nr == NR)
+        {
+            for (; p0 + 8 <= kc; p0 += 8)
+            {
+                float* d = dst + (long)p0 * NR;
+                for (int j = 0; j < NR; j++)
+                {
+                    float* s = rows + (long)j * ldb + p0;
+                    d[j] = s[0]; d[NR + j] = s[1]; d[2 * NR + j] = s[2]; d[3 * NR + j] = s[3];
+                    d[4 * NR + j] = s[4]; d[5 * NR + j] = s[5]; d[6 * NR + j] = s[6]; d[7 * NR + j] = s[7];
+                }
+            }
+        }
+        for (int j = 0; j < NR; j++)
+        {
+            float* s = rows + (long)j * ldb;
+            for (int p = p0; p < kc; p++) dst[(long)p * NR + j] = j < nr ? s[p] : 0;
+        }
+    }
+
+    /// <summary>
+    /// C[mc x ns] = alpha * Apack * Bpack + beta * C (beta 0 ignores C): B slivers outer (one stays in L1), A
+    /// slivers inner (the A block stays in L2). Edge tiles are computed into a local MR x NR tile first.
+    /// </summary>
+    public static void Macro(int mc, int ns, int kc, float alpha, float* aPack, float* bPack, float beta, float* c, int ldc)
+    {
+        float* tile = stackalloc float[MR * NR];
+        for (int j0 = 0; j0 < ns; j0 += NR)
+        {
+            int nr = Math.Min(NR, ns - j0);
+            float* bp = bPack + (long)j0 * kc;
+            for (int i0 = 0; i0 < mc; i0 += MR)
+            {
+                int mr = Math.Min(MR, mc - i0);
+                float* ap = aPack + (long)i0 * kc;
+                float* ct = c + (long)i0 * ldc + j0;
+                if (mr == MR && nr == NR)
+                {
+                    Kernel(kc, ap, bp, alpha, beta, ct, ldc);
+                    continue;
+                }
+                Kernel(kc, ap, bp, 1f, 0f, tile, NR);
+                for (int r = 0; r < mr; r++)
+                {
+                    float* crow = ct + (long)r * ldc;
+                    float* trow = tile + r * NR;
+                    if (beta == 0)
+                        for (int j = 0; j < nr; j++) crow[j] = alpha * trow[j];
+                    else
+                        for (int j = 0; j < nr; j++) crow[j] = alpha * trow[j] + beta * crow[j];
+                }
+            }
+        }
+    }
+
+    /// <summary>c[6 x 16] = alpha * sum_p a[p, 0..6] (x) b[p, 0..16] + beta * c (beta 0 ignores c).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Kernel(int kc, float* a, float* b, float alpha, float beta, float* c, int ldc)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        if (Fma.IsSupported)
+        {
+            // Bring C's rows towards L1 while the k loop runs (they are needed only at the end).
+            for (int r = 0; r < MR; r++)
+            {
+                Sse.Prefetch0(c + (long)r * ldc);
+                Sse.Prefetch0(c + (long)r * ldc + NR - 1);
+            }
+            int p = 0;
+            for (; p + 2 <= kc; p += 2, a += 2 * MR, b += 2 * NR)
+            {
+                var b0 = Avx.LoadVector256(b);
+                var b1 = Avx.LoadVector256(b + 8);
+                var x = Avx.BroadcastScalarToVector256(a);
+                c00 = Fma.MultiplyAdd(x, b0, c00); c01 = Fma.MultiplyAdd(x, b1, c01);
+                x = Avx.BroadcastScalarToVector256(a + 1);
+                c10 = Fma.MultiplyAdd(x, b0, c10); c11 = Fma.MultiplyAdd(x, b1, c11);
+                x = Avx.BroadcastScalarToVector256(a + 2);
+                c20 = Fma.MultiplyAdd(x, b0, c20); c21 = Fma.MultiplyAdd(x, b1, c21);
+                x = Avx.BroadcastScalarToVector256(a + 3);
+                c30 = Fma.MultiplyAdd(x, b0, c30); c31 = Fma.MultiplyAdd(x, b1, c31);
+                x = Avx.BroadcastScalarToVector256(a + 4);
+                c40 = Fma.MultiplyAdd(x, b0, c40); c41 = Fma.MultiplyAdd(x, b1, c41);
+                x = Avx.BroadcastScalarToVector256(a + 5);
+                c50 = Fma.MultiplyAdd(x, b0, c50); c51 = Fma.MultiplyAdd(x, b1, c51);
+
+                b0 = Avx.LoadVector256(b + NR);
+                b1 = Avx.LoadVector256(b + NR + 8);
+                x = Avx.BroadcastScalarToVector256(a + MR);
+                c00 = Fma.MultiplyAdd(x, b0, c00); c01 = Fma.MultiplyAdd(x, b1, c01);
+                x = Avx.BroadcastScalarToVector256(a + MR + 1);
+                c10 = Fma.MultiplyAdd(x, b0, c10); c11 = Fma.MultiplyAdd(x, b1, c11);
+                x = Avx.BroadcastScalarToVector256(a + MR + 2);
+                c20 = Fma.MultiplyAdd(x, b0, c20); c21 = Fma.MultiplyAdd(x, b1, c21);
+                x = Avx.BroadcastScalarToVector256(a + MR + 3);
+                c30 = Fma.MultiplyAdd(x, b0, c30); c31 = Fma.MultiplyAdd(x, b1, c31);
+                x = Avx.BroadcastScalarToVector256(a + MR + 4);
+                c40 = Fma.MultiplyAdd(x, b0, c40); c41 = Fma.MultiplyAdd(x, b1, c41);
+                x = Avx.BroadcastScalarToVector256(a + MR + 5);
+                c50 = Fma.MultiplyAdd(x, b0, c50); c51 = Fma.MultiplyAdd(x, b1, c51);
+            }
+            if (p < kc)
+            {
+                var b0 = Avx.LoadVector256(b);
+                var b1 = Avx.LoadVector256(b + 8);
+                var x = Avx.BroadcastScalarToVector256(a);
+                c00 = Fma.MultiplyAdd(x, b0, c00); c01 = Fma.MultiplyAdd(x, b1, c01);
+                x = Avx.BroadcastScalarToVector256(a + 1);
+                c10 = Fma.MultiplyAdd(x, b0, c10); c11 = Fma.MultiplyAdd(x, b1, c11);
+                x = Avx.BroadcastScalarToVector256(a + 2);
+                c20 = Fma.MultiplyAdd(x, b0, c20); c21 = Fma.MultiplyAdd(x, b1, c21);
+                x = Avx.BroadcastScalarToVector256(a + 3);
+                c30 = Fma.MultiplyAdd(x, b0, c30); c31 = Fma.MultiplyAdd(x, b1, c31);
+                x = Avx.BroadcastScalarToVector256(a + 4);
+                c40 = Fma.MultiplyAdd(x, b0, c40); c41 = Fma.MultiplyAdd(x, b1, c41);
+                x = Avx.BroadcastScalarToVector256(a + 5);
+                c50 = Fma.MultiplyAdd(x, b0, c50); c51 = Fma.MultiplyAdd(x, b1, c51);
+            }
+        }
+        else
+        {
+            // Vector256 without FMA (or emulated): separate multiply and add, same k order.
+            for (int p = 0; p < kc; p++, a += MR, b += NR)
+            {
+                var b0 = Vector256.Load(b);
+                var b1 = Vector256.Load(b + 8);
+                var x = Vector256.Create(a[0]); c00 += x * b0; c01 += x * b1;
+                x = Vector256.Create(a[1]); c10 += x * b0; c11 += x * b1;
+                x = Vector256.Create(a[2]); c20 += x * b0; c21 += x * b1;
+                x = Vector256.Create(a[3]); c30 += x * b0; c31 += x * b1;
+                x = Vector256.Create(a[4]); c40 += x * b0; c41 += x * b1;
+                x = Vector256.Create(a[5]); c50 += x * b0; c51 += x * b1;
+            }
+        }
+        var va = Vector256.Create(alpha);
+        if (beta == 0)
+        {
+            Store0(c, c00, c01, va);
+            Store0(c + ldc, c10, c11, va);
+            Store0(c + 2L * ldc, c20, c21, va);
+            Store0(c + 3L * ldc, c30, c31, va);
+            Store0(c + 4L * ldc, c40, c41, va);
+            Store0(c + 5L * ldc, c50, c51, va);
+        }
+        else
+        {
+            var vb = Vector256.Create(beta);
+            Store(c, c00, c01, va, vb);
+            Store(c + ldc, c10, c11, va, vb);
+            Store(c + 2L * ldc, c20, c21, va, vb);
+            Store(c + 3L * ldc, c30, c31, va, vb);
+            Store(c + 4L * ldc, c40, c41, va, vb);
+            Store(c + 5L * ldc, c50, c51, va, vb);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store0(float* c, Vector256<float> v0, Vector256<float> v1, Vector256<float> va)
+    {
+        Vector256.Store(v0 * va, c);
+        Vector256.Store(v1 * va, c + 8);
+    }
+
+    // alpha * acc + beta * c as a separate multiply and add (never fused), so that an edge tile, computed through
+    // a scalar alpha * t + beta * c, rounds identically.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* c, Vector256<float> v0, Vector256<float> v1, Vector256<float> va, Vector256<float> vb)
+    {
+        Vector256.Store(v0 * va + Vector256.Load(c) * vb, c);
+        Vector256.Store(v1 * va + Vector256.Load(c + 8) * vb, c + 8);
+    }
+}

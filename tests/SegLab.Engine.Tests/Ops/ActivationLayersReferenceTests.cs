@@ -1,0 +1,125 @@
+// Batch norm (with the running-statistics update), the hard activations at their kinks and cross-entropy (class
+// weights, ignore index, every reduction) against PyTorch: the fixture is written by tools/layers_reference.py
+// (torch CPU, float32) and holds inputs, outputs and the gradients of sum(y * gradOut).
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using SegLab.Engine.Autograd;
+
+namespace SegLab.Engine.Tests;
+
+public class ActivationLayersReferenceTests
+{
+    private static JsonElement[]? s_cases;
+
+    private static JsonElement[] Cases => s_cases ??= Load();
+
+    public static TheoryData<string> CaseNames()
+    {
+        var d = new TheoryData<string>();
+        foreach (var c in Cases) d.Add(c.GetProperty("name").GetString()!);
+        return d;
+    }
+
+    [Fact]
+    public void Fixture_covers_every_family()
+    {
+        var ops = Cases.Select(c => c.GetProperty("op").GetString()).ToHashSet();
+        Assert.Superset(new HashSet<string?> { "BatchNorm2d", "HardSwish", "HardSigmoid", "Relu6", "LeakyRelu", "CrossEntropy" }, ops);
+    }
+
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public void Float32_matches_pytorch(string name) => Check(name, DType.Float32);
+
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public void Float64_matches_pytorch(string name) => Check(name, DType.Float64);
+
+    private static void Check(string name, DType dtype)
+    {
+        var c = Cases.Single(e => e.GetProperty("name").GetString() == name);
+        var p = c.GetProperty("params");
+        Tensor T(string key, params int[] shape) => Tensor.FromArray(Floats(c, key), shape).To(dtype);
+        var x = T("input", Ints(c, "inputShape")).RequireGrad();
+        var leaves = new List<(string Key, Tensor Leaf)> { ("gradInput", x) };
+        Tensor y;
+        Tensor? rm = null, rv = null;
+        switch (c.GetProperty("op").GetString())
+        {
+            case "BatchNorm2d":
+            {
+                int ch = x.Size(1);
+                rm = T("runningMean", ch);
+                rv = T("runningVar", ch);
+                Tensor? w = null, b = null;
+                if (p.GetProperty("affine").GetBoolean())
+                {
+                    w = T("weight", ch).RequireGrad();
+                    b = T("bias", ch).RequireGrad();
+                    leaves.Add(("gradWeight", w));
+                    leaves.Add(("gradBias", b));
+                }
+                y = Ops.BatchNorm2d(x, w, b, rm, rv, p.GetProperty("training").GetBoolean(), p.GetProperty("momentum").GetDouble(), p.GetProperty("eps").GetDouble());
+                break;
+            }
+            case "HardSwish": y = Ops.HardSwish(x); break;
+            case "HardSigmoid": y = Ops.HardSigmoid(x); break;
+            case "Relu6": y = Ops.Relu6(x); break;
+            case "LeakyRelu": y = Ops.LeakyRelu(x, p.GetProperty("negativeSlope").GetDouble()); break;
+            case "CrossEntropy":
+            {
+                var shape = Ints(c, "inputShape");
+                var tshape = shape.Where((_, i) => i != 1).ToArray();
+                var target = Tensor.FromArray(Floats(c, "target"), tshape).To(dtype);
+                var weights = c.TryGetProperty("classWeights", out _) ? T("classWeights", shape[1]) : null;
+                y = Ops.CrossEntropy(x, target, p.GetProperty("ignoreIndex").GetInt32(), weights, Enum.Parse<Reduction>(p.GetProperty("reduction").GetString()!));
+                break;
+            }
+            default: throw new InvalidOperationException($"unknown op in fixture case {name}");
+        }
+        Assert.Equal(Ints(c, "outputShape"), y.ShapeArray());
+        Compare(name, dtype, "output", Floats(c, "output"), y);
+        if (rm is not null)
+        {
+            Compare(name, dtype, "runningMeanAfter", Floats(c, "runningMeanAfter"), rm);
+            Compare(name, dtype, "runningVarAfter", Floats(c, "runningVarAfter"), rv!);
+        }
+        var gOut = Tensor.Zeros(dtype, y.ShapeArray());
+        if (y.Rank == 0) gOut.SetFlat(0, 1.25);
+        else for (int i = 0; i < gOut.Numel; i++) gOut.SetFlat(i, ((i * 37) % 17 - 8) / 8.0);
+        var grads = Tape.Grad(y, leaves.Select(l => l.Leaf).ToArray(), gOut);
+        for (int k = 0; k < leaves.Count; k++) Compare(name, dtype, leaves[k].Key, Floats(c, leaves[k].Key), grads[k]);
+    }
+
+    // float32 tolerance: PyTorch's float32 result against ours in float32 (or float64 from the same float32 inputs).
+    private static void Compare(string name, DType dtype, string what, float[] expected, Tensor actual)
+    {
+        var a = actual.ToArrayF64();
+        Assert.Equal(expected.Length, a.Length);
+        for (int i = 0; i < a.Length; i++)
+            Assert.True(Math.Abs(expected[i] - a[i]) <= 2e-5 + 2e-5 * Math.Abs(expected[i]), $"{name} {dtype}: {what}[{i}]: PyTorch {expected[i]:G9}, SegLab {a[i]:G9}");
+    }
+
+    private static float[] Floats(JsonElement c, string key) => c.GetProperty(key).EnumerateArray().Select(e => (float)e.GetDouble()).ToArray();
+
+    private static int[] Ints(JsonElement c, string key) => c.GetProperty(key).EnumerateArray().Select(e => e.GetInt32()).ToArray();
+
+    private static JsonElement[] Load()
+    {
+        const string rel = "tests/SegLab.Engine.Tests/Fixtures/layers/layers_reference.json";
+        string root = FindRoot(AppContext.BaseDirectory) ?? FindRoot(SourceDirectory())
+            ?? throw new DirectoryNotFoundException("layers fixture: no folder containing SegLab.slnx above " + AppContext.BaseDirectory);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(root, rel)));
+        return doc.RootElement.GetProperty("cases").EnumerateArray().Select(e => e.Clone()).ToArray();
+    }
+
+    private static string? FindRoot(string? start)
+    {
+        for (var d = start is null ? null : new DirectoryInfo(start); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "SegLab.slnx"))) return d.FullName;
+        return null;
+    }
+
+    // When the build output lives outside the repository (an artifacts path elsewhere), fall back to this file's folder.
+    private static string? SourceDirectory([CallerFilePath] string path = "") => Path.GetDirectoryName(path);
+}
