@@ -151,4 +151,19 @@ public class CliTests
         Assert.Contains("engine demo", r.Console, StringComparison.Ordinal);
         Assert.Contains("final loss", r.Console, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Bench_model_json_has_the_timings()
+    {
+        var r = Run("bench", "model", "--model", "espnet-camvid", "--size", "64x96", "--repeats", "1", "--json");
+        Assert.Equal(0, r.Code);
+        using var doc = JsonDocument.Parse(r.Out);
+        Assert.True(doc.RootElement.GetProperty("forwardMs").GetDouble() > 0);
+        Assert.True(doc.RootElement.GetProperty("inputGradMs").GetDouble() > 0);
+        Assert.True(doc.RootElement.GetProperty("peakMemoryMB").GetDouble() > 0);
+        var bad = Run("bench", "model", "--model", "espnet-camvid", "--size", "64by96");
+        Assert.Equal(1, bad.Code);
+        Assert.Contains("--size", bad.Err, StringComparison.Ordinal);
+        Assert.Equal(1, Run("bench", "model", "--model", "nonet").Code);
+    }
 }

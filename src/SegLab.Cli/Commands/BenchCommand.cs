@@ -14,7 +14,59 @@ internal static class BenchCommand
         var cmd = new Command("bench", "Measure the engine's speed on this machine.");
         cmd.Subcommands.Add(Gemm(io));
         cmd.Subcommands.Add(Elementwise(io));
+        cmd.Subcommands.Add(Model(io));
         return cmd;
+    }
+
+    private static Command Model(CliIO io)
+    {
+        var model = new Option<string>("--model") { Description = "Model name from the model table.", Required = true };
+        var size = new Option<string>("--size") { Description = "Input size HxW.", DefaultValueFactory = _ => "360x480" };
+        var repeats = new Option<int>("--repeats") { Description = "Timed runs of each kind (after 2 warm-up runs).", DefaultValueFactory = _ => 7 };
+        var weights = new Option<string?>("--weights") { Description = "Weights file (default: the pretrained weights; fresh weights when they are absent, which does not change the timing)." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object (forwardMs, inputGradMs, peakMemoryMB, ...)." };
+        var cmd = new Command("model", "Forward and forward + input-gradient time (medians) and peak memory of a model, batch 1.") { model, size, repeats, weights, json };
+        cmd.SetAction(r =>
+        {
+            Cli.ApplyThreads(r);
+            var name = r.GetValue(model)!;
+            var (h, w) = ParseSize(r.GetValue(size)!);
+            var spec = SegLab.Models.ModelTable.Get(name);
+            SegLab.Models.SegmentationModel m;
+            string weightsNote;
+            var file = r.GetValue(weights);
+            if (file is not null || SegLab.SharedData.Root is not null)
+            {
+                m = SegLab.Models.ModelTable.Load(name, file);
+                weightsNote = file ?? "pretrained";
+            }
+            else
+            {
+                m = new SegLab.Models.SegmentationModel(spec.Name, spec.Create(), spec.Preprocessing, spec.NumClasses);
+                weightsNote = "fresh (shared data not found; timing is the same)";
+            }
+            bool asJson = r.GetValue(json);
+            int n = r.GetValue(repeats);
+            var result = asJson ? SegLab.Models.ModelBench.Run(m, h, w, repeats: n) : WithStatus(io, $"timing {name}", p => SegLab.Models.ModelBench.Run(m, h, w, repeats: n, progress: p));
+            if (asJson)
+            {
+                io.Out.WriteLine(JsonSerializer.Serialize(result, JsonOptions.Indented));
+                return 0;
+            }
+            var table = new Table().Border(TableBorder.Rounded).AddColumns("model", "size", "threads", "forward ms", "forward + input grad ms", "peak memory MB", "weights");
+            table.AddRow(result.Model, $"{h}x{w}", Inv(result.Threads), Inv(result.ForwardMs, "F1"), Inv(result.InputGradMs, "F1"), Inv(result.PeakMemoryMB, "F0"), Markup.Escape(weightsNote));
+            io.Console.Write(table);
+            return 0;
+        });
+        return cmd;
+    }
+
+    internal static (int H, int W) ParseSize(string text)
+    {
+        var parts = text.Split('x', 'X');
+        if (parts.Length != 2 || !int.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out int h) || !int.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out int w) || h < 8 || w < 8)
+            throw new ArgumentException($"--size: '{text}' is not HxW with both at least 8 (e.g. 360x480).");
+        return (h, w);
     }
 
     private static Command Gemm(CliIO io)
