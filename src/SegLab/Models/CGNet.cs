@@ -84,50 +84,6 @@ public sealed class CGNet : Module
     /// <summary>The input injection: 3x3 average pooling, stride 2, padding 1 (zeros counted, as PyTorch's default).</summary>
     private static Tensor Downsample(Tensor x) => Ops.AvgPool2d(x, 3, 3, 2, 2, 1, 1, ceilMode: false, countIncludePad: true);
 
-    /// <summary>conv (no bias) -> batch norm (eps 1e-3) -> PReLU per channel.</summary>
-    internal sealed class ConvBnPrelu : Module
-    {
-        public ConvBnPrelu(int nIn, int nOut, int k, int stride, Rng? rng)
-        {
-            RegisterModule("conv", new Conv2d(nIn, nOut, k, stride, (k - 1) / 2, bias: false, rng: rng));
-            RegisterModule("bn", new BatchNorm2d(nOut, eps: 1e-3));
-            RegisterModule("act", new PReLU(nOut));
-        }
-
-        protected override Tensor ForwardCore(Tensor x)
-        {
-            foreach (var (_, m) in NamedChildren()) x = m.Forward(x);
-            return x;
-        }
-    }
-
-    /// <summary>batch norm (eps 1e-3) -> PReLU per channel.</summary>
-    internal sealed class BnPrelu : Module
-    {
-        public BnPrelu(int n)
-        {
-            RegisterModule("bn", new BatchNorm2d(n, eps: 1e-3));
-            RegisterModule("act", new PReLU(n));
-        }
-
-        protected override Tensor ForwardCore(Tensor x)
-        {
-            foreach (var (_, m) in NamedChildren()) x = m.Forward(x);
-            return x;
-        }
-    }
-
-    /// <summary>A bias-free convolution wrapped as "conv" (the original's Conv / ChannelWise(Dilated)Conv).</summary>
-    internal sealed class ConvOnly : Module
-    {
-        public ConvOnly(int nIn, int nOut, int k, int stride, Rng? rng, int dilation = 1, int groups = 1)
-            => Conv = RegisterModule("conv", new Conv2d(nIn, nOut, k, stride, (k - 1) / 2 * dilation, dilation, groups, bias: false, rng: rng));
-
-        public Conv2d Conv { get; }
-
-        protected override Tensor ForwardCore(Tensor x) => Conv.Forward(x);
-    }
-
     /// <summary>F_glo: channel attention from the global average (squeeze-and-excitation: fc.0, ReLU, fc.2, sigmoid).</summary>
     internal sealed class GlobalContext : Module
     {

@@ -19,10 +19,10 @@ public sealed class ESPNet : Module
         Encoder = RegisterModule("encoder", new EspNetEncoder(classes, p, q, rng));
         Level3C = RegisterModule("level3_C", new ConvOnly(128 + 3, classes, 1, 1, rng));
         BrNorm = RegisterModule("br", new BatchNorm2d(classes, eps: 1e-3));
-        Conv = RegisterModule("conv", new Cbr(19 + classes, classes, 3, 1, rng));
+        Conv = RegisterModule("conv", new ConvBnPrelu(19 + classes, classes, 3, 1, rng));
         UpL3 = RegisterModule("up_l3", new Sequential(new ConvTranspose2d(classes, classes, 2, 2, 0, 0, bias: false, rng: rng)));
-        CombineL2L3 = RegisterModule("combine_l2_l3", new Sequential(new Br(2 * classes), new EspBlock(2 * classes, classes, add: false, rng)));
-        UpL2 = RegisterModule("up_l2", new Sequential(new ConvTranspose2d(classes, classes, 2, 2, 0, 0, bias: false, rng: rng), new Br(classes)));
+        CombineL2L3 = RegisterModule("combine_l2_l3", new Sequential(new BnPrelu(2 * classes), new EspBlock(2 * classes, classes, add: false, rng)));
+        UpL2 = RegisterModule("up_l2", new Sequential(new ConvTranspose2d(classes, classes, 2, 2, 0, 0, bias: false, rng: rng), new BnPrelu(classes)));
         Classifier = RegisterModule("classifier", new ConvTranspose2d(classes, classes, 2, 2, 0, 0, bias: false, rng: rng));
         Classes = classes;
     }
@@ -39,7 +39,7 @@ public sealed class ESPNet : Module
 
     internal BatchNorm2d BrNorm { get; }
 
-    internal Cbr Conv { get; }
+    internal ConvBnPrelu Conv { get; }
 
     internal Sequential UpL3 { get; }
 
@@ -69,32 +69,32 @@ public sealed class ESPNet : Module
 
         public EspNetEncoder(int classes, int p, int q, Rng? rng)
         {
-            Level1 = RegisterModule("level1", new Cbr(3, 16, 3, 2, rng));
-            B1 = RegisterModule("b1", new Br(16 + 3));
+            Level1 = RegisterModule("level1", new ConvBnPrelu(3, 16, 3, 2, rng));
+            B1 = RegisterModule("b1", new BnPrelu(16 + 3));
             Level2_0 = RegisterModule("level2_0", new DownSampler(16 + 3, 64, rng));
             var level2 = RegisterModule("level2", new Sequential());
             for (int i = 0; i < p; i++) level2.Add(new EspBlock(64, 64, add: true, rng));
             _level2 = Enumerable.Range(0, level2.Count).Select(i => level2[i]).ToArray();
-            B2 = RegisterModule("b2", new Br(128 + 3));
+            B2 = RegisterModule("b2", new BnPrelu(128 + 3));
             Level3_0 = RegisterModule("level3_0", new DownSampler(128 + 3, 128, rng));
             var level3 = RegisterModule("level3", new Sequential());
             for (int i = 0; i < q; i++) level3.Add(new EspBlock(128, 128, add: true, rng));
             _level3 = Enumerable.Range(0, level3.Count).Select(i => level3[i]).ToArray();
-            B3 = RegisterModule("b3", new Br(256));
+            B3 = RegisterModule("b3", new BnPrelu(256));
             Classifier = RegisterModule("classifier", new ConvOnly(256, classes, 1, 1, rng));
         }
 
-        public Cbr Level1 { get; }
+        public ConvBnPrelu Level1 { get; }
 
-        public Br B1 { get; }
+        public BnPrelu B1 { get; }
 
         public DownSampler Level2_0 { get; }
 
-        public Br B2 { get; }
+        public BnPrelu B2 { get; }
 
         public DownSampler Level3_0 { get; }
 
-        public Br B3 { get; }
+        public BnPrelu B3 { get; }
 
         public ConvOnly Classifier { get; }
 
@@ -119,50 +119,6 @@ public sealed class ESPNet : Module
         protected override Tensor ForwardCore(Tensor x) => Classifier.Forward(Run(x).Out2Cat);
 
         private static Tensor Downsample(Tensor x) => Ops.AvgPool2d(x, 3, 3, 2, 2, 1, 1, ceilMode: false, countIncludePad: true);
-    }
-
-    /// <summary>conv (no bias) -> batch norm (eps 1e-3) -> PReLU.</summary>
-    internal sealed class Cbr : Module
-    {
-        public Cbr(int nIn, int nOut, int k, int stride, Rng? rng)
-        {
-            RegisterModule("conv", new Conv2d(nIn, nOut, k, stride, (k - 1) / 2, bias: false, rng: rng));
-            RegisterModule("bn", new BatchNorm2d(nOut, eps: 1e-3));
-            RegisterModule("act", new PReLU(nOut));
-        }
-
-        protected override Tensor ForwardCore(Tensor x)
-        {
-            foreach (var (_, m) in NamedChildren()) x = m.Forward(x);
-            return x;
-        }
-    }
-
-    /// <summary>batch norm (eps 1e-3) -> PReLU.</summary>
-    internal sealed class Br : Module
-    {
-        public Br(int n)
-        {
-            RegisterModule("bn", new BatchNorm2d(n, eps: 1e-3));
-            RegisterModule("act", new PReLU(n));
-        }
-
-        protected override Tensor ForwardCore(Tensor x)
-        {
-            foreach (var (_, m) in NamedChildren()) x = m.Forward(x);
-            return x;
-        }
-    }
-
-    /// <summary>A bias-free (dilated) convolution wrapped as "conv" (the original's C / CDilated).</summary>
-    internal sealed class ConvOnly : Module
-    {
-        public ConvOnly(int nIn, int nOut, int k, int stride, Rng? rng, int dilation = 1)
-            => Conv = RegisterModule("conv", new Conv2d(nIn, nOut, k, stride, (k - 1) / 2 * dilation, dilation, bias: false, rng: rng));
-
-        public Conv2d Conv { get; }
-
-        protected override Tensor ForwardCore(Tensor x) => Conv.Forward(x);
     }
 
     /// <summary>Reduce, split into five dilated branches (1, 2, 4, 8, 16), hierarchical sums, merge.</summary>
@@ -202,7 +158,7 @@ public sealed class ESPNet : Module
     internal sealed class EspBlock : Module
     {
         private readonly ConvOnly _c1, _d1, _d2, _d4, _d8, _d16;
-        private readonly Br _bn;
+        private readonly BnPrelu _bn;
         private readonly bool _add;
 
         public EspBlock(int nIn, int nOut, bool add, Rng? rng)
@@ -214,7 +170,7 @@ public sealed class ESPNet : Module
             _d4 = RegisterModule("d4", new ConvOnly(n, n, 3, 1, rng, 4));
             _d8 = RegisterModule("d8", new ConvOnly(n, n, 3, 1, rng, 8));
             _d16 = RegisterModule("d16", new ConvOnly(n, n, 3, 1, rng, 16));
-            _bn = RegisterModule("bn", new Br(nOut));
+            _bn = RegisterModule("bn", new BnPrelu(nOut));
             _add = add;
         }
 
