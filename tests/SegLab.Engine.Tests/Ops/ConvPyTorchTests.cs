@@ -1,9 +1,9 @@
 // conv2d and conv_transpose2d against PyTorch: the fixture is written by tools/conv_reference.py (torch CPU,
 // float32) and holds inputs, weights, biases, outputs and the gradients of sum(y * gradOut) for input, weight
 // and bias. Loaded from the source tree (the folder holding SegLab.slnx), so nothing is copied to the output.
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using SegLab.Engine.Autograd;
+using static SegLab.Engine.Tests.ReferenceFixture;
 
 namespace SegLab.Engine.Tests;
 
@@ -11,7 +11,7 @@ public class ConvPyTorchTests
 {
     private static JsonElement[]? s_cases;
 
-    private static JsonElement[] Cases => s_cases ??= Load();
+    private static JsonElement[] Cases => s_cases ??= ReferenceFixture.Cases("conv");
 
     public static TheoryData<string> CaseNames()
     {
@@ -60,27 +60,4 @@ public class ConvPyTorchTests
         for (int i = 0; i < expected.Length; i++)
             Assert.True(Math.Abs(expected[i] - a[i]) <= tol * (1 + Math.Abs(expected[i])), $"{name} {dtype}: {what} {i}: PyTorch {expected[i]:G9}, SegLab {a[i]:G9}");
     }
-
-    private static float[] Floats(JsonElement c, string key) => c.GetProperty(key).EnumerateArray().Select(e => (float)e.GetDouble()).ToArray();
-
-    private static int[] Ints(JsonElement c, string key) => c.GetProperty(key).EnumerateArray().Select(e => e.GetInt32()).ToArray();
-
-    private static JsonElement[] Load()
-    {
-        const string rel = "tests/SegLab.Engine.Tests/Fixtures/conv/conv_reference.json";
-        string root = FindRoot(AppContext.BaseDirectory) ?? FindRoot(SourceDirectory())
-            ?? throw new DirectoryNotFoundException("conv fixture: no folder containing SegLab.slnx above " + AppContext.BaseDirectory);
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(root, rel)));
-        return doc.RootElement.GetProperty("cases").EnumerateArray().Select(e => e.Clone()).ToArray();
-    }
-
-    private static string? FindRoot(string? start)
-    {
-        for (var d = start is null ? null : new DirectoryInfo(start); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "SegLab.slnx"))) return d.FullName;
-        return null;
-    }
-
-    // When the build output lives outside the repository (an artifacts path elsewhere), fall back to this file's folder.
-    private static string? SourceDirectory([CallerFilePath] string path = "") => Path.GetDirectoryName(path);
 }

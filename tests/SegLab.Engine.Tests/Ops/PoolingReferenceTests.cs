@@ -1,8 +1,8 @@
 // Pooling, unpooling and resizing against PyTorch: the fixture is written by tools/pooling_reference.py
 // (torch CPU, float32) and holds inputs, outputs, input gradients of sum(y * gradOut) and max-pool indices.
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using SegLab.Engine.Autograd;
+using static SegLab.Engine.Tests.ReferenceFixture;
 
 namespace SegLab.Engine.Tests;
 
@@ -10,7 +10,7 @@ public class PoolingReferenceTests
 {
     private static JsonElement[]? s_cases;
 
-    private static JsonElement[] Cases => s_cases ??= Load();
+    private static JsonElement[] Cases => s_cases ??= ReferenceFixture.Cases("pooling");
 
     public static TheoryData<string> CaseNames()
     {
@@ -103,27 +103,4 @@ public class PoolingReferenceTests
     }
 
     private static JsonElement Case(string name) => Cases.Single(c => c.GetProperty("name").GetString() == name);
-
-    private static float[] Floats(JsonElement c, string key) => c.GetProperty(key).EnumerateArray().Select(e => (float)e.GetDouble()).ToArray();
-
-    private static int[] Ints(JsonElement c, string key) => c.GetProperty(key).EnumerateArray().Select(e => e.GetInt32()).ToArray();
-
-    private static JsonElement[] Load()
-    {
-        const string rel = "tests/SegLab.Engine.Tests/Fixtures/pooling/pooling_reference.json";
-        string root = FindRoot(AppContext.BaseDirectory) ?? FindRoot(SourceDirectory())
-            ?? throw new DirectoryNotFoundException("pooling fixture: no folder containing SegLab.slnx above " + AppContext.BaseDirectory);
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(root, rel)));
-        return doc.RootElement.GetProperty("cases").EnumerateArray().Select(e => e.Clone()).ToArray();
-    }
-
-    private static string? FindRoot(string? start)
-    {
-        for (var d = start is null ? null : new DirectoryInfo(start); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "SegLab.slnx"))) return d.FullName;
-        return null;
-    }
-
-    // When the build output lives outside the repository (an artifacts path elsewhere), fall back to this file's folder.
-    private static string? SourceDirectory([CallerFilePath] string path = "") => Path.GetDirectoryName(path);
 }
