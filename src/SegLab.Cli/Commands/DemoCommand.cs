@@ -30,6 +30,10 @@ internal static class DemoCommand
                         task.Value = p.Step;
                         task.Description = $"training, loss {p.Loss:F4}";
                     }));
+                    task.Value = n;
+                    task.Description = $"trained, loss {result.FinalLoss:F4}";
+                    task.StopTask();
+                    ctx.Refresh();
                 });
             var t = new Table().Border(TableBorder.Rounded).AddColumns("steps", "initial loss", "final loss", "held-out pixel accuracy", "seconds");
             t.AddRow(result.Steps.ToString(System.Globalization.CultureInfo.InvariantCulture), result.InitialLoss.ToString("F4", System.Globalization.CultureInfo.InvariantCulture),
