@@ -22,6 +22,17 @@ public abstract class Module
         return y;
     }
 
+    /// <summary>
+    /// Offers <paramref name="y"/> to an active capture as this module's output, for a parent that computed the
+    /// module's result by a fused path instead of calling <see cref="Forward"/>.
+    /// </summary>
+    /// <param name="y">The module's output.</param>
+    public Tensor Produced(Tensor y)
+    {
+        FeatureCapture.Offer(this, null, y);
+        return y;
+    }
+
     /// <summary>The computation; call <see cref="Forward"/> (not this) from parents.</summary>
     /// <param name="x">Input.</param>
     protected abstract Tensor ForwardCore(Tensor x);

@@ -1,6 +1,7 @@
 // Building blocks shared by the lightweight CamVid networks (CGNet, ESPNet): their original code defines the same
 // conv / batch-norm (eps 1e-3) / PReLU groupings under the child names "conv", "bn" and "act", so one set of blocks
-// gives both their PyTorch state-dict names.
+// gives both their PyTorch state-dict names. In evaluation mode batch norm and PReLU run fused (one pass over the
+// data, one output array); the "bn" child's own output is then not offered to a feature capture.
 using SegLab.Engine;
 using SegLab.Engine.Nn;
 
@@ -20,7 +21,7 @@ internal sealed class ConvBnPrelu : Module
         _act = RegisterModule("act", new PReLU(nOut));
     }
 
-    protected override Tensor ForwardCore(Tensor x) => _act.Forward(_bn.Forward(_conv.Forward(x)));
+    protected override Tensor ForwardCore(Tensor x) => BnPrelu.Apply(_bn, _act, _conv.Forward(x));
 }
 
 /// <summary>batch norm (eps 1e-3) -> per-channel PReLU.</summary>
@@ -35,7 +36,12 @@ internal sealed class BnPrelu : Module
         _act = RegisterModule("act", new PReLU(channels));
     }
 
-    protected override Tensor ForwardCore(Tensor x) => _act.Forward(_bn.Forward(x));
+    protected override Tensor ForwardCore(Tensor x) => Apply(_bn, _act, x);
+
+    /// <summary>act(bn(x)): fused with running statistics in evaluation mode, two layers in training mode.</summary>
+    internal static Tensor Apply(BatchNorm2d bn, PReLU act, Tensor x) => bn.Training
+        ? act.Forward(bn.Forward(x))
+        : act.Produced(Ops.BatchNormPrelu(x, bn.Weight, bn.Bias, bn.RunningMean, bn.RunningVar, act.Weight, bn.Eps));
 }
 
 /// <summary>A bias-free (dilated, grouped) convolution with "same" padding, wrapped as "conv".</summary>

@@ -1,0 +1,137 @@
+// Eval-mode batch norm fused with the PReLU that follows it (CGNet's and ESPNet's "BN + PReLU" pair, oneDNN's
+// post-op idea): one pass over each channel plane instead of two passes and two output arrays.
+//   forward:  z = x s + t  (s = gamma / sqrt(var + eps), t = beta - mean s),  y = max(z, 0) + a min(z, 0)
+//   backward: gz = g (z > 0 ? 1 : a);  dx = gz s;  dgamma = sum gz (x - mean) / sqrt(var + eps);  dbeta = sum gz;
+//             da = sum g min(z, 0)
+using System.Numerics;
+using System.Numerics.Tensors;
+using SegLab.Engine.Autograd;
+using SegLab.Engine.Threading;
+
+namespace SegLab.Engine;
+
+public static partial class Ops
+{
+    /// <summary>PReLU(BatchNorm2d(x)) with running statistics (evaluation mode), in one pass.</summary>
+    /// <param name="x">[N, C, ...].</param>
+    /// <param name="weight">Batch-norm scale [C] or null.</param>
+    /// <param name="bias">Batch-norm shift [C] or null.</param>
+    /// <param name="runningMean">Running mean [C].</param>
+    /// <param name="runningVar">Running variance [C].</param>
+    /// <param name="preluWeight">PReLU slopes [1] or [C].</param>
+    /// <param name="eps">Added to the variance.</param>
+    public static Tensor BatchNormPrelu(Tensor x, Tensor? weight, Tensor? bias, Tensor runningMean, Tensor runningVar, Tensor preluWeight, double eps = 1e-5)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(runningMean);
+        ArgumentNullException.ThrowIfNull(runningVar);
+        ArgumentNullException.ThrowIfNull(preluWeight);
+        if (x.Rank < 2) throw new ArgumentException($"batch_norm_prelu: input needs at least [N, C], got {Shapes.Format(x.Shape)}.");
+        int n = x.Dims[0], c = x.Dims[1], hw = x.Numel / Math.Max(1, n * c);
+        foreach (var (name, t) in new[] { ("weight", weight), ("bias", bias), ("running_mean", runningMean), ("running_var", runningVar) })
+            if (t is not null && (t.Numel != c || t.DType != x.DType))
+                throw new ArgumentException($"batch_norm_prelu: {name} {Shapes.Format(t.Shape)} ({t.DType}) does not fit {c} channels of input {Shapes.Format(x.Shape)} ({x.DType}).");
+        if ((preluWeight.Numel != 1 && preluWeight.Numel != c) || preluWeight.DType != x.DType)
+            throw new ArgumentException($"batch_norm_prelu: PReLU weight {Shapes.Format(preluWeight.Shape)} fits neither one slope nor {c} channels.");
+
+        // Per-channel affine in float64, as batch norm's evaluation path computes it.
+        var s = new double[c];
+        var t0 = new double[c];
+        for (int ch = 0; ch < c; ch++)
+        {
+            double r = 1.0 / Math.Sqrt(runningVar.GetFlat(ch) + eps);
+            s[ch] = (weight?.GetFlat(ch) ?? 1) * r;
+            t0[ch] = (bias?.GetFlat(ch) ?? 0) - runningMean.GetFlat(ch) * s[ch];
+        }
+        var a = new double[c];
+        for (int ch = 0; ch < c; ch++) a[ch] = preluWeight.GetFlat(preluWeight.Numel == 1 ? 0 : ch);
+        var y = Tensor.Uninitialized(x.DType, x.Dims);
+        if (x.DType == DType.Float32)
+            Parallelism.For(c, 4L * n * hw, ch => FusedForward(x.Buf<float>(), y.Buf<float>(), (float)s[ch], (float)t0[ch], (float)a[ch], ch, n, c, hw));
+        else
+            Parallelism.For(c, 4L * n * hw, ch => FusedForward(x.Buf<double>(), y.Buf<double>(), s[ch], t0[ch], a[ch], ch, n, c, hw));
+
+        Tensor[] inputs = [x, runningMean, runningVar, preluWeight, .. weight is null ? Array.Empty<Tensor>() : [weight], .. bias is null ? Array.Empty<Tensor>() : [bias]];
+        if (!GradMode.Needs(inputs)) return y;
+        var mean = runningMean.ToArrayF64();
+        var var = runningVar.ToArrayF64();
+        return Tape.Record(y, "batch_norm_prelu", inputs, g =>
+        {
+            var gx = x.RequiresGrad ? Tensor.Uninitialized(x.DType, x.Dims) : null;
+            var sums = new double[c * 3]; // per channel: sum gz, sum gz (x - mean), sum g min(z, 0)
+            if (x.DType == DType.Float32)
+                Parallelism.For(c, 8L * n * hw, ch => FusedBackward(x.Buf<float>(), g.Buf<float>(), gx is null ? default : gx.Buf<float>(), (float)s[ch], (float)t0[ch], (float)a[ch], (float)mean[ch], sums, ch, n, c, hw));
+            else
+                Parallelism.For(c, 8L * n * hw, ch => FusedBackward(x.Buf<double>(), g.Buf<double>(), gx is null ? default : gx.Buf<double>(), s[ch], t0[ch], a[ch], mean[ch], sums, ch, n, c, hw));
+            Tensor? gp = null, gw = null, gb = null;
+            if (preluWeight.RequiresGrad)
+            {
+                gp = Tensor.Zeros(x.DType, preluWeight.Dims);
+                for (int ch = 0; ch < c; ch++) gp.SetFlat(preluWeight.Numel == 1 ? 0 : ch, gp.GetFlat(preluWeight.Numel == 1 ? 0 : ch) + sums[ch * 3 + 2]);
+            }
+            if (weight is { RequiresGrad: true })
+            {
+                gw = Tensor.Zeros(x.DType, weight.Dims);
+                for (int ch = 0; ch < c; ch++) gw.SetFlat(ch, sums[ch * 3 + 1] / Math.Sqrt(var[ch] + eps));
+            }
+            if (bias is { RequiresGrad: true })
+            {
+                gb = Tensor.Zeros(x.DType, bias.Dims);
+                for (int ch = 0; ch < c; ch++) gb.SetFlat(ch, sums[ch * 3]);
+            }
+            var grads = new List<Tensor?> { gx, null, null, gp };
+            if (weight is not null) grads.Add(gw);
+            if (bias is not null) grads.Add(gb);
+            return grads.ToArray();
+        });
+    }
+
+    // x, y: [N, C, HW]; channel ch: z = x s + t, y = z > 0 ? z : a z (Vector<T> lanes, scalar tail)
+    private static void FusedForward<T>(ReadOnlySpan<T> x, Span<T> y, T s, T t, T a, int ch, int n, int c, int hw) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var vs = new Vector<T>(s);
+        var vt = new Vector<T>(t);
+        var va = new Vector<T>(a);
+        int lanes = Vector<T>.Count;
+        for (int i = 0; i < n; i++)
+        {
+            int off = (i * c + ch) * hw;
+            var xs = x.Slice(off, hw);
+            var ys = y.Slice(off, hw);
+            int k = 0;
+            for (; k <= hw - lanes; k += lanes)
+            {
+                var z = new Vector<T>(xs.Slice(k)) * vs + vt;
+                Vector.ConditionalSelect(Vector.GreaterThan(z, Vector<T>.Zero), z, z * va).CopyTo(ys.Slice(k));
+            }
+            for (; k < hw; k++)
+            {
+                T z = xs[k] * s + t;
+                ys[k] = z > T.Zero ? z : a * z;
+            }
+        }
+    }
+
+    private static void FusedBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> g, Span<T> gx, T s, T t, T a, T mean, double[] sums, int ch, int n, int c, int hw)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double sumGz = 0, sumGzX = 0, sumGNeg = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int off = (i * c + ch) * hw;
+            for (int k = 0; k < hw; k++)
+            {
+                T xv = x[off + k], gv = g[off + k];
+                T z = xv * s + t;
+                T gz = z > T.Zero ? gv : gv * a;
+                if (!gx.IsEmpty) gx[off + k] = gz * s;
+                sumGz += double.CreateTruncating(gz);
+                sumGzX += double.CreateTruncating(gz * (xv - mean));
+                if (z <= T.Zero) sumGNeg += double.CreateTruncating(gv * z);
+            }
+        }
+        sums[ch * 3] = sumGz;
+        sums[ch * 3 + 1] = sumGzX;
+        sums[ch * 3 + 2] = sumGNeg;
+    }
+}

@@ -1,0 +1,13 @@
+// Gradient-check cases for fused operations.
+namespace SegLab.Engine.Tests.Autograd;
+
+internal static partial class OpTable
+{
+    public static readonly OpCase[] Fused =
+    [
+        new("batch_norm_prelu_affine", ["BatchNormPrelu"], [[2, 3, 2, 3], [3], [3], [3]],
+            x => Ops.BatchNormPrelu(x[0], x[1], x[2], Tensor.FromArray(new double[] { 0.1, -0.2, 0.3 }, 3).To(x[0].DType), Tensor.FromArray(new double[] { 0.5, 1.5, 2 }, 3).To(x[0].DType), x[3], 1e-3)),
+        new("batch_norm_prelu_plain_shared_slope", ["BatchNormPrelu"], [[2, 2, 5], [1]],
+            x => Ops.BatchNormPrelu(x[0], null, null, Tensor.FromArray(new double[] { 0.2, -0.1 }, 2).To(x[0].DType), Tensor.FromArray(new double[] { 1.2, 0.7 }, 2).To(x[0].DType), x[1])),
+    ];
+}
