@@ -7,8 +7,23 @@ namespace SegLab.Engine.Tests;
 
 internal static class ReferenceFixture
 {
-    /// <summary>The "cases" array of Fixtures/<paramref name="family"/>/<paramref name="family"/>_reference.json.</summary>
-    public static JsonElement[] Cases(string family)
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, JsonElement[]> s_cache = new(StringComparer.Ordinal);
+
+    /// <summary>The "cases" array of Fixtures/<paramref name="family"/>/<paramref name="family"/>_reference.json, read once.</summary>
+    public static JsonElement[] Cases(string family) => s_cache.GetOrAdd(family, Read);
+
+    /// <summary>The case names of a family, as theory data.</summary>
+    public static TheoryData<string> Names(string family)
+    {
+        var d = new TheoryData<string>();
+        foreach (var c in Cases(family)) d.Add(c.GetProperty("name").GetString()!);
+        return d;
+    }
+
+    /// <summary>The case called <paramref name="name"/>.</summary>
+    public static JsonElement Case(string family, string name) => Cases(family).Single(c => c.GetProperty("name").GetString() == name);
+
+    private static JsonElement[] Read(string family)
     {
         string rel = Path.Combine("tests", "SegLab.Engine.Tests", "Fixtures", family, family + "_reference.json");
         string root = FindRoot(AppContext.BaseDirectory) ?? FindRoot(SourceDirectory())

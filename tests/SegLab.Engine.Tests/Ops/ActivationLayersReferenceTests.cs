@@ -9,16 +9,9 @@ namespace SegLab.Engine.Tests;
 
 public class ActivationLayersReferenceTests
 {
-    private static JsonElement[]? s_cases;
+    private static JsonElement[] Cases => ReferenceFixture.Cases("layers");
 
-    private static JsonElement[] Cases => s_cases ??= ReferenceFixture.Cases("layers");
-
-    public static TheoryData<string> CaseNames()
-    {
-        var d = new TheoryData<string>();
-        foreach (var c in Cases) d.Add(c.GetProperty("name").GetString()!);
-        return d;
-    }
+    public static TheoryData<string> CaseNames() => Names("layers");
 
     [Fact]
     public void Fixture_covers_every_family()
@@ -37,7 +30,7 @@ public class ActivationLayersReferenceTests
 
     private static void Check(string name, DType dtype)
     {
-        var c = Cases.Single(e => e.GetProperty("name").GetString() == name);
+        var c = ReferenceFixture.Case("layers", name);
         var p = c.GetProperty("params");
         Tensor T(string key, params int[] shape) => Tensor.FromArray(Floats(c, key), shape).To(dtype);
         var x = T("input", Ints(c, "inputShape")).RequireGrad();

@@ -9,16 +9,9 @@ namespace SegLab.Engine.Tests;
 
 public class ConvPyTorchTests
 {
-    private static JsonElement[]? s_cases;
+    private static JsonElement[] Cases => ReferenceFixture.Cases("conv");
 
-    private static JsonElement[] Cases => s_cases ??= ReferenceFixture.Cases("conv");
-
-    public static TheoryData<string> CaseNames()
-    {
-        var d = new TheoryData<string>();
-        foreach (var c in Cases) d.Add(c.GetProperty("name").GetString()!);
-        return d;
-    }
+    public static TheoryData<string> CaseNames() => Names("conv");
 
     [Theory]
     [MemberData(nameof(CaseNames))]
@@ -34,7 +27,7 @@ public class ConvPyTorchTests
 
     private static void Check(string name, DType dtype, double tol)
     {
-        var c = Cases.Single(e => e.GetProperty("name").GetString() == name);
+        var c = ReferenceFixture.Case("conv", name);
         var p = c.GetProperty("params");
         int I(string k) => p.GetProperty(k).GetInt32();
         var x = Tensor.FromArray(Floats(c, "input"), Ints(c, "inputShape")).To(dtype).RequireGrad();

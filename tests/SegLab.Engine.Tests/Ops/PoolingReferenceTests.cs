@@ -8,16 +8,9 @@ namespace SegLab.Engine.Tests;
 
 public class PoolingReferenceTests
 {
-    private static JsonElement[]? s_cases;
+    private static JsonElement[] Cases => ReferenceFixture.Cases("pooling");
 
-    private static JsonElement[] Cases => s_cases ??= ReferenceFixture.Cases("pooling");
-
-    public static TheoryData<string> CaseNames()
-    {
-        var d = new TheoryData<string>();
-        foreach (var c in Cases) d.Add(c.GetProperty("name").GetString()!);
-        return d;
-    }
+    public static TheoryData<string> CaseNames() => Names("pooling");
 
     [Theory]
     [MemberData(nameof(CaseNames))]
@@ -102,5 +95,5 @@ public class PoolingReferenceTests
         return (y, gx, indices);
     }
 
-    private static JsonElement Case(string name) => Cases.Single(c => c.GetProperty("name").GetString() == name);
+    private static JsonElement Case(string name) => ReferenceFixture.Case("pooling", name);
 }
