@@ -2,6 +2,8 @@
 // predicted counts over valid pixels, from which every selection (worst accuracy, worst image mIoU, SEA's
 // greedy worst-case dataset mIoU) is computed without another forward pass.
 // Kept small and local until SegLab.Metrics.ImageConfusion lands; the definitions are the same (A.1).
+using System.Text.Json.Serialization;
+
 namespace SegLab.Robustness;
 
 /// <summary>Pixel counts of one prediction against one label map (valid = non-ignored pixels).</summary>
@@ -35,6 +37,7 @@ public sealed record ImageCounts(long[] Tp, long[] Gt, long[] Pred, long Valid, 
     }
 
     /// <summary>Correctly classified valid pixels.</summary>
+    [JsonIgnore]
     public long Correct => Tp.Sum();
 
     /// <summary>Union of class c: GT + predicted - TP.</summary>
@@ -42,6 +45,7 @@ public sealed record ImageCounts(long[] Tp, long[] Gt, long[] Pred, long Valid, 
     public long Union(int c) => Gt[c] + Pred[c] - Tp[c];
 
     /// <summary>Pixel accuracy over valid pixels, in [0, 1] (1 for an image without valid pixels).</summary>
+    [JsonIgnore]
     public double Accuracy => Valid == 0 ? 1 : (double)Correct / Valid;
 
     /// <summary>
