@@ -186,6 +186,27 @@ public sealed class ImageConfusion
         return allMatrices ? new ImageConfusion(id, sum.Tp, sum.Fp, sum.Fn, sum.Valid, sum.Correct, matrix) : sum;
     }
 
+    /// <summary>Builds a record from per-class counts and a K x K matrix, checking that they agree (state files).</summary>
+    /// <exception cref="ArgumentException">The counts are invalid or disagree with the matrix.</exception>
+    internal static ImageConfusion FromCountsAndMatrix(string id, ReadOnlySpan<long> tp, ReadOnlySpan<long> fp, ReadOnlySpan<long> fn, ReadOnlySpan<long> matrix)
+    {
+        var counts = FromCounts(id, tp, fp, fn);
+        int k = counts.NumClasses;
+        if (matrix.Length != k * k) throw new ArgumentException($"ImageConfusion '{id}': confusion has {matrix.Length} entries; expected {k}x{k}.");
+        for (int c = 0; c < k; c++)
+        {
+            long row = 0, col = 0;
+            for (int j = 0; j < k; j++)
+            {
+                if (matrix[c * k + j] < 0 || matrix[j * k + c] < 0) throw new ArgumentException($"ImageConfusion '{id}': confusion has a negative entry.");
+                if (j != c) { row += matrix[c * k + j]; col += matrix[j * k + c]; }
+            }
+            if (matrix[c * k + c] != tp[c] || col != fp[c] || row > fn[c])
+                throw new ArgumentException($"ImageConfusion '{id}': confusion disagrees with the counts of class {c} (tp {tp[c]}, fp {fp[c]}, fn {fn[c]}).");
+        }
+        return new ImageConfusion(id, counts.Tp, counts.Fp, counts.Fn, counts.Valid, counts.Correct, matrix.ToArray());
+    }
+
     /// <summary>Ground-truth pixel count of a class (tp + fn).</summary>
     /// <param name="c">Class index.</param>
     public long GroundTruth(int c) => Tp[c] + Fn[c];
