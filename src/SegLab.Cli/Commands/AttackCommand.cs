@@ -4,7 +4,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using SegLab.Imaging;
+using SegLab.Data;
 using SegLab.Models;
 using SegLab.Robustness;
 using SegLab.Robustness.Attacks;
@@ -22,7 +22,8 @@ internal static class AttackCommand
     {
         var model = new Option<string>("--model") { Description = "Model name from the model table.", Required = true };
         var modelWeights = new Option<string?>("--model-weights") { Description = "Safetensors weights instead of the pretrained file." };
-        var data = new Option<string>("--data") { Description = "Dataset folder (CamVid layout: SPLIT/*.png, SPLITannot/*.png).", Required = true };
+        var data = new Option<string>("--data") { Description = "Dataset folder (camvid, voc or folder layout, see docs/data.md).", Required = true };
+        var layout = new Option<string>("--layout") { Description = "Dataset layout: " + string.Join(", ", Datasets.Layouts) + ".", DefaultValueFactory = _ => "auto" };
         var split = new Option<string>("--split") { Description = "Split to attack.", DefaultValueFactory = _ => "val" };
         var protocol = new Option<string>("--protocol") { Description = "quick, sea or halmosi (ignored with --attack).", DefaultValueFactory = _ => "quick" };
         var eps = new Option<string>("--eps") { Description = "Radii, comma-separated (8/255,4/255 or 0.03).", DefaultValueFactory = _ => "8/255" };
@@ -40,11 +41,11 @@ internal static class AttackCommand
         var images = new Option<string?>("--images") { Description = "Only these image ids, comma-separated." };
         var seed = new Option<long>("--seed") { Description = "Seed of random starts.", DefaultValueFactory = _ => 0 };
         var lossLogits = new Option<string>("--loss-logits") { Description = "scored (the first NumClasses outputs) or all (every output, e.g. ESPNet's void logit).", DefaultValueFactory = _ => "scored" };
-        var ignore = new Option<int?>("--ignore-index") { Description = "Label of ignored pixels (default: the model's class count, CamVid void = 11)." };
+        var ignore = new Option<int?>("--ignore-index") { Description = "Label of ignored pixels (default: the dataset's, CamVid void = 11)." };
         var background = new Option<int>("--background-class") { Description = "Class left out of the foreground metrics.", DefaultValueFactory = _ => 0 };
         var cmd = new Command("attack", "Adversarial robustness: a protocol (quick, sea, halmosi) or one attack, worst case per image.")
         {
-            model, modelWeights, data, split, protocol, eps, limit, shard, weights, outDir, resume, attack, loss, steps, alpha, noRandomStart, pgdLast,
+            model, modelWeights, data, layout, split, protocol, eps, limit, shard, weights, outDir, resume, attack, loss, steps, alpha, noRandomStart, pgdLast,
             images, seed, lossLogits, ignore, background,
         };
         cmd.SetAction(r =>
@@ -59,14 +60,15 @@ internal static class AttackCommand
                 var v => throw new ArgumentException($"--loss-logits must be scored or all, got '{v}'."),
             };
             var seg = ModelTable.Load(r.GetValue(model)!, r.GetValue(modelWeights));
-            var am = new AttackModel(seg, r.GetValue(ignore) ?? seg.NumClasses, logits);
-            var folder = new ImageFolder(r.GetValue(data)!, r.GetValue(split)!);
-            var ids = Select(folder.Ids, r.GetValue(images), r.GetValue(shard), r.GetValue(limit));
+            var dataset = Datasets.Open(r.GetValue(data)!, r.GetValue(split)!, r.GetValue(layout)!);
+            var am = new AttackModel(seg, r.GetValue(ignore) ?? dataset.Classes.IgnoreIndex, logits);
+            var index = Enumerable.Range(0, dataset.Count).ToDictionary(dataset.Id, i => i, StringComparer.Ordinal);
+            var ids = Select(index.Keys.ToArray(), r.GetValue(images), r.GetValue(shard), r.GetValue(limit));
             string? single = r.GetValue(attack);
             string lossName = r.GetValue(loss)!;
             bool needsWeights = single is null ? string.Equals(r.GetValue(protocol), "sea", StringComparison.OrdinalIgnoreCase) : lossName == "bmce";
             IReadOnlyList<double>? classWeights = r.GetValue(weights) is { } wf ? ClassWeights.Load(wf)
-                : needsWeights ? TrainWeights(io, r.GetValue(data)!, seg.NumClasses) : null;
+                : needsWeights ? TrainWeights(io, r.GetValue(data)!, r.GetValue(layout)!, seg.NumClasses) : null;
             long s0 = r.GetValue(seed);
             var proto = single is null ? Protocols.Get(r.GetValue(protocol)!)
                 : Protocols.Single(new AttackSettings(single, LossTable.Create(lossName, classWeights, seg.NumClasses), r.GetValue(steps),
@@ -89,7 +91,7 @@ internal static class AttackCommand
                 io.Console.MarkupLine($"[grey]resuming: {done.Count} of {ids.Count} images already done[/]");
             }
             io.Console.MarkupLine($"[bold]{Markup.Escape(seg.Name)}[/]: {Markup.Escape(proto.Description)}; {ids.Count} images, eps {string.Join(", ", radii.Select(LinfBall.FormatEps))}");
-            Run(io, folder, ids, evaluator, done, statePath, fingerprint);
+            Run(io, dataset, index, ids, evaluator, done, statePath, fingerprint);
             var report = RobustnessSummary.Build(seg.Name, proto, logits, radii, ids.Select(id => done.First(d => d.Id == id)).ToArray(), r.GetValue(background));
             RobustnessJson.Save(Path.Combine(dir, "robustness.json"), report);
             if (single is not null) RobustnessJson.WriteAtomic(Path.Combine(dir, "trace.json"), JsonSerializer.Serialize(Traces(done), RobustnessJson.Options));
@@ -101,7 +103,7 @@ internal static class AttackCommand
         return cmd;
     }
 
-    private static void Run(CliIO io, ImageFolder folder, List<string> ids, RobustnessEvaluator evaluator, List<ImageRobustness> done, string statePath, string fingerprint)
+    private static void Run(CliIO io, ISegmentationDataset dataset, Dictionary<string, int> index, List<string> ids, RobustnessEvaluator evaluator, List<ImageRobustness> done, string statePath, string fingerprint)
     {
         var todo = ids.Where(id => done.All(d => d.Id != id)).ToList();
         io.Console.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
@@ -112,9 +114,10 @@ internal static class AttackCommand
                 var current = ctx.AddTask("attack", maxValue: 1);
                 foreach (var id in todo)
                 {
-                    var (rgb, label, h, w) = folder.Load(id);
+                    var sample = dataset.Load(index[id]);
+                    var label = sample.Label ?? throw new DatasetException($"{sample.ImagePath}: image {id} has no label; attacks need labels.", sample.ImagePath);
                     all.Description = $"image {Markup.Escape(id)}";
-                    var result = evaluator.Evaluate(id, rgb, label, h, w, new Relay(p =>
+                    var result = evaluator.Evaluate(id, sample.Image, label, sample.Height, sample.Width, new Relay(p =>
                     {
                         current.MaxValue = Math.Max(1, p.TotalSteps);
                         current.Value = p.Step;
@@ -158,22 +161,21 @@ internal static class AttackCommand
         return list;
     }
 
-    private static double[] TrainWeights(CliIO io, string data, int classes)
+    private static double[] TrainWeights(CliIO io, string data, string layout, int classes)
     {
-        var annot = Path.Combine(data, "trainannot");
-        if (!Directory.Exists(annot))
+        ISegmentationDataset train;
+        try
         {
-            io.Console.MarkupLine("[yellow]no train labels found: balanced CE uses uniform class weights (give --weights FILE).[/]");
+            train = Datasets.Open(data, "train", layout);
+        }
+        catch (DatasetException)
+        {
+            io.Console.MarkupLine("[yellow]no train split found: balanced CE uses uniform class weights (give --weights FILE).[/]");
             return ClassWeights.Uniform(classes);
         }
         var counts = new long[classes];
-        foreach (var f in Directory.EnumerateFiles(annot, "*.png"))
-        {
-            var img = Png.Load(f);
-            var ids = new int[img.Width * img.Height];
-            for (int i = 0; i < ids.Length; i++) ids[i] = img.Pixels[i * img.Channels];
-            ClassWeights.Accumulate(ids, counts);
-        }
+        for (int i = 0; i < train.Count; i++)
+            if (train.Load(i).Label is { } l) ClassWeights.Accumulate(l, counts);
         return ClassWeights.FromPixelCounts(counts);
     }
 
@@ -218,42 +220,5 @@ internal static class AttackCommand
     private sealed class Relay(Action<ProtocolProgress> report) : IProgress<ProtocolProgress>
     {
         public void Report(ProtocolProgress value) => report(value);
-    }
-
-    /// <summary>A CamVid-layout folder (SPLIT/*.png images, SPLITannot/*.png label ids); replaced by SegLab.Data when it lands.</summary>
-    private sealed class ImageFolder
-    {
-        private readonly string _images, _labels;
-
-        public ImageFolder(string dir, string split)
-        {
-            _images = Path.Combine(dir, split);
-            _labels = Path.Combine(dir, split + "annot");
-            if (!Directory.Exists(_images)) throw new DirectoryNotFoundException($"{_images}: no such image folder (expected DIR/{split}/*.png).");
-            if (!Directory.Exists(_labels)) throw new DirectoryNotFoundException($"{_labels}: no such label folder (expected DIR/{split}annot/*.png).");
-            Ids = Directory.EnumerateFiles(_images, "*.png").Select(Path.GetFileNameWithoutExtension).OfType<string>().Order(StringComparer.Ordinal).ToArray();
-            if (Ids.Count == 0) throw new FileNotFoundException($"{_images}: no PNG images.");
-        }
-
-        public IReadOnlyList<string> Ids { get; }
-
-        public (float[] Rgb, int[] Label, int H, int W) Load(string id)
-        {
-            var imgPath = Path.Combine(_images, id + ".png");
-            var labPath = Path.Combine(_labels, id + ".png");
-            if (!File.Exists(labPath)) throw new FileNotFoundException($"{labPath}: label of image {id} is missing.");
-            var img = Png.Load(imgPath);
-            var lab = Png.Load(labPath);
-            if (img.Width != lab.Width || img.Height != lab.Height)
-                throw new InvalidDataException($"{labPath}: label is {lab.Width}x{lab.Height}, image {img.Width}x{img.Height}.");
-            if (img.Channels < 3) throw new InvalidDataException($"{imgPath}: expected an RGB image, got {img.Channels} channel(s).");
-            int hw = img.Width * img.Height;
-            var rgb = new float[3 * hw];
-            for (int i = 0; i < hw; i++)
-                for (int c = 0; c < 3; c++) rgb[c * hw + i] = img.Pixels[i * img.Channels + c] / 255f;
-            var label = new int[hw];
-            for (int i = 0; i < hw; i++) label[i] = lab.Pixels[i * lab.Channels];
-            return (rgb, label, img.Height, img.Width);
-        }
     }
 }
