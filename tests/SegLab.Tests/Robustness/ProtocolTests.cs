@@ -122,6 +122,22 @@ public class ProtocolTests
         Assert.Throws<FormatException>(() => LinfBall.ParseEps("eight"));
     }
 
+    [Fact]
+    public void Counts_agree_with_the_metrics_image_confusion()
+    {
+        int[] pred = [0, 1, 1, 2, 2, 0, 1];
+        int[] gt = [0, 1, 2, 2, -1, 1, 1];
+        var ours = ImageCounts.Compute(pred, gt, 3);
+        var theirs = SegLab.Metrics.ImageConfusion.Compute("x", pred, gt.Select(v => v < 0 ? 3 : v).ToArray(), 3, 3);
+        var conv = ours.ToConfusion("x");
+        Assert.Equal(theirs.Tp, conv.Tp);
+        Assert.Equal(theirs.Fp, conv.Fp);
+        Assert.Equal(theirs.Fn, conv.Fn);
+        Assert.Equal(theirs.Accuracy, ours.Accuracy, 12);
+        Assert.Equal(theirs.MeanIoU(), ours.MeanIoU(), 12);
+        Assert.Equal(1, ours.Ignored);
+    }
+
     private sealed class FloatTolerance : IEqualityComparer<float>
     {
         public bool Equals(float x, float y) => Math.Abs(x - y) < 1e-6;
