@@ -112,18 +112,10 @@ public sealed class ContextrastLoss
             Training.Resize.NearestLabels(labels.AsSpan(img * h * w, h * w), h, w, sh, sw).CopyTo(y, img * hw);
             Training.Resize.NearestLabels(pred.AsSpan(img * h * w, h * w), h, w, sh, sw).CopyTo(yhat, img * hw);
         }
+        for (int i = 0; i < p; i++) if (y[i] == _ignore || (uint)y[i] >= (uint)_k) y[i] = -1;
         var emb = Heads.Embed(stage, feature);                                      // [N, d, h, w]
         var z = Ops.Reshape(Ops.Permute(emb, 0, 2, 3, 1), p, Heads.Dim);             // [P, d]
-        var counts = new long[_k];
-        var onehotT = new float[_k * p];                                              // [K, P]
-        for (int i = 0; i < p; i++)
-        {
-            if (y[i] == _ignore || (uint)y[i] >= (uint)_k) { y[i] = -1; continue; }
-            counts[y[i]]++;
-            onehotT[y[i] * p + i] = 1;
-        }
-        var inv = counts.Select(c => c == 0 ? 0f : 1f / c).ToArray();
-        var anchors = Ops.Mul(Ops.MatMul(Tensor.FromArray(onehotT, _k, p), z), Tensor.FromArray(inv, _k, 1));   // [K, d] class means
+        var anchors = ClassAnchors(z, y, _k, out var counts);
         var present = Enumerable.Range(0, _k).Where(c => counts[c] > 0).ToList();
         return new StageData(z, anchors, y, yhat, n, sh, sw, present, counts);
     }
@@ -136,31 +128,89 @@ public sealed class ContextrastLoss
         return Ops.Add(s.Anchors, Ops.Mul(Ops.Sub(deep.Anchors, s.Anchors), Tensor.FromArray(both, _k, 1)));
     }
 
-    /// <summary>mean over present classes of the PA loss of their anchors, with BANE negatives.</summary>
+    /// <summary>Mean over present classes of the PA loss of their anchors, with BANE negatives.</summary>
     private Tensor PixelAnchor(StageData s, Tensor anchors, Rng rng)
     {
         int p = s.Labels.Length;
-        double invT = 1 / _o.Temperature;
-        // |z| = 1 and |a| <= 1 (a mean or convex combination of unit vectors), so a.z/t - 1/t lies in [-2/t, 0].
-        var logits = Ops.Add(Ops.Mul(Ops.MatMul(s.Z, Ops.Transpose(anchors, 0, 1)), invT), -invT);   // [P, K]
-        var e = Ops.Exp(logits);
-        var negMask = new float[p * _k];
-        foreach (var b in Bane.Select(s.Labels, s.Pred, s.N, s.H, s.W, _k, _o.BaneRatio, _o.MaxNegatives))
-        {
-            int anchor = _o.Negatives == NegativeAssignment.PredictedClass ? b.PredictedClass : b.TrueClass;
-            if ((uint)anchor < (uint)_k && s.Counts[anchor] > 0) negMask[b.Pixel * _k + anchor] = 1;
-        }
-        var negSum = Ops.Sum(Ops.Mul(e, Tensor.FromArray(negMask, p, _k)), [0], keepDim: true);       // [1, K]
-        var weights = new float[p * _k];
+        var bane = Bane.Select(s.Labels, s.Pred, s.N, s.H, s.W, _k, _o.BaneRatio, _o.MaxNegatives);
+        var negMask = NegativeMask(bane, s.Counts, p, _o.Negatives);
+        var weights = new double[p * _k];
         foreach (int c in s.Present)
         {
             var pos = Positives(s.Labels, c, _o.MaxPositives, rng);
-            float wgt = 1f / (pos.Count * s.Present.Count);
+            double wgt = 1.0 / ((double)pos.Count * s.Present.Count);
             foreach (int i in pos) weights[i * _k + c] = wgt;
         }
-        var perPixel = Ops.Sub(Ops.Log(Ops.Add(e, negSum)), logits);                               // -log softmax of the positive
-        return Ops.Sum(Ops.Mul(perPixel, Tensor.FromArray(weights, p, _k)));
+        return PixelAnchorLoss(s.Z, anchors, negMask, weights, _o.Temperature);
     }
+
+    /// <summary>
+    /// Anchors [K, d]: the mean embedding of each class (rows of absent classes are zero); <paramref name="counts"/>
+    /// gets the pixels per class. <paramref name="labels"/> holds -1 for pixels without a class.
+    /// </summary>
+    /// <param name="z">Embeddings [P, d].</param>
+    /// <param name="labels">[P] class ids or -1.</param>
+    /// <param name="k">Classes.</param>
+    /// <param name="counts">Pixels per class.</param>
+    internal static Tensor ClassAnchors(Tensor z, int[] labels, int k, out long[] counts)
+    {
+        int p = labels.Length;
+        counts = new long[k];
+        var onehotT = new double[k * p];                                             // [K, P]
+        for (int i = 0; i < p; i++)
+        {
+            if (labels[i] < 0) continue;
+            counts[labels[i]]++;
+            onehotT[labels[i] * p + i] = 1;
+        }
+        var inv = counts.Select(c => c == 0 ? 0.0 : 1.0 / c).ToArray();
+        return Ops.Mul(Ops.MatMul(Constant(onehotT, z.DType, k, p), z), Constant(inv, z.DType, k, 1));
+    }
+
+    /// <summary>
+    /// The [P, K] mask of negatives: a BANE sample (true n, predicted m) marks anchor m (PredictedClass) or n (TrueClass),
+    /// when that anchor exists (its class is present at the stage).
+    /// </summary>
+    /// <param name="samples">BANE selections.</param>
+    /// <param name="counts">Pixels per class at the stage.</param>
+    /// <param name="p">Pixels.</param>
+    /// <param name="assignment">Which anchor a sample is a negative of.</param>
+    internal static double[] NegativeMask(IEnumerable<BaneSample> samples, long[] counts, int p, NegativeAssignment assignment)
+    {
+        int k = counts.Length;
+        var mask = new double[p * k];
+        foreach (var b in samples)
+        {
+            int anchor = assignment == NegativeAssignment.PredictedClass ? b.PredictedClass : b.TrueClass;
+            if ((uint)anchor < (uint)k && counts[anchor] > 0) mask[b.Pixel * k + anchor] = 1;
+        }
+        return mask;
+    }
+
+    /// <summary>
+    /// sum_{p,n} weights[p,n] * -log( e^{s_pn} / (e^{s_pn} + sum_q neg[q,n] e^{s_qn}) ), s = z a^T / tau, in z's dtype.
+    /// With weights 1/(|Z+_n| |N|) at the positives this is the mean over anchors of the PA loss.
+    /// </summary>
+    /// <param name="z">Unit embeddings [P, d].</param>
+    /// <param name="anchors">Anchors [K, d], norm at most 1.</param>
+    /// <param name="negMask">[P * K] negatives.</param>
+    /// <param name="weights">[P * K] positive weights.</param>
+    /// <param name="temperature">tau.</param>
+    internal static Tensor PixelAnchorLoss(Tensor z, Tensor anchors, double[] negMask, double[] weights, double temperature)
+    {
+        int p = z.Size(0), k = anchors.Size(0);
+        double invT = 1 / temperature;
+        // |z| = 1 and |a| <= 1 (a mean or convex combination of unit vectors), so a.z/t - 1/t lies in [-2/t, 0]:
+        // the shift keeps exp in float32 range and cancels in the ratio.
+        var logits = Ops.Add(Ops.Mul(Ops.MatMul(z, Ops.Transpose(anchors, 0, 1)), invT), -invT);   // [P, K]
+        var e = Ops.Exp(logits);
+        var negSum = Ops.Sum(Ops.Mul(e, Constant(negMask, z.DType, p, k)), [0], keepDim: true);      // [1, K]
+        var perPixel = Ops.Sub(Ops.Log(Ops.Add(e, negSum)), logits);                                // -log of the positive's share
+        return Ops.Sum(Ops.Mul(perPixel, Constant(weights, z.DType, p, k)));
+    }
+
+    private static Tensor Constant(double[] values, DType dtype, params int[] shape) =>
+        dtype == DType.Float64 ? Tensor.FromArray(values, shape) : Tensor.FromArray(values.Select(v => (float)v).ToArray(), shape);
 
     /// <summary>Pixels of class c, all or a random subset of at most cap (partial Fisher-Yates, then sorted).</summary>
     private static List<int> Positives(int[] labels, int c, int cap, Rng rng)
