@@ -180,6 +180,9 @@ public sealed class DataLoader : IDisposable
         /// <summary>Largest number of bytes queued at once.</summary>
         public long PeakBytes { get { lock (_lock) return _peakBytes; } }
 
+        /// <summary>Whether the worker thread is still running.</summary>
+        public bool WorkerAlive => _worker?.IsAlive == true;
+
         public void Start()
         {
             _worker = new Thread(Work) { IsBackground = true, Name = "SegLab DataLoader" };
@@ -196,6 +199,7 @@ public sealed class DataLoader : IDisposable
                 {
                     var batch = _queue.Dequeue();
                     _queuedBytes -= batch.Bytes;
+                    _waiting = false; // the worker re-checks for room when it wakes, and says so again if there is none
                     Monitor.PulseAll(_lock);
                     return batch;
                 }
