@@ -51,14 +51,16 @@ table.data tr { break-inside: avoid; }
 svg.chart { display: block; max-width: 100%; height: auto; font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
 .imagerow { margin: 16px 0; break-inside: avoid; }
 .imagerow h4.rowtitle { margin: 0 0 6px; font-size: 14px; font-weight: 600; }
-.imagerow .cells { display: flex; flex-wrap: wrap; gap: 10px; align-items: flex-start; }
-.imagerow figure { margin: 0; }
-.imagerow img { display: block; border: 1px solid var(--line); }
+.imagerow .cells { display: flex; flex-wrap: nowrap; gap: 10px; align-items: flex-start; }
+.imagerow figure { margin: 0; flex: 0 1 auto; min-width: 0; }
+.imagerow img { display: block; max-width: 100%; height: auto; border: 1px solid var(--line); }
 .imagerow img.pixelated { image-rendering: pixelated; }
 .imagerow figcaption { text-align: center; }
 .legend { display: flex; flex-wrap: wrap; gap: 4px 14px; margin: 8px 0; font-size: 13px; break-inside: avoid; }
 .legend span.item { display: inline-flex; align-items: center; gap: 5px; }
 .legend span.swatch { display: inline-block; width: 14px; height: 14px; border: 1px solid #7a8290; }
+.sidebyside { display: flex; flex-wrap: wrap; gap: 8px 28px; align-items: flex-start; }
+.sidebyside .cell { min-width: 0; max-width: 100%; }
 footer { margin-top: 36px; padding-top: 8px; border-top: 1px solid var(--line); color: var(--muted); font-size: 12px; }
 @media print {
   main { max-width: none; padding: 0; }
