@@ -59,13 +59,4 @@ public class HeatmapTests
         var legend = Heatmap.Legend(0.5, signed: true, format: "F2").Render();
         Assert.Equal(["-0.50", "0.00", "0.50"], legend.Elements("span").Select(s => s.Value));
     }
-
-    [Fact]
-    public void Side_by_side_wraps_each_element()
-    {
-        var row = new SideBySide(new BarChart().Add("a", 1), new ReportTable().Column("x").Row("y")).Render();
-        Assert.Equal(2, row.Elements("div").Count());
-        Assert.Single(row.Descendants("svg"));
-        Assert.Single(row.Descendants("table"));
-    }
 }

@@ -23,6 +23,8 @@ internal static class SampleReport
             .Meta("date", "2026-12-01 16:00 UTC").RunMeta("seglab eval --model cgnet-camvid --split test --report out/eval.html");
 
         var summary = report.Section("Summary");
+        summary.Add(new Headline().Add("clean mIoU", 65.3, colourScale: true).Add("worst-case mIoU", 12.4, note: "5 attacks, eps 8/255", colourScale: true)
+            .Add("image-wise mIoU", 58.1).Add("images", "233", note: "3 skipped"));
         summary.Paragraph("Clean mIoU 65.3, worst-case mIoU under attack 12.4.\nImage-wise mIoU is the mean over images of each image's mIoU.");
         summary.Warning("3 files could not be read and were skipped.", ["0001TP_008550.png: truncated IDAT", "Seq05VD_f02370.png: bad CRC", "0006R0_f01890.png: size 960x720, expected 480x360"]);
         summary.Note("Sanity checks passed: the attack raised the loss on every image; no gradient masking detected.");
