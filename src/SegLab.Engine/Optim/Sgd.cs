@@ -1,30 +1,27 @@
-// Stochastic gradient descent with momentum (PyTorch's formulation), Nesterov, and decoupled-from-nothing L2 weight decay.
-//   g <- grad + wd * p;  v <- mu * v + g;  step = nesterov ? g + mu * v : v;  p <- p - lr * step
+// Stochastic gradient descent with momentum (PyTorch's formulation), Nesterov, and L2 weight decay added to the gradient.
+//   g <- grad + wd * p;  v <- mu * v + g (v = g on the first step);  step = nesterov ? g + mu * v : v;  p <- p - lr * step
 using System.Numerics.Tensors;
 
 namespace SegLab.Engine.Optim;
 
 /// <summary>SGD with momentum over float32 parameters, updated in place.</summary>
-public sealed class Sgd
+public sealed class Sgd : IOptimizer
 {
     private readonly Tensor[] _params;
-    private readonly float[]?[] _velocity;
+    private float[]?[] _velocity;
 
     /// <summary>Creates the optimizer.</summary>
     /// <param name="parameters">Leaf tensors that require gradients.</param>
     /// <param name="lr">Learning rate.</param>
     /// <param name="momentum">Momentum factor (0 disables).</param>
     /// <param name="weightDecay">L2 penalty added to the gradient.</param>
-    /// <param name="nesterov">Use Nesterov momentum.</param>
+    /// <param name="nesterov">Use Nesterov momentum (needs momentum &gt; 0).</param>
     public Sgd(IEnumerable<Tensor> parameters, double lr, double momentum = 0, double weightDecay = 0, bool nesterov = false)
     {
-        ArgumentNullException.ThrowIfNull(parameters);
-        _params = parameters.ToArray();
-        foreach (var p in _params)
-        {
-            if (!p.RequiresGrad || !p.IsLeaf || p.DType != DType.Float32)
-                throw new ArgumentException($"Sgd: parameter {p} must be a float32 leaf that requires a gradient.");
-        }
+        _params = OptimizerState.CheckParameters("Sgd", parameters);
+        if (lr < 0 || momentum < 0 || weightDecay < 0)
+            throw new ArgumentException($"Sgd: lr ({lr}), momentum ({momentum}) and weight decay ({weightDecay}) must be non-negative.");
+        if (nesterov && momentum == 0) throw new ArgumentException("Sgd: Nesterov momentum needs momentum > 0.");
         _velocity = new float[]?[_params.Length];
         LearningRate = lr;
         Momentum = momentum;
@@ -32,8 +29,14 @@ public sealed class Sgd
         Nesterov = nesterov;
     }
 
-    /// <summary>Current learning rate (schedules set it between steps).</summary>
+    /// <inheritdoc/>
     public double LearningRate { get; set; }
+
+    /// <inheritdoc/>
+    public long Steps { get; private set; }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<Tensor> Parameters => _params;
 
     /// <summary>Momentum factor.</summary>
     public double Momentum { get; }
@@ -44,7 +47,7 @@ public sealed class Sgd
     /// <summary>Nesterov momentum.</summary>
     public bool Nesterov { get; }
 
-    /// <summary>Applies one update from the parameters' accumulated gradients; parameters without a gradient are skipped.</summary>
+    /// <inheritdoc/>
     public void Step()
     {
         float lr = (float)LearningRate, mu = (float)Momentum, wd = (float)WeightDecay;
@@ -65,11 +68,29 @@ public sealed class Sgd
             }
             TensorPrimitives.MultiplyAdd(g, -lr, w, w);
         }
+        Steps++;
     }
 
-    /// <summary>Clears every parameter's gradient.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var p in _params) p.ZeroGrad();
+    }
+
+    /// <inheritdoc/>
+    public Dictionary<string, Tensor> ExportState()
+    {
+        var d = new Dictionary<string, Tensor>(StringComparer.Ordinal) { ["step"] = Tensor.FromArray(new double[] { Steps }) };
+        OptimizerState.Export(d, "momentum_buffer", _velocity, _params);
+        return d;
+    }
+
+    /// <inheritdoc/>
+    public void ImportState(IReadOnlyDictionary<string, Tensor> state, string? source = null)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        long steps = OptimizerState.ReadStep(state, "Sgd", source);
+        _velocity = OptimizerState.Import(state, ["momentum_buffer"], _params, "Sgd", source)[0];
+        Steps = steps;
     }
 }

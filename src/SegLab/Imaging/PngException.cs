@@ -1,8 +1,9 @@
 // The one error type of the PNG decoder: malformed, truncated or unsupported data, named by file.
+// Derives from ImageException (an IOException), the common error of all codecs.
 namespace SegLab.Imaging;
 
 /// <summary>A PNG file (or byte buffer) that cannot be decoded; the message names the source and the problem.</summary>
-public sealed class PngException : Exception
+public sealed class PngException : ImageException
 {
     /// <summary>Creates the exception with a default message.</summary>
     public PngException() : base("Invalid PNG data.") { }

@@ -44,3 +44,37 @@ public class SgdTests
         Assert.Throws<ArgumentException>(() => new Sgd([Tensor.Ones(2)], 0.1));
     }
 }
+
+public class SgdStateTests
+{
+    [Fact]
+    public void Nesterov_step_follows_the_pytorch_rule()
+    {
+        var p = Tensor.FromArray(new float[] { 1 }, 1).RequireGrad();
+        var opt = new Sgd([p], lr: 0.1, momentum: 0.9, nesterov: true);
+        Ops.Sum(p * p).Backward();
+        opt.Step(); // g = 2, v = 2, step = g + mu v = 3.8
+        Assert.Equal(1 - 0.1 * 3.8, p.Span[0], 5);
+        opt.ZeroGrad();
+        Ops.Sum(p * p).Backward();
+        opt.Step();
+        double p1 = 0.62, g1 = 2 * p1, v1 = 0.9 * 2 + g1;
+        Assert.Equal(p1 - 0.1 * (g1 + 0.9 * v1), p.Span[0], 5);
+    }
+
+    [Fact]
+    public void Exported_momentum_resumes_bit_identically()
+    {
+        var a = Tensor.FromArray(new float[] { 1, -3 }, 2).RequireGrad();
+        var b = Tensor.FromArray(new float[] { 1, -3 }, 2).RequireGrad();
+        var oa = new Sgd([a], 0.05, 0.9, 1e-3);
+        var ob = new Sgd([b], 0.05, 0.9, 1e-3);
+        void StepOn(Tensor p, IOptimizer o) { o.ZeroGrad(); Ops.Sum(p * p * p * p).Backward(); o.Step(); }
+        for (int i = 0; i < 2; i++) { StepOn(a, oa); StepOn(b, ob); }
+        var c = Tensor.FromArray(b.ToArray(), 2).RequireGrad();
+        var oc = new Sgd([c], 0.05, 0.9, 1e-3);
+        oc.ImportState(ob.ExportState());
+        for (int i = 0; i < 3; i++) { StepOn(a, oa); StepOn(c, oc); }
+        Assert.Equal(a.ToArray(), c.ToArray());
+    }
+}
