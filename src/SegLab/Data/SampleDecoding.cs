@@ -45,9 +45,9 @@ public static class SampleDecoding
             int src = colour ? c : 0;
             var plane = output.AsSpan(c * n, n);
             if (p16 is not null)
-                for (int i = 0; i < n; i++) plane[i] = p16[i * ch + src] * (1f / 65535f);
+                for (int i = 0; i < n; i++) plane[i] = p16[i * ch + src] / 65535f;
             else
-                for (int i = 0; i < n; i++) plane[i] = p8[i * ch + src] * (1f / 255f);
+                for (int i = 0; i < n; i++) plane[i] = p8[i * ch + src] / 255f;
         }
         return output;
     }

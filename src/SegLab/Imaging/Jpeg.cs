@@ -9,6 +9,9 @@ public static class Jpeg
     /// <summary>Largest accepted width or height.</summary>
     public const int MaxDimension = 1 << 15;
 
+    /// <summary>Largest accepted number of pixels (width * height), so that a damaged header cannot demand gigabytes.</summary>
+    public const long MaxPixels = 1L << 26;
+
     /// <summary>Whether libturbojpeg could be loaded on this machine.</summary>
     public static bool IsAvailable => JpegNative.Instance is not null;
 
@@ -38,6 +41,7 @@ public static class Jpeg
                     throw new ImageException($"JPEG {name}: bad header ({tj.Error(handle)}).");
                 if (width <= 0 || height <= 0 || width > MaxDimension || height > MaxDimension)
                     throw new ImageException($"JPEG {name}: size {width}x{height} is outside 1..{MaxDimension}.");
+                if ((long)width * height > MaxPixels) throw new ImageException($"JPEG {name}: {width}x{height} exceeds the limit of {MaxPixels} pixels.");
                 bool grey = colorspace == JpegNative.ColorspaceGray;
                 int channels = grey ? 1 : 3;
                 var pixels = new byte[(long)width * height * channels];

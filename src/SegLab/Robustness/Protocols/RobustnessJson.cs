@@ -1,0 +1,62 @@
+// JSON for robustness results (camelCase, NaN written as "NaN"), atomic file writes (temp file + rename), and the
+// resumable per-image state of a protocol run (AutoAttack's state.py idea): every finished image is appended and
+// the whole state rewritten atomically, so an interrupted run resumes at the next image.
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace SegLab.Robustness.Protocols;
+
+/// <summary>A protocol run's resumable state.</summary>
+/// <param name="Fingerprint">Settings that must match to resume (model, protocol, radii, losses, seed...).</param>
+/// <param name="Images">Finished images, in order.</param>
+public sealed record RobustnessState(string Fingerprint, List<ImageRobustness> Images);
+
+/// <summary>Serialisation helpers.</summary>
+public static class RobustnessJson
+{
+    /// <summary>Options: camelCase, indented, named floating-point literals allowed.</summary>
+    public static JsonSerializerOptions Options { get; } = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> atomically (temp file in the same folder, then rename).</summary>
+    /// <param name="path">Destination.</param>
+    /// <param name="text">Contents.</param>
+    public static void WriteAtomic(string path, string text)
+    {
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var tmp = full + ".tmp-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        File.WriteAllText(tmp, text);
+        File.Move(tmp, full, overwrite: true);
+    }
+
+    /// <summary>Writes a report as JSON, atomically.</summary>
+    /// <param name="path">Destination.</param>
+    /// <param name="report">The report.</param>
+    public static void Save(string path, RobustnessReport report) => WriteAtomic(path, JsonSerializer.Serialize(report, Options));
+
+    /// <summary>Writes the state, atomically.</summary>
+    /// <param name="path">Destination.</param>
+    /// <param name="state">The state.</param>
+    public static void SaveState(string path, RobustnessState state) => WriteAtomic(path, JsonSerializer.Serialize(state, Options));
+
+    /// <summary>Reads a state file; errors name the file.</summary>
+    /// <param name="path">The file.</param>
+    public static RobustnessState LoadState(string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<RobustnessState>(File.ReadAllText(path), Options)
+                ?? throw new FormatException($"{path}: empty robustness state.");
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"{path}: not a robustness state file ({e.Message}).", e);
+        }
+    }
+}

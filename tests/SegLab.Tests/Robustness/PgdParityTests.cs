@@ -1,0 +1,51 @@
+// Parity with PyTorch (shared/reference/espnet-camvid_val_0016E5_07959_pgd20.json): 20-step sign PGD, no random
+// start, CE over ESPNet's 12 logits at non-void pixels, alpha = eps/4, at eps 1, 2 and 8 /255; loss, pixel
+// accuracy and image mIoU after 0, 5, 10 and 20 steps must match within 1 point.
+using System.Text.Json;
+using SegLab.Engine;
+using SegLab.Models;
+using SegLab.Robustness;
+using SegLab.Robustness.Attacks;
+using SegLab.Robustness.Losses;
+using Xunit.Abstractions;
+
+namespace SegLab.Tests.Robustness;
+
+public class PgdParityTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void Pgd20_on_ESPNet_matches_the_PyTorch_reference()
+    {
+        var data = CamVidImage.Load("val", "0016E5_07959");
+        var refPath = TestPaths.Shared is null ? null : Path.Combine(TestPaths.Shared, "reference", "espnet-camvid_val_0016E5_07959_pgd20.json");
+        if (data is null || refPath is null || !File.Exists(refPath))
+        {
+            output.WriteLine("shared data absent: parity test skipped");
+            return;
+        }
+        var (rgb, label, h, w) = data.Value;
+        using var doc = JsonDocument.Parse(File.ReadAllText(refPath));
+        var model = new AttackModel(ModelTable.Load("espnet-camvid"), ignoreIndex: 11, LossLogits.All);
+        int valid = label.Count(v => v != 11);
+        foreach (var run in doc.RootElement.GetProperty("runs").EnumerateObject())
+        {
+            double eps = LinfBall.ParseEps(run.Name);
+            var pgd = new Pgd(new CrossEntropyLoss(), steps: 20, alpha: eps / 4, randomStart: false, iterate: PgdIterate.Last);
+            var result = pgd.Run(model, Tensor.FromArray((float[])rgb.Clone(), 1, 3, h, w), label, (float)eps);
+            Assert.Equal(0, LinfBall.Violations(result.Adversarial.Span, rgb, (float)eps));
+            foreach (var step in run.Value.GetProperty("steps").EnumerateObject())
+            {
+                int k = int.Parse(step.Name, System.Globalization.CultureInfo.InvariantCulture);
+                var t = result.Trace[0][k];
+                double loss = t.Loss * h * w / valid; // trace: mean over all pixels; reference: mean over non-void pixels
+                double refLoss = step.Value.GetProperty("loss").GetDouble();
+                double refAcc = step.Value.GetProperty("pixelAccuracy").GetDouble();
+                double refMiou = step.Value.GetProperty("imageMIoU").GetDouble();
+                output.WriteLine($"eps {run.Name} step {k}: loss {loss:F4} (ref {refLoss:F4}), acc {100 * t.Accuracy:F2} (ref {refAcc:F2}), image mIoU {100 * t.MeanIoU:F2} (ref {refMiou:F2})");
+                Assert.True(Math.Abs(loss - refLoss) <= 0.02 * Math.Max(1, refLoss), $"eps {run.Name} step {k}: loss {loss} vs {refLoss}");
+                Assert.True(Math.Abs(100 * t.Accuracy - refAcc) <= 1, $"eps {run.Name} step {k}: accuracy {100 * t.Accuracy} vs {refAcc}");
+                Assert.True(Math.Abs(100 * t.MeanIoU - refMiou) <= 1, $"eps {run.Name} step {k}: image mIoU {100 * t.MeanIoU} vs {refMiou}");
+            }
+        }
+    }
+}
