@@ -35,7 +35,7 @@ public sealed class DataLoader : IDisposable
     /// <summary>Batches per epoch when no sample is skipped.</summary>
     public int BatchCount => Options.DropLast ? Dataset.Count / Options.BatchSize : (Dataset.Count + Options.BatchSize - 1) / Options.BatchSize;
 
-    /// <summary>Samples left out so far because their files were bad (a snapshot).</summary>
+    /// <summary>Samples left out so far because their files were bad, once each, in the order met (a snapshot).</summary>
     public IReadOnlyList<SkippedSample> Skipped
     {
         get { lock (_skippedLock) return [.. _skipped]; }
@@ -79,6 +79,7 @@ public sealed class DataLoader : IDisposable
 
     private IEnumerable<Batch> Prefetched(int epoch)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var run = new Prefetcher(this, epoch);
         Interlocked.Exchange(ref _running, run)?.Stop();
         run.Start();
@@ -124,9 +125,15 @@ public sealed class DataLoader : IDisposable
         }
         catch (DatasetException e) when (Options.SkipBad)
         {
+            // Recorded and reported once per sample, however many epochs meet it.
             var skipped = new SkippedSample(Dataset.Id(index), e.FilePath ?? Dataset.Root, e.Message);
-            lock (_skippedLock) _skipped.Add(skipped);
-            Options.SkipLog?.Report(skipped);
+            bool first;
+            lock (_skippedLock)
+            {
+                first = !_skipped.Exists(s => s.Id == skipped.Id);
+                if (first) _skipped.Add(skipped);
+            }
+            if (first) Options.SkipLog?.Report(skipped);
             return null;
         }
         if (Options.Transform is null) return sample;

@@ -131,6 +131,9 @@ public class DataLoaderTests
         Assert.Equal(MemoryDataset.PathOf(6), loader.Skipped[1].Path);
         Assert.Contains("broken on purpose", loader.Skipped[0].Message);
         Assert.Equal(loader.Skipped, log);
+        Assert.Equal(6, All(loader, 1).Sum(b => b.Count));
+        Assert.Equal(2, loader.Skipped.Count); // once per sample, not once per epoch
+        Assert.Equal(2, log.Count);
     }
 
     [Fact]
