@@ -6,7 +6,7 @@ namespace SegLab.Cli.Tests;
 
 public class CliTests
 {
-    private static (int Code, string Console, string Out, string Err) Run(params string[] args)
+    internal static (int Code, string Console, string Out, string Err) Run(params string[] args)
     {
         var console = new TestConsole();
         console.Profile.Width = 200;
@@ -132,7 +132,7 @@ public class CliTests
         Assert.NotEqual(0, verb.Code);
         Assert.Contains("frobnicate", verb.Err, StringComparison.Ordinal);
         Assert.NotEqual(0, Run("info", "--nope").Code);
-        Assert.NotEqual(0, Run("demo", "--steps", "many").Code);
+        Assert.NotEqual(0, Run("demo", "engine", "--steps", "many").Code);
     }
 
     [Fact]
@@ -144,9 +144,9 @@ public class CliTests
     }
 
     [Fact]
-    public void Demo_runs_the_engine_demo_and_says_so()
+    public void Demo_engine_runs_the_engine_demo_and_says_so()
     {
-        var r = Run("demo", "--steps", "20");
+        var r = Run("demo", "engine", "--steps", "20");
         Assert.Equal(0, r.Code);
         Assert.Contains("engine demo", r.Console, StringComparison.Ordinal);
         Assert.Contains("final loss", r.Console, StringComparison.Ordinal);

@@ -85,7 +85,11 @@ public static partial class MetricsJson
                 throw new InvalidDataException($"classes [{string.Join(", ", state.ClassNames)}] differ from the expected [{string.Join(", ", expectedClassNames)}]");
             return state;
         }
-        catch (Exception e) when (e is JsonException or InvalidDataException or ArgumentException or InvalidOperationException or FormatException or KeyNotFoundException)
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"Metric state file '{path}': not valid JSON ({e.Message})", e);
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or InvalidOperationException or FormatException)
         {
             throw new InvalidDataException($"Metric state file '{path}': {e.Message}", e);
         }
@@ -113,24 +117,25 @@ public static partial class MetricsJson
     {
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("format", out var format) || format.GetString() != StateFormat)
             throw new InvalidDataException($"not a metric state file (no \"format\": \"{StateFormat}\")");
-        int version = root.GetProperty("version").GetInt32();
+        int version = Get(root, "version", "the file").GetInt32();
         if (version != StateVersion) throw new InvalidDataException($"state version {version}; this build reads version {StateVersion}");
-        int k = root.GetProperty("numClasses").GetInt32();
-        var names = root.GetProperty("classNames").EnumerateArray().Select(e => e.GetString() ?? throw new InvalidDataException("a class name is null")).ToArray();
+        int k = Get(root, "numClasses", "the file").GetInt32();
+        var names = Get(root, "classNames", "the file").EnumerateArray().Select(e => e.GetString() ?? throw new InvalidDataException("a class name is null")).ToArray();
         if (k < 1 || names.Length != k) throw new InvalidDataException($"{names.Length} class names for numClasses {k}");
         CheckNames(names, k);
         var small = new Dictionary<string, SmallObjectRecord>(StringComparer.Ordinal);
-        foreach (var e in root.GetProperty("smallObjects").EnumerateArray())
+        foreach (var e in Get(root, "smallObjects", "the file").EnumerateArray())
         {
-            var s = SmallObjectRecord.FromComponents(e.GetProperty("id").GetString() ?? "", e.GetProperty("width").GetInt32(), e.GetProperty("height").GetInt32(), k,
+            const string what = "a small-object record";
+            var s = SmallObjectRecord.FromComponents(Get(e, "id", what).GetString() ?? "", Get(e, "width", what).GetInt32(), Get(e, "height", what).GetInt32(), k,
                 IntArray(e, "class"), IntArray(e, "area"), IntArray(e, "hits"));
             if (!small.TryAdd(s.Id, s)) throw new InvalidDataException($"small-object record '{s.Id}' appears twice");
         }
         var acc = new MetricAccumulator(k);
         int index = 0;
-        foreach (var e in root.GetProperty("images").EnumerateArray())
+        foreach (var e in Get(root, "images", "the file").EnumerateArray())
         {
-            string id = e.GetProperty("id").GetString() ?? throw new InvalidDataException($"image {index} has a null id");
+            string id = Get(e, "id", $"image {index}").GetString() ?? throw new InvalidDataException($"image {index} has a null id");
             long[] tp = LongArray(e, "tp"), fp = LongArray(e, "fp"), fn = LongArray(e, "fn");
             if (tp.Length != k) throw new InvalidDataException($"image '{id}' has {tp.Length} classes; the file says {k}");
             var c = e.TryGetProperty("confusion", out var m)
@@ -143,9 +148,13 @@ public static partial class MetricsJson
         return new MetricState(acc, names);
     }
 
-    private static long[] LongArray(JsonElement e, string key) => e.GetProperty(key).EnumerateArray().Select(x => x.GetInt64()).ToArray();
+    /// <summary>A property, or an InvalidDataException naming it and its owner.</summary>
+    private static JsonElement Get(JsonElement e, string key, string owner) =>
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(key, out var v) ? v : throw new InvalidDataException($"{owner} has no \"{key}\"");
 
-    private static int[] IntArray(JsonElement e, string key) => e.GetProperty(key).EnumerateArray().Select(x => x.GetInt32()).ToArray();
+    private static long[] LongArray(JsonElement e, string key) => Get(e, key, "a record").EnumerateArray().Select(x => x.GetInt64()).ToArray();
+
+    private static int[] IntArray(JsonElement e, string key) => Get(e, key, "a small-object record").EnumerateArray().Select(x => x.GetInt32()).ToArray();
 
     private static void Longs(Utf8JsonWriter w, string key, long[] values)
     {

@@ -1,5 +1,6 @@
 // The model table: names users type (cgnet-camvid, espnet-camvid) mapped to constructors, weights and
 // preprocessing. One explicit table, no registry magic (segmentation_models_pytorch's shape).
+using SegLab.Data;
 using SegLab.Engine.Nn;
 using SegLab.Engine.Serialization;
 
@@ -39,6 +40,19 @@ public static class ModelTable
     public static ModelSpec Get(string name) =>
         All.FirstOrDefault(m => string.Equals(m.Name, name, StringComparison.OrdinalIgnoreCase))
         ?? throw new ArgumentException($"Unknown model '{name}'. Known models: {string.Join(", ", All.Select(m => m.Name))}.");
+
+    /// <summary>The class table the named model's outputs are scored against (from its dataset).</summary>
+    /// <param name="name">Model name.</param>
+    public static ClassTable Classes(string name)
+    {
+        var spec = Get(name);
+        return spec.Dataset switch
+        {
+            "camvid" => ClassTable.CamVid,
+            "voc" => ClassTable.Voc,
+            _ => throw new ArgumentException($"Model '{name}' has no built-in class table for dataset '{spec.Dataset}'."),
+        };
+    }
 
     /// <summary>
     /// Builds the named model in eval mode and loads weights (strict): from <paramref name="weightsPath"/> when

@@ -57,6 +57,11 @@ public sealed class Apgd : AttackBase
         return Run(ctx, start, ctx.Eps, Steps, 0);
     }
 
+    /// <summary>Checkpoint schedule: first interval max(floor(0.22 N), 1), minimum max(floor(0.06 N), 1), decrement max(floor(0.03 N), 1).</summary>
+    /// <param name="steps">N.</param>
+    public static (int First, int Min, int Decrement) Schedule(int steps) =>
+        (Math.Max((int)(0.22 * steps), 1), Math.Max((int)(0.06 * steps), 1), Math.Max((int)(0.03 * steps), 1));
+
     /// <summary>One APGD run from <paramref name="start"/> at radius <paramref name="eps"/> (red-eps calls it per stage).</summary>
     /// <param name="ctx">Inputs.</param>
     /// <param name="start">Start point, inside the ball.</param>
@@ -68,7 +73,7 @@ public sealed class Apgd : AttackBase
         ArgumentNullException.ThrowIfNull(ctx);
         int nImg = ctx.N, d = ctx.D;
         var x0 = ctx.X0;
-        int k = Math.Max((int)(0.22 * steps), 1), kMin = Math.Max((int)(0.06 * steps), 1), kDec = Math.Max((int)(0.03 * steps), 1);
+        var (k, kMin, kDec) = Schedule(steps);
         const double rho = 0.75;
         var eta = Enumerable.Repeat(2f * eps, nImg).ToArray();
 

@@ -11,7 +11,9 @@ namespace SegLab.Robustness.Protocols;
 /// <param name="Violations">Elements outside the ball or [0, 1] (must be 0).</param>
 /// <param name="Forwards">Forward passes used.</param>
 /// <param name="Seconds">Wall time.</param>
-public sealed record AttackOutcome(string Attack, ImageCounts Counts, double Loss, double LinfNorm, long Violations, long Forwards, double Seconds);
+/// <param name="Trace">Every iterate's loss, accuracy and image mIoU, when the evaluator keeps traces; else null.</param>
+public sealed record AttackOutcome(string Attack, ImageCounts Counts, double Loss, double LinfNorm, long Violations, long Forwards, double Seconds,
+    IReadOnlyList<SegLab.Robustness.Attacks.TraceStep>? Trace = null);
 
 /// <summary>All attacks on one image at one radius.</summary>
 /// <param name="Eps">Radius.</param>

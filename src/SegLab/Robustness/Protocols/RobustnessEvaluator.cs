@@ -48,6 +48,9 @@ public sealed class RobustnessEvaluator
     /// <summary>Radii.</summary>
     public IReadOnlyList<double> Eps { get; }
 
+    /// <summary>Whether outcomes keep each attack's per-iterate trace.</summary>
+    public bool KeepTraces { get; init; }
+
     /// <summary>Attack names in protocol order.</summary>
     public IReadOnlyList<string> AttackNames => _attacks.Select(a => a.Name).ToArray();
 
@@ -87,7 +90,8 @@ public sealed class RobustnessEvaluator
                 var t = Stopwatch.StartNew();
                 var r = attack.Run(Model, Tensor.FromArray((float[])rgb.Clone(), 1, 3, height, width), label, eps, sink);
                 var adv = r.Adversarial.Span;
-                outcomes.Add(new AttackOutcome(attack.Name, r.Counts[0], r.Loss[0], LinfBall.Norm(adv, rgb), LinfBall.Violations(adv, rgb, eps), r.Forwards, t.Elapsed.TotalSeconds));
+                outcomes.Add(new AttackOutcome(attack.Name, r.Counts[0], r.Loss[0], LinfBall.Norm(adv, rgb), LinfBall.Violations(adv, rgb, eps), r.Forwards, t.Elapsed.TotalSeconds,
+                    KeepTraces ? r.Trace[0] : null));
                 onAdversarial?.Invoke(e, attack.Name, adv.ToArray());
             }
             perEps.Add(new EpsOutcome(e, outcomes));

@@ -1,0 +1,224 @@
+// seglab attack: adversarial robustness of a segmentation model under a named protocol (quick, sea, halmosi;
+// PAPERS.md A.4/A.6) or a single attack, image by image, resumable; writes OUTDIR/robustness.json (camelCase,
+// percent), OUTDIR/trace.json for single attacks, and prints the per-radius table.
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using SegLab.Data;
+using SegLab.Models;
+using SegLab.Robustness;
+using SegLab.Robustness.Attacks;
+using SegLab.Robustness.Losses;
+using SegLab.Robustness.Protocols;
+using Spectre.Console;
+
+namespace SegLab.Cli;
+
+internal static class AttackCommand
+{
+    private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
+
+    public static Command Create(CliIO io)
+    {
+        var model = new Option<string>("--model") { Description = "Model name from the model table.", Required = true };
+        var modelWeights = new Option<string?>("--model-weights") { Description = "Safetensors weights instead of the pretrained file." };
+        var data = new Option<string>("--data") { Description = "Dataset folder (camvid, voc or folder layout, see docs/data.md).", Required = true };
+        var layout = new Option<string>("--layout") { Description = "Dataset layout: " + string.Join(", ", Datasets.Layouts) + ".", DefaultValueFactory = _ => "auto" };
+        var split = new Option<string>("--split") { Description = "Split to attack.", DefaultValueFactory = _ => "val" };
+        var protocol = new Option<string>("--protocol") { Description = "quick, sea or halmosi (ignored with --attack).", DefaultValueFactory = _ => "quick" };
+        var eps = new Option<string>("--eps") { Description = "Radii, comma-separated (8/255,4/255 or 0.03).", DefaultValueFactory = _ => "8/255" };
+        var limit = new Option<int?>("--limit") { Description = "Attack only the first N images (after --shard)." };
+        var shard = new Option<string?>("--shard") { Description = "i/n: every n-th image starting at i (0-based)." };
+        var weights = new Option<string?>("--weights") { Description = "Balanced-CE class weights (JSON array); default: 1/N_c over the train split's labels." };
+        var outDir = new Option<string>("--out") { Description = "Output folder.", Required = true };
+        var resume = new Option<bool>("--resume") { Description = "Continue an interrupted run from OUTDIR's state file." };
+        var attack = new Option<string?>("--attack") { Description = "A single attack: " + string.Join(", ", AttackTable.Names) + "." };
+        var loss = new Option<string>("--loss") { Description = "Loss of the single attack: " + string.Join(", ", LossTable.Names) + ".", DefaultValueFactory = _ => "ce" };
+        var steps = new Option<int?>("--steps") { Description = "Iterations of the single attack (default: pgd 20, apgd 100, apgd-redeps 300, padam 200)." };
+        var alpha = new Option<string?>("--alpha") { Description = "PGD/FGSM step size (e.g. 0.25/255); default eps/4 (PGD), eps (FGSM)." };
+        var noRandomStart = new Option<bool>("--no-random-start") { Description = "Start the single attack at the clean image." };
+        var pgdLast = new Option<bool>("--pgd-last") { Description = "PGD returns the last iterate instead of the highest-loss one." };
+        var images = new Option<string?>("--images") { Description = "Only these image ids, comma-separated." };
+        var seed = new Option<long>("--seed") { Description = "Seed of random starts.", DefaultValueFactory = _ => 0 };
+        var lossLogits = new Option<string>("--loss-logits") { Description = "scored (the first NumClasses outputs) or all (every output, e.g. ESPNet's void logit).", DefaultValueFactory = _ => "scored" };
+        var ignore = new Option<int?>("--ignore-index") { Description = "Label of ignored pixels (default: the dataset's, CamVid void = 11)." };
+        var background = new Option<int>("--background-class") { Description = "Class left out of the foreground metrics.", DefaultValueFactory = _ => 0 };
+        var cmd = new Command("attack", "Adversarial robustness: a protocol (quick, sea, halmosi) or one attack, worst case per image.")
+        {
+            model, modelWeights, data, layout, split, protocol, eps, limit, shard, weights, outDir, resume, attack, loss, steps, alpha, noRandomStart, pgdLast,
+            images, seed, lossLogits, ignore, background,
+        };
+        cmd.SetAction(r =>
+        {
+            Cli.ApplyThreads(r);
+            var radii = r.GetValue(eps)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(LinfBall.ParseEps).ToArray();
+            if (radii.Length == 0) throw new ArgumentException("--eps: give at least one radius.");
+            var logits = r.GetValue(lossLogits)!.ToLowerInvariant() switch
+            {
+                "scored" => LossLogits.Scored,
+                "all" => LossLogits.All,
+                var v => throw new ArgumentException($"--loss-logits must be scored or all, got '{v}'."),
+            };
+            var seg = ModelTable.Load(r.GetValue(model)!, r.GetValue(modelWeights));
+            var dataset = Datasets.Open(r.GetValue(data)!, r.GetValue(split)!, r.GetValue(layout)!);
+            var am = new AttackModel(seg, r.GetValue(ignore) ?? dataset.Classes.IgnoreIndex, logits);
+            var index = Enumerable.Range(0, dataset.Count).ToDictionary(dataset.Id, i => i, StringComparer.Ordinal);
+            var ids = Select(index.Keys.ToArray(), r.GetValue(images), r.GetValue(shard), r.GetValue(limit));
+            string? single = r.GetValue(attack);
+            string lossName = r.GetValue(loss)!;
+            bool needsWeights = single is null ? string.Equals(r.GetValue(protocol), "sea", StringComparison.OrdinalIgnoreCase) : lossName == "bmce";
+            IReadOnlyList<double>? classWeights = r.GetValue(weights) is { } wf ? ClassWeights.Load(wf)
+                : needsWeights ? TrainWeights(io, r.GetValue(data)!, r.GetValue(layout)!, seg.NumClasses) : null;
+            long s0 = r.GetValue(seed);
+            var proto = single is null ? Protocols.Get(r.GetValue(protocol)!)
+                : Protocols.Single(new AttackSettings(single, LossTable.Create(lossName, classWeights, seg.NumClasses), r.GetValue(steps),
+                    r.GetValue(alpha) is { } a ? LinfBall.ParseEps(a) : null, r.GetValue(noRandomStart) ? false : null, s0,
+                    r.GetValue(pgdLast) ? PgdIterate.Last : PgdIterate.BestLoss));
+            var evaluator = new RobustnessEvaluator(am, proto, radii, new ProtocolContext(seg.NumClasses, classWeights, s0)) { KeepTraces = single is not null };
+            string fingerprint = string.Join("|", seg.Name, proto.Name, proto.Description, string.Join(",", evaluator.AttackNames),
+                string.Join(",", radii.Select(e => e.ToString("R", Ci))), logits, am.IgnoreIndex, s0, r.GetValue(split),
+                classWeights is null ? "-" : string.Join(",", classWeights.Select(w => w.ToString("R", Ci))));
+            var dir = r.GetValue(outDir)!;
+            Directory.CreateDirectory(dir);
+            var statePath = Path.Combine(dir, "robustness.state.json");
+            var done = new List<ImageRobustness>();
+            if (r.GetValue(resume) && File.Exists(statePath))
+            {
+                var st = RobustnessJson.LoadState(statePath);
+                if (st.Fingerprint != fingerprint)
+                    throw new InvalidOperationException($"{statePath}: written by a run with other settings; remove it or drop --resume.");
+                done.AddRange(st.Images.Where(i => ids.Contains(i.Id)));
+                io.Console.MarkupLine($"[grey]resuming: {done.Count} of {ids.Count} images already done[/]");
+            }
+            io.Console.MarkupLine($"[bold]{Markup.Escape(seg.Name)}[/]: {Markup.Escape(proto.Description)}; {ids.Count} images, eps {string.Join(", ", radii.Select(LinfBall.FormatEps))}");
+            Run(io, dataset, index, ids, evaluator, done, statePath, fingerprint);
+            var report = RobustnessSummary.Build(seg.Name, proto, logits, radii, ids.Select(id => done.First(d => d.Id == id)).ToArray(), r.GetValue(background));
+            RobustnessJson.Save(Path.Combine(dir, "robustness.json"), report);
+            if (single is not null) RobustnessJson.WriteAtomic(Path.Combine(dir, "trace.json"), JsonSerializer.Serialize(Traces(done), RobustnessJson.Options));
+            Print(io, report);
+            io.Console.MarkupLine($"[grey]wrote {Markup.Escape(Path.Combine(dir, "robustness.json"))}" + (single is null ? "" : " and trace.json") +
+                "; report.html is left to SegLab.Reports (not in this build).[/]");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static void Run(CliIO io, ISegmentationDataset dataset, Dictionary<string, int> index, List<string> ids, RobustnessEvaluator evaluator, List<ImageRobustness> done, string statePath, string fingerprint)
+    {
+        var todo = ids.Where(id => done.All(d => d.Id != id)).ToList();
+        io.Console.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var all = ctx.AddTask("images", maxValue: Math.Max(1, ids.Count));
+                all.Value = done.Count;
+                var current = ctx.AddTask("attack", maxValue: 1);
+                foreach (var id in todo)
+                {
+                    var sample = dataset.Load(index[id]);
+                    var label = sample.Label ?? throw new DatasetException($"{sample.ImagePath}: image {id} has no label; attacks need labels.", sample.ImagePath);
+                    all.Description = $"image {Markup.Escape(id)}";
+                    var result = evaluator.Evaluate(id, sample.Image, label, sample.Height, sample.Width, new Relay(p =>
+                    {
+                        current.MaxValue = Math.Max(1, p.TotalSteps);
+                        current.Value = p.Step;
+                        current.Description = $"{Markup.Escape(p.Attack)} @ {LinfBall.FormatEps(p.Eps)} ({p.AttackIndex + 1}/{p.AttackCount})";
+                    }));
+                    done.Add(result);
+                    RobustnessJson.SaveState(statePath, new RobustnessState(fingerprint, done));
+                    all.Increment(1);
+                }
+                all.Value = all.MaxValue;
+                current.Value = current.MaxValue;
+                current.Description = "done";
+                ctx.Refresh();
+            });
+    }
+
+    private static List<string> Select(IReadOnlyList<string> all, string? only, string? shard, int? limit)
+    {
+        IEnumerable<string> ids = all;
+        if (only is not null)
+        {
+            var want = only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var missing = want.Where(w => !all.Contains(w)).ToArray();
+            if (missing.Length > 0) throw new ArgumentException($"--images: no image named {string.Join(", ", missing)} in the split.");
+            ids = want;
+        }
+        if (shard is not null)
+        {
+            var parts = shard.Split('/');
+            if (parts.Length != 2 || !int.TryParse(parts[0], Ci, out int i) || !int.TryParse(parts[1], Ci, out int n) || n < 1 || i < 0 || i >= n)
+                throw new ArgumentException($"--shard must be i/n with 0 <= i < n, got '{shard}'.");
+            ids = ids.Where((_, k) => k % n == i);
+        }
+        if (limit is { } l)
+        {
+            if (l < 1) throw new ArgumentException($"--limit must be at least 1, got {l}.");
+            ids = ids.Take(l);
+        }
+        var list = ids.ToList();
+        if (list.Count == 0) throw new ArgumentException("no images selected.");
+        return list;
+    }
+
+    private static double[] TrainWeights(CliIO io, string data, string layout, int classes)
+    {
+        ISegmentationDataset train;
+        try
+        {
+            train = Datasets.Open(data, "train", layout);
+        }
+        catch (DatasetException)
+        {
+            io.Console.MarkupLine("[yellow]no train split found: balanced CE uses uniform class weights (give --weights FILE).[/]");
+            return ClassWeights.Uniform(classes);
+        }
+        var counts = new long[classes];
+        for (int i = 0; i < train.Count; i++)
+            if (train.Load(i).Label is { } l) ClassWeights.Accumulate(l, counts);
+        return ClassWeights.FromPixelCounts(counts);
+    }
+
+    private static object Traces(List<ImageRobustness> done) => done.Select(d => new
+    {
+        id = d.Id,
+        runs = d.PerEps.SelectMany(e => e.Attacks.Select(a => new
+        {
+            eps = LinfBall.FormatEps(e.Eps),
+            attack = a.Attack,
+            steps = (a.Trace ?? []).Select(t => new
+            {
+                step = t.Step,
+                loss = t.Loss,
+                lossValidPixels = d.Clean.Valid == 0 ? double.NaN : t.Loss * (d.Clean.Valid + d.Clean.Ignored) / d.Clean.Valid,
+                pixelAccuracy = 100 * t.Accuracy,
+                imageMIoU = 100 * t.MeanIoU,
+            }),
+        })),
+    }).ToArray();
+
+    private static void Print(CliIO io, RobustnessReport report)
+    {
+        foreach (var e in report.Eps)
+        {
+            var t = new Table().Border(TableBorder.Rounded).Title($"eps {e.Eps}")
+                .AddColumns("", "pixel acc (pooled)", "pixel acc (per image)", "mIoU", "image mIoU", "wins", "s/image");
+            t.AddRow("clean", F(e.Clean.PixelAccuracy), F(e.Clean.ImagePixelAccuracy), F(e.Clean.MIoU), F(e.Clean.ImageMIoU), "", "");
+            foreach (var a in e.Attacks)
+                t.AddRow(Markup.Escape(a.Attack), F(a.Metrics.PixelAccuracy), F(a.Metrics.ImagePixelAccuracy), F(a.Metrics.MIoU), F(a.Metrics.ImageMIoU),
+                    a.Wins.ToString(Ci), a.SecondsPerImage.ToString("F1", Ci));
+            t.AddRow("[bold]worst case[/]", F(e.WorstCase.PixelAccuracy), F(e.WorstCase.ImagePixelAccuracy),
+                F(e.WorstCase.MIoU) + (e.GreedyWorstMIoU is { } g ? $" (greedy {F(g)})" : ""), F(e.WorstCase.ImageMIoU), "", "");
+            io.Console.Write(t);
+        }
+        foreach (var w in report.Sanity.Warnings) io.Console.MarkupLine($"[yellow]sanity: {Markup.Escape(w)}[/]");
+        if (report.Sanity.Warnings.Count == 0) io.Console.MarkupLine("[green]sanity checks passed[/] (finite non-zero gradients, deterministic forward, every image in the ball, worst case <= clean)");
+    }
+
+    private static string F(double v) => double.IsNaN(v) ? "-" : v.ToString("F2", Ci);
+
+    private sealed class Relay(Action<ProtocolProgress> report) : IProgress<ProtocolProgress>
+    {
+        public void Report(ProtocolProgress value) => report(value);
+    }
+}

@@ -1,0 +1,52 @@
+// seglab predict: one image or a folder in, label PNGs (class ids) and colour overlays out.
+using System.CommandLine;
+using SegLab.Evaluation;
+using SegLab.Models;
+using Spectre.Console;
+
+namespace SegLab.Cli;
+
+internal static class PredictCommand
+{
+    public static Command Create(CliIO io)
+    {
+        var model = new Option<string>("--model") { Description = "Model name from the model table.", Required = true };
+        var weights = new Option<string?>("--weights") { Description = "Weights file (default: the model's pretrained weights)." };
+        var input = new Option<string>("--input") { Description = "An image (PNG, JPEG, PPM/PGM) or a folder of images.", Required = true };
+        var output = new Option<string>("--out") { Description = "Output folder: ID.png (class ids) and ID_overlay.png per image.", Required = true };
+        var alpha = new Option<double>("--alpha") { Description = "Opacity of the class colours in the overlays (0-1).", DefaultValueFactory = _ => 0.5 };
+        var cmd = new Command("predict", "Predict label maps: class-id PNGs and colour overlays.") { model, weights, input, output, alpha };
+        cmd.SetAction(r =>
+        {
+            Cli.ApplyThreads(r);
+            double a = r.GetValue(alpha);
+            if (a is < 0 or > 1) throw new ArgumentException($"--alpha must be between 0 and 1, got {a}.");
+            string name = r.GetValue(model)!;
+            var m = ModelTable.Load(name, r.GetValue(weights));
+            var classes = ModelTable.Classes(name);
+            var files = Predictor.Inputs(r.GetValue(input)!);
+            string outDir = r.GetValue(output)!;
+            var written = new List<PredictionFiles>();
+            CliProgress.Run(io, "predicting", files.Count, report =>
+            {
+                for (int i = 0; i < files.Count; i++)
+                {
+                    report(i, $"predicting {Path.GetFileName(files[i])}");
+                    written.Add(Predictor.PredictFile(m, classes, files[i], outDir, a));
+                }
+                return $"predicted {files.Count} image(s)";
+            });
+            var table = new Table().Border(TableBorder.Rounded).AddColumns("image", "labels", "overlay", "largest classes");
+            foreach (var f in written)
+            {
+                long total = f.ClassPixels.Sum();
+                var top = f.ClassPixels.Select((n, c) => (n, c)).OrderByDescending(t => t.n).Take(3)
+                    .Select(t => $"{classes.Names[t.c]} {100.0 * t.n / total:F0}%");
+                table.AddRow(Markup.Escape(f.Id), Markup.Escape(f.Labels), Markup.Escape(f.Overlay), Markup.Escape(string.Join(", ", top)));
+            }
+            io.Console.Write(table);
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,220 @@
+// What seglab eval leaves in OUTDIR, and how seglab merge combines shards: metrics.json (the figures, camelCase,
+// 0-100, with the run's model, data and skipped files), metrics-state.json (per-image records, exactly mergeable),
+// examples/ID.png (predictions of the worst images, so a merge can show the worst of the whole split) and
+// report.html. Every file is written atomically.
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SegLab.Data;
+using SegLab.Imaging;
+using SegLab.Metrics;
+
+namespace SegLab.Evaluation;
+
+/// <summary>How an evaluation was asked for (kept in metrics.json so that a merge can reopen the data).</summary>
+/// <param name="CommandLine">The command line.</param>
+/// <param name="Shard">The shard ("i/n"), or null for the whole split.</param>
+/// <param name="Layout">Dataset layout option.</param>
+/// <param name="Classes">Class-table option (name or path), or null.</param>
+public sealed record EvaluationRunInfo(string CommandLine, string? Shard, string Layout, string? Classes);
+
+/// <summary>The files of one evaluation output folder.</summary>
+/// <param name="Directory">The folder.</param>
+/// <param name="Metrics">metrics.json.</param>
+/// <param name="State">metrics-state.json.</param>
+/// <param name="Report">report.html.</param>
+public sealed record EvaluationFiles(string Directory, string Metrics, string State, string Report)
+{
+    /// <summary>The file names inside <paramref name="dir"/>.</summary>
+    /// <param name="dir">An output folder.</param>
+    public static EvaluationFiles In(string dir) => new(dir, Path.Combine(dir, "metrics.json"), Path.Combine(dir, "metrics-state.json"), Path.Combine(dir, "report.html"));
+}
+
+/// <summary>The result of merging shard outputs.</summary>
+/// <param name="Summary">Metrics of the whole.</param>
+/// <param name="Classes">Class table.</param>
+/// <param name="Skipped">Skipped files of every shard.</param>
+/// <param name="Files">What was written.</param>
+public sealed record MergedEvaluation(MetricSummary Summary, ClassTable Classes, IReadOnlyList<SkippedFile> Skipped, EvaluationFiles Files);
+
+/// <summary>Writes evaluation outputs and merges shards.</summary>
+public static class EvaluationOutput
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    /// <summary>Writes metrics.json, metrics-state.json, examples/ and report.html into <paramref name="outDir"/>.</summary>
+    /// <param name="result">The evaluation.</param>
+    /// <param name="outDir">Output folder (created).</param>
+    /// <param name="info">How it was run.</param>
+    public static EvaluationFiles Write(EvaluationResult result, string outDir, EvaluationRunInfo info)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        ArgumentNullException.ThrowIfNull(info);
+        var files = EvaluationFiles.In(Path.GetFullPath(outDir));
+        Directory.CreateDirectory(files.Directory);
+        string examples = Path.Combine(files.Directory, "examples");
+        Directory.CreateDirectory(examples);
+        foreach (var e in result.Worst)
+            Png.Save(Path.Combine(examples, e.Id + ".png"), new Image(e.Width, e.Height, 1, e.Prediction.Select(v => (byte)v).ToArray()));
+        MetricsJson.SaveState(files.State, result.Metrics, result.Classes.Names);
+        WriteMetrics(files.Metrics, result.Summary, result.Classes, result.Model, result.Dataset, result.Root, result.Split, info, result.Skipped, result.Seconds);
+        EvalReport.Build(result.Model, $"{result.Dataset} ({result.Root})", result.Split, result.Classes, result.Summary, result.Worst, result.Skipped, result.Seconds, info.CommandLine)
+            .Save(files.Report);
+        return files;
+    }
+
+    /// <summary>Merges the outputs of sharded runs of one model on one split into <paramref name="outDir"/>.</summary>
+    /// <param name="shardDirs">Output folders of `seglab eval --shard i/n`.</param>
+    /// <param name="outDir">Output folder (created).</param>
+    /// <param name="worstImages">Worst images shown in the report.</param>
+    /// <param name="commandLine">The merge command line.</param>
+    public static MergedEvaluation Merge(IReadOnlyList<string> shardDirs, string outDir, int worstImages, string commandLine)
+    {
+        ArgumentNullException.ThrowIfNull(shardDirs);
+        if (shardDirs.Count == 0) throw new ArgumentException("merge: give at least one shard output folder.");
+        var runs = shardDirs.Select(d => ReadRun(Path.GetFullPath(d))).ToList();
+        var first = runs[0];
+        foreach (var r in runs.Skip(1))
+        {
+            if (r.Model != first.Model || r.Root != first.Root || r.Split != first.Split)
+                throw new InvalidDataException($"merge: {r.Dir} evaluated {r.Model} on {r.Root} split {r.Split}, but {first.Dir} evaluated {first.Model} on {first.Root} split {first.Split}.");
+        }
+        var state = MetricsJson.LoadState(EvaluationFiles.In(first.Dir).State);
+        var acc = new MetricAccumulator(state.Accumulator.NumClasses);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var r in runs)
+        {
+            var s = MetricsJson.LoadState(EvaluationFiles.In(r.Dir).State, state.ClassNames);
+            foreach (var img in s.Accumulator.Images)
+                if (!seen.Add(img.Id)) throw new InvalidDataException($"merge: image {img.Id} appears in more than one shard (again in {r.Dir}); shards must not overlap.");
+            acc.Merge(s.Accumulator);
+        }
+        var classes = OpenClasses(first);
+        var summary = acc.Summarize(new MetricOptions { ExcludedClasses = first.Excluded });
+        var skipped = runs.SelectMany(r => r.Skipped).ToList();
+        var worst = ReloadWorst(acc, runs, classes, worstImages, out var note);
+        var files = EvaluationFiles.In(Path.GetFullPath(outDir));
+        Directory.CreateDirectory(files.Directory);
+        MetricsJson.SaveState(files.State, acc, state.ClassNames);
+        var info = new EvaluationRunInfo(commandLine, null, first.Layout, first.ClassesOption);
+        WriteMetrics(files.Metrics, summary, classes, first.Model, first.Dataset, first.Root, first.Split, info, skipped, double.NaN, shardDirs.Count);
+        var report = EvalReport.Build(first.Model, $"{first.Dataset} ({first.Root})", first.Split, classes, summary, worst, skipped, double.NaN, commandLine);
+        report.Meta("merged from", string.Join(", ", runs.Select(r => r.Dir)));
+        if (note is not null) report.Note(note);
+        report.Save(files.Report);
+        return new MergedEvaluation(summary, classes, skipped, files);
+    }
+
+    private static void WriteMetrics(string path, MetricSummary summary, ClassTable classes, string model, string dataset, string root, string split,
+        EvaluationRunInfo info, IReadOnlyList<SkippedFile> skipped, double seconds, int shards = 1)
+    {
+        var node = JsonNode.Parse(MetricsJson.SummaryToJson(summary, classes.Names))!.AsObject();
+        var head = new JsonObject
+        {
+            ["model"] = model,
+            ["dataset"] = dataset,
+            ["root"] = root,
+            ["split"] = split,
+            ["layout"] = info.Layout,
+            ["classes"] = info.Classes,
+            ["shard"] = info.Shard,
+            ["mergedShards"] = shards > 1 ? shards : null,
+            ["commandLine"] = info.CommandLine,
+            ["seconds"] = double.IsFinite(seconds) ? Math.Round(seconds, 3) : null,
+            ["imagesPerSecond"] = double.IsFinite(seconds) && seconds > 0 ? Math.Round(summary.Images / seconds, 4) : null,
+        };
+        foreach (var (k, v) in node.ToList())
+        {
+            node.Remove(k);
+            head[k] = v;
+        }
+        head["excludedClasses"] ??= new JsonArray(summary.ExcludedClasses.Select(c => (JsonNode?)c).ToArray());
+        head["skipped"] = new JsonArray(skipped.Select(s => (JsonNode?)new JsonObject { ["id"] = s.Id, ["path"] = s.Path, ["problem"] = s.Problem }).ToArray());
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(head, Indented);
+        AtomicWrite(path, bytes);
+    }
+
+    private sealed record Run(string Dir, string Model, string Dataset, string Root, string Split, string Layout, string? ClassesOption, int[] Excluded, IReadOnlyList<SkippedFile> Skipped);
+
+    private static Run ReadRun(string dir)
+    {
+        var files = EvaluationFiles.In(dir);
+        if (!File.Exists(files.Metrics) || !File.Exists(files.State))
+            throw new FileNotFoundException($"merge: {dir} is not a `seglab eval` output folder (metrics.json and metrics-state.json are missing).", files.Metrics);
+        try
+        {
+            var m = JsonNode.Parse(File.ReadAllText(files.Metrics))!.AsObject();
+            string S(string key) => (string?)m[key] ?? throw new InvalidDataException($"merge: {files.Metrics} has no '{key}'.");
+            var skipped = (m["skipped"]?.AsArray() ?? []).Select(s => new SkippedFile((string)s!["id"]!, (string?)s["path"], (string)s["problem"]!)).ToList();
+            var excluded = (m["excludedClasses"]?.AsArray() ?? []).Select(x => (int)x!).ToArray();
+            return new Run(dir, S("model"), S("dataset"), S("root"), S("split"), (string?)m["layout"] ?? "auto", (string?)m["classes"], excluded, skipped);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"merge: {files.Metrics} is not a valid metrics.json ({e.Message}).", e);
+        }
+    }
+
+    private static ClassTable OpenClasses(Run run)
+    {
+        try
+        {
+            return Datasets.Open(run.Root, run.Split, run.Layout, run.ClassesOption).Classes;
+        }
+        catch (IOException)
+        {
+            return run.ClassesOption switch
+            {
+                null or "camvid" => ClassTable.CamVid,
+                "voc" => ClassTable.Voc,
+                var p => ClassTable.Load(p),
+            };
+        }
+    }
+
+    /// <summary>The worst images of the merged split, rebuilt from the shards' saved predictions and the dataset.</summary>
+    private static List<ImageExample> ReloadWorst(MetricAccumulator acc, List<Run> runs, ClassTable classes, int k, out string? note)
+    {
+        note = null;
+        var result = new List<ImageExample>();
+        if (k <= 0) return result;
+        ISegmentationDataset data;
+        try
+        {
+            data = Datasets.Open(runs[0].Root, runs[0].Split, runs[0].Layout, runs[0].ClassesOption);
+        }
+        catch (IOException e)
+        {
+            note = $"The worst images are not shown: the dataset could not be reopened ({e.Message}).";
+            return result;
+        }
+        var index = Enumerable.Range(0, data.Count).ToDictionary(data.Id, i => i, StringComparer.Ordinal);
+        var missing = new List<string>();
+        foreach (var score in acc.Worst(k))
+        {
+            string? predPath = runs.Select(r => Path.Combine(r.Dir, "examples", score.Id + ".png")).FirstOrDefault(File.Exists);
+            if (predPath is null || !index.TryGetValue(score.Id, out int i))
+            {
+                missing.Add(score.Id);
+                continue;
+            }
+            var sample = data.Load(i);
+            var pred = Png.Load(predPath).Pixels.Select(v => (int)v).ToArray();
+            if (sample.Label is null || pred.Length != sample.Label.Length) { missing.Add(score.Id); continue; }
+            result.Add(new ImageExample(score.Id, sample.Width, sample.Height, sample.Image, sample.Label, pred, score.MIoU, score.PixelAccuracy));
+        }
+        if (missing.Count > 0)
+            note = $"No saved prediction for {missing.Count} of the worst images ({string.Join(", ", missing)}): run the shards with a larger --worst.";
+        return result;
+    }
+
+    private static void AtomicWrite(string path, byte[] bytes)
+    {
+        string tmp = path + ".tmp";
+        using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            f.Write(bytes);
+            f.Flush(flushToDisk: true);
+        }
+        File.Move(tmp, path, overwrite: true);
+    }
+}

@@ -1,0 +1,63 @@
+// The one interface every piece of a report implements (tables, charts, image rows, legends, callouts), and the
+// small formatting helpers they share: invariant numbers, hex colours, and element builders that never emit a
+// self-closing non-void HTML element (a "<div/>" would open a div in an HTML parser instead of closing it).
+using System.Globalization;
+using System.Xml.Linq;
+
+namespace SegLab.Reports;
+
+/// <summary>A block of a report that renders itself as XHTML-compatible markup (no namespace, no external reference).</summary>
+public interface IReportElement
+{
+    /// <summary>The element's markup: one HTML element (which may hold inline SVG).</summary>
+    XElement Render();
+}
+
+/// <summary>Formatting helpers shared by the report elements.</summary>
+internal static class Markup
+{
+    /// <summary>A number in the invariant culture with the given .NET format ("F1", "0.###", ...).</summary>
+    public static string Num(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+
+    /// <summary>An SVG coordinate: at most two decimals, invariant culture.</summary>
+    public static string Coord(double value) => value.ToString("0.##", CultureInfo.InvariantCulture);
+
+    /// <summary>"#rrggbb" of an RGB triple.</summary>
+    public static string Hex(byte r, byte g, byte b) => string.Create(CultureInfo.InvariantCulture, $"#{r:x2}{g:x2}{b:x2}");
+
+    /// <summary>"#rrggbb" of entry <paramref name="index"/> of a packed RGB palette.</summary>
+    public static string Hex(byte[] palette, int index) => Hex(palette[3 * index], palette[3 * index + 1], palette[3 * index + 2]);
+
+    /// <summary>
+    /// An HTML element with a class attribute (when given) and content; an element left without content gets an
+    /// empty text node, so that it serialises as &lt;x&gt;&lt;/x&gt;, which HTML and XML parsers read alike.
+    /// </summary>
+    public static XElement El(string name, string? cssClass, params object?[] content)
+    {
+        var e = new XElement(name);
+        if (cssClass is not null) e.SetAttributeValue("class", cssClass);
+        foreach (var c in content)
+            if (c is not null) e.Add(c);
+        if (!e.Nodes().Any()) e.Add(string.Empty);
+        return e;
+    }
+
+    /// <summary>
+    /// Checks that a CSS colour given by a caller is a plain "#rgb"/"#rrggbb" or a CSS name, so that no
+    /// url(...) or other markup can reach an attribute.
+    /// </summary>
+    public static string SafeColour(string colour, string what)
+    {
+        ArgumentNullException.ThrowIfNull(colour);
+        bool hex = colour.Length is 4 or 7 && colour[0] == '#' && colour.Skip(1).All(Uri.IsHexDigit);
+        bool name = colour.Length is > 0 and <= 30 && colour.All(char.IsAsciiLetter);
+        if (!hex && !name) throw new ArgumentException($"{what}: colour '{colour}' is not #rgb, #rrggbb or a CSS colour name.");
+        return colour;
+    }
+
+    /// <summary>A default categorical colour (colour-blind-safe Okabe-Ito order, then Tableau tones).</summary>
+    public static string SeriesColour(int index) => SeriesColours[index % SeriesColours.Length];
+
+    private static readonly string[] SeriesColours =
+        ["#0072b2", "#e69f00", "#009e73", "#d55e00", "#cc79a7", "#56b4e9", "#8c564b", "#7f7f7f", "#bcbd22", "#17becf"];
+}

@@ -1,0 +1,164 @@
+// A line chart as inline SVG: several named series of (x, y) points with markers, nice axis ticks and labels, an
+// optional log-10 x axis (for curves over attack budgets eps) with optional explicit tick labels such as "4/255",
+// and a legend. NaN points, x <= 0 on a log axis, and points outside a fixed YMin/YMax are skipped: the line breaks
+// there instead of bridging them or drawing outside the plot.
+using System.Xml.Linq;
+
+namespace SegLab.Reports;
+
+/// <summary>
+/// A line chart. Usage: <c>new LineChart("mIoU under attack") { XLabel = "eps", YLabel = "mIoU (%)", LogX = true }
+/// .Series("APGD", points)</c>.
+/// </summary>
+/// <param name="title">The title drawn above the plot (null or empty: none).</param>
+public sealed class LineChart(string? title = null) : IReportElement
+{
+    private const double FontSize = 12;
+    private readonly List<(string Name, (double X, double Y)[] Points, string Colour)> series = [];
+
+    /// <summary>The title, or null.</summary>
+    public string? Title { get; } = title;
+
+    /// <summary>Label of the x axis, or null.</summary>
+    public string? XLabel { get; init; }
+
+    /// <summary>Label of the y axis, or null.</summary>
+    public string? YLabel { get; init; }
+
+    /// <summary>Whether the x axis is logarithmic (base 10); points with x &lt;= 0 are then skipped.</summary>
+    public bool LogX { get; init; }
+
+    /// <summary>Lower end of the y axis, or null to fit the data (points below it are skipped).</summary>
+    public double? YMin { get; init; }
+
+    /// <summary>Upper end of the y axis, or null to fit the data (points above it are skipped).</summary>
+    public double? YMax { get; init; }
+
+    /// <summary>Explicit x ticks (value and label), or null for automatic ones.</summary>
+    public IReadOnlyList<(double Value, string Label)>? XTicks { get; init; }
+
+    /// <summary>Whether points get markers (default true).</summary>
+    public bool Markers { get; init; } = true;
+
+    /// <summary>Width of the SVG in pixels (default 640).</summary>
+    public int Width { get; init; } = 640;
+
+    /// <summary>Height of the SVG in pixels (default 360).</summary>
+    public int Height { get; init; } = 360;
+
+    /// <summary>Caption under the chart, or null.</summary>
+    public string? Caption { get; init; }
+
+    /// <summary>Number of series.</summary>
+    public int Count => series.Count;
+
+    /// <summary>Adds a series.</summary>
+    /// <param name="name">Legend name.</param>
+    /// <param name="points">The points, drawn in the given order.</param>
+    /// <param name="colour">The colour ("#rrggbb" or a CSS name), or null for the next default colour.</param>
+    public LineChart Series(string name, IEnumerable<(double X, double Y)> points, string? colour = null)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(points);
+        series.Add((name, points.ToArray(), colour is null ? Markup.SeriesColour(series.Count) : Markup.SafeColour(colour, "LineChart")));
+        return this;
+    }
+
+    /// <summary>Adds a series from separate x and y lists of equal length.</summary>
+    /// <param name="name">Legend name.</param>
+    /// <param name="xs">The x values.</param>
+    /// <param name="ys">The y values.</param>
+    /// <param name="colour">The colour, or null for the next default colour.</param>
+    public LineChart Series(string name, IReadOnlyList<double> xs, IReadOnlyList<double> ys, string? colour = null)
+    {
+        ArgumentNullException.ThrowIfNull(xs);
+        ArgumentNullException.ThrowIfNull(ys);
+        if (xs.Count != ys.Count) throw new ArgumentException($"LineChart: {xs.Count} x values and {ys.Count} y values.");
+        return Series(name, xs.Zip(ys), colour);
+    }
+
+    /// <summary>The chart as an SVG element (no namespace: meant for inline use in HTML).</summary>
+    public XElement ToSvg()
+    {
+        var (xAxis, yAxis) = Axes();
+        double legendWidth = series.Count == 0 ? 0 : Math.Clamp(series.Max(s => ChartAxis.TextWidth(s.Name, FontSize)) + 36, 70, 220);
+        double yLabelWidth = yAxis.Ticks.Count == 0 ? 20 : yAxis.Ticks.Max(t => ChartAxis.TextWidth(t.Label, FontSize));
+        double left = yLabelWidth + (YLabel is null ? 12 : 30), top = string.IsNullOrEmpty(Title) ? 12 : 32;
+        double right = Width - legendWidth - 10, bottom = Height - (XLabel is null ? 26 : 44);
+        double pw = Math.Max(40, right - left), ph = Math.Max(40, bottom - top);
+        double Px(double x) => left + xAxis.Fraction(x) * pw;
+        double Py(double y) => bottom - yAxis.Fraction(y) * ph;
+
+        var svg = new XElement("svg", new XAttribute("class", "chart linechart"), new XAttribute("width", Width), new XAttribute("height", Height),
+            new XAttribute("viewBox", $"0 0 {Width} {Height}"), new XAttribute("role", "img"), new XAttribute("font-size", Markup.Coord(FontSize)));
+        if (!string.IsNullOrEmpty(Title)) svg.Add(Svg.Text(4, 18, Title, "start", weight: "600", size: 14));
+        foreach (var (v, label) in yAxis.Ticks)
+        {
+            svg.Add(Svg.Line(left, Py(v), left + pw, Py(v), "#e3e6eb"));
+            svg.Add(Svg.Text(left - 5, Py(v) + 4, label, "end", fill: "#5b6472"));
+        }
+        foreach (var (v, label) in xAxis.Ticks)
+        {
+            svg.Add(Svg.Line(Px(v), top, Px(v), bottom, "#eef0f3"));
+            svg.Add(Svg.Text(Px(v), bottom + 16, label, "middle", fill: "#5b6472"));
+        }
+        svg.Add(Svg.Line(left, bottom, left + pw, bottom, "#9aa3b0"));
+        svg.Add(Svg.Line(left, top, left, bottom, "#9aa3b0"));
+        if (XLabel is not null) svg.Add(Svg.Text(left + pw / 2, Height - 8, XLabel, "middle"));
+        if (YLabel is not null)
+        {
+            var t = Svg.Text(0, 0, YLabel, "middle");
+            t.SetAttributeValue("transform", $"translate(13 {Markup.Coord(top + ph / 2)}) rotate(-90)");
+            svg.Add(t);
+        }
+        for (int s = 0; s < series.Count; s++)
+        {
+            var (name, points, colour) = series[s];
+            var group = new XElement("g", new XAttribute("class", $"series s{s}"));
+            foreach (var run in Runs(points, xAxis, yAxis))
+            {
+                if (run.Count > 1) group.Add(Svg.Polyline(run.Select(p => (Px(p.X), Py(p.Y))), colour, "line"));
+                if (Markers || run.Count == 1)
+                    foreach (var p in run) group.Add(Svg.Circle(Px(p.X), Py(p.Y), 3.2, colour, "pt"));
+            }
+            svg.Add(group);
+            double ly = top + 6 + s * 18, lx = right + 14;
+            svg.Add(Svg.Line(lx, ly, lx + 18, ly, colour, 2));
+            svg.Add(Svg.Circle(lx + 9, ly, 3.2, colour, "legend-pt"));
+            svg.Add(Svg.Text(lx + 24, ly + 4, name, "start"));
+        }
+        return svg;
+    }
+
+    /// <inheritdoc/>
+    public XElement Render() => Markup.El("figure", "chart", ToSvg(), Caption is null ? null : Markup.El("figcaption", null, Caption));
+
+    /// <summary>The drawable points split into runs at every skipped point.</summary>
+    private static List<List<(double X, double Y)>> Runs((double X, double Y)[] points, ChartAxis x, ChartAxis y)
+    {
+        var runs = new List<List<(double X, double Y)>> { new() };
+        foreach (var p in points)
+        {
+            if (x.Accepts(p.X) && y.Accepts(p.Y)) runs[^1].Add(p);
+            else if (runs[^1].Count > 0) runs.Add([]);
+        }
+        return runs.Where(r => r.Count > 0).ToList();
+    }
+
+    private (ChartAxis X, ChartAxis Y) Axes()
+    {
+        var drawable = series.SelectMany(s => s.Points).Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y) && (!LogX || p.X > 0)).ToList();
+        ChartAxis xAxis;
+        if (XTicks is not null && (drawable.Count > 0 || XTicks.Any(t => double.IsFinite(t.Value) && (!LogX || t.Value > 0))))
+            xAxis = ChartAxis.Explicit(drawable.Count > 0 ? drawable.Min(p => p.X) : double.PositiveInfinity,
+                drawable.Count > 0 ? drawable.Max(p => p.X) : double.NegativeInfinity, LogX, XTicks);
+        else
+        {
+            double x0 = drawable.Count > 0 ? drawable.Min(p => p.X) : LogX ? 1 : 0, x1 = drawable.Count > 0 ? drawable.Max(p => p.X) : LogX ? 10 : 1;
+            xAxis = LogX ? ChartAxis.Logarithmic(x0, x1) : ChartAxis.Linear(x0, x1);
+        }
+        double y0 = YMin ?? (drawable.Count > 0 ? drawable.Min(p => p.Y) : 0), y1 = YMax ?? (drawable.Count > 0 ? drawable.Max(p => p.Y) : 1);
+        var yAxis = ChartAxis.Linear(y0, y1, exact: YMin is not null && YMax is not null);
+        return (xAxis, yAxis);
+    }
+}
