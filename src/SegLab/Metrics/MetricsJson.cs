@@ -28,7 +28,7 @@ public static partial class MetricsJson
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var w = new Utf8JsonWriter(buffer, Indented)) WriteSummary(w, summary, classNames);
-        WriteAtomically(path, buffer.WrittenSpan);
+        AtomicFile.Write(path, buffer.WrittenSpan);
     }
 
     /// <summary>Writes the summary as one JSON object (for embedding in larger reports).</summary>
@@ -148,28 +148,5 @@ public static partial class MetricsJson
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var name in classNames)
             if (name is null || !seen.Add(name)) throw new ArgumentException($"MetricsJson: class name '{name}' is missing or repeated.");
-    }
-
-    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> through a temporary file beside it, flushed, then renamed over it.</summary>
-    private static void WriteAtomically(string path, ReadOnlySpan<byte> bytes)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        var full = Path.GetFullPath(path);
-        var dir = Path.GetDirectoryName(full)!;
-        var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
     }
 }
