@@ -1,6 +1,7 @@
 // A line chart as inline SVG: several named series of (x, y) points with markers, nice axis ticks and labels, an
 // optional log-10 x axis (for curves over attack budgets eps) with optional explicit tick labels such as "4/255",
-// and a legend. NaN points (and x <= 0 on a log axis) are skipped: the line breaks there instead of bridging them.
+// and a legend. NaN points, x <= 0 on a log axis, and points outside a fixed YMin/YMax are skipped: the line breaks
+// there instead of bridging them or drawing outside the plot.
 using System.Xml.Linq;
 
 namespace SegLab.Reports;
@@ -27,10 +28,10 @@ public sealed class LineChart(string? title = null) : IReportElement
     /// <summary>Whether the x axis is logarithmic (base 10); points with x &lt;= 0 are then skipped.</summary>
     public bool LogX { get; init; }
 
-    /// <summary>Lower end of the y axis, or null to fit the data.</summary>
+    /// <summary>Lower end of the y axis, or null to fit the data (points below it are skipped).</summary>
     public double? YMin { get; init; }
 
-    /// <summary>Upper end of the y axis, or null to fit the data.</summary>
+    /// <summary>Upper end of the y axis, or null to fit the data (points above it are skipped).</summary>
     public double? YMax { get; init; }
 
     /// <summary>Explicit x ticks (value and label), or null for automatic ones.</summary>

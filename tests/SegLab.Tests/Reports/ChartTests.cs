@@ -101,6 +101,15 @@ public class ChartTests
     }
 
     [Fact]
+    public void Points_outside_a_fixed_y_range_are_skipped()
+    {
+        var svg = new LineChart { YMin = 0, YMax = 100 }.Series("a", [(0.0, -1.0), (1.0, 0.0), (2.0, 50.0), (3.0, 100.0), (4.0, 101.0)]).ToSvg();
+        var ys = ReportXml.Find(svg, "circle", "pt").Select(c => ReportXml.Num(c, "cy")).ToList();
+        Assert.Equal(3, ys.Count);
+        Assert.Equal(ys[1], (ys[0] + ys[2]) / 2, 0.02);
+    }
+
+    [Fact]
     public void Explicit_ticks_replace_automatic_ones()
     {
         (double, string)[] ticks = [(1 / 255.0, "1/255"), (2 / 255.0, "2/255"), (4 / 255.0, "4/255"), (8 / 255.0, "8/255")];
