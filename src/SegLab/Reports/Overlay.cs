@@ -1,6 +1,7 @@
 // Pictures made from segmentation outputs for reports: a label map in its palette colours (ignored pixels black),
 // a label map blended over the image, an error map (correct / wrong / ignored), and an adversarial perturbation
-// magnified so that +-eps spans the full range around mid grey. Label maps keep exact colours (nearest scaling).
+// magnified so that +-eps spans the full range around mid grey. Label maps keep exact colours (nearest scaling);
+// error maps are averaged when shrunk, so that thin errors stay visible.
 namespace SegLab.Reports;
 
 /// <summary>Builds report images from label maps, predictions and perturbations.</summary>
@@ -68,6 +69,8 @@ public static class Overlay
     /// <summary>
     /// Where a prediction is right: <see cref="CorrectColour"/> where it equals the ground truth,
     /// <see cref="WrongColour"/> where it differs, <see cref="IgnoreColour"/> where the ground truth is ignored.
+    /// Shrunk to a thumbnail by averaging (not nearest neighbour), so that errors one pixel thin stay visible as a tint
+    /// instead of vanishing between the sampled pixels.
     /// </summary>
     /// <param name="prediction">height * width predicted classes.</param>
     /// <param name="groundTruth">height * width true classes (or the ignore label).</param>
@@ -83,7 +86,7 @@ public static class Overlay
         var rgb = new byte[3 * prediction.Length];
         for (int i = 0; i < prediction.Length; i++)
             Put(rgb, i, groundTruth[i] == ignoreIndex ? IgnoreColour : prediction[i] == groundTruth[i] ? CorrectColour : WrongColour);
-        return new ReportImage(width, height, rgb, ImageScaling.Nearest);
+        return new ReportImage(width, height, rgb, ImageScaling.Box);
     }
 
     /// <summary>The legend of <see cref="Error"/> maps.</summary>

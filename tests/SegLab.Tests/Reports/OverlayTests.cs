@@ -64,6 +64,20 @@ public class OverlayTests
     }
 
     [Fact]
+    public void Thin_errors_survive_shrinking_an_error_map()
+    {
+        const int W = 64, H = 16;
+        var gt = new int[W * H];
+        var pred = new int[W * H];
+        for (int y = 0; y < H; y++) pred[y * W + 33] = 1; // a one-pixel-wide wrong column at an odd x
+        var small = Overlay.Error(pred, gt, W, H, Ignore).Downscale(W / 2);
+        var column = small.Pixel(16, 3);
+        Assert.NotEqual(Overlay.CorrectColour, column);
+        Assert.Equal((byte)((Overlay.CorrectColour.R + Overlay.WrongColour.R + 1) / 2), column.R);
+        Assert.Equal(Overlay.CorrectColour, small.Pixel(5, 3));
+    }
+
+    [Fact]
     public void Magnify_maps_minus_eps_zero_plus_eps_to_black_grey_white()
     {
         const double Eps = 8 / 255.0;
