@@ -16,6 +16,16 @@ public static class Overlay
     /// <summary>Colour of wrongly predicted pixels in error maps (red).</summary>
     public static (byte R, byte G, byte B) WrongColour { get; } = (0xe0, 0x24, 0x3b);
 
+    /// <summary>The CSS colour "#rrggbb" of class <paramref name="index"/> in a packed RGB palette (for bar colours and legends).</summary>
+    /// <param name="paletteRgb">RGB triples, one per class.</param>
+    /// <param name="index">The class.</param>
+    public static string Hex(byte[] paletteRgb, int index)
+    {
+        ArgumentNullException.ThrowIfNull(paletteRgb);
+        if (index < 0 || 3 * index + 2 >= paletteRgb.Length) throw new ArgumentOutOfRangeException(nameof(index), $"Overlay.Hex: class {index} is not in a palette of {paletteRgb.Length / 3} colours.");
+        return Markup.Hex(paletteRgb, index);
+    }
+
     /// <summary>A label map drawn in its palette colours; pixels equal to <paramref name="ignoreIndex"/> are drawn in <see cref="IgnoreColour"/>.</summary>
     /// <param name="labels">height * width class indices, row-major.</param>
     /// <param name="width">Width in pixels.</param>

@@ -167,5 +167,7 @@ public class OverlayTests
         var swatches = legend.Render().Descendants("span").Where(s => (string?)s.Attribute("class") == "swatch").Select(s => (string?)s.Attribute("style")).ToList();
         Assert.Equal(["background:#804080", "background:#464646", "background:#faaa1e", "background:#000000"], swatches);
         Assert.Throws<ArgumentException>(() => new ColourLegend(["a", "b", "c", "d"], Palette));
+        Assert.Equal("#faaa1e", Overlay.Hex(Palette, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Overlay.Hex(Palette, 3));
     }
 }
