@@ -42,8 +42,8 @@ internal static class SampleReport
         perClass.Add(table);
 
         var curves = report.Section("Robustness curves");
-        double[] eps = [0.25, 0.5, 1, 2, 4, 8, 16];
-        var line = new LineChart("mIoU against the attack budget") { XLabel = "eps (x/255)", YLabel = "mIoU (%)", LogX = true, YMin = 0, YMax = 70, XTicks = eps.Select(e => (e, e.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToList() };
+        double[] eps = [0, 0.25, 0.5, 1, 2, 4, 8, 16];
+        var line = new LineChart("mIoU against the attack budget") { XLabel = "eps (x/255)", YLabel = "mIoU (%)", LogX = true, YMin = 0, YMax = 70, XTicks = eps.Skip(1).Select(e => (e, e.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToList() };
         line.Series("APGD-CE", eps.Select(e => (e, 65 * Math.Exp(-e / 3))));
         line.Series("SegPGD", eps.Select(e => (e, e == 2 ? double.NaN : 63 * Math.Exp(-e / 4))));
         line.Series("worst case", eps.Select(e => (e, 60 * Math.Exp(-e / 2.5))));
