@@ -109,8 +109,8 @@ public sealed class ContextrastLoss
         var yhat = new int[p];
         for (int img = 0; img < n; img++)
         {
-            Training.Resize.NearestLabels(labels.AsSpan(img * h * w, h * w), h, w, sh, sw).CopyTo(y, img * hw);
-            Training.Resize.NearestLabels(pred.AsSpan(img * h * w, h * w), h, w, sh, sw).CopyTo(yhat, img * hw);
+            Data.Resampling.Nearest(labels[(img * h * w)..((img + 1) * h * w)], w, h, sw, sh).CopyTo(y, img * hw);
+            Data.Resampling.Nearest(pred[(img * h * w)..((img + 1) * h * w)], w, h, sw, sh).CopyTo(yhat, img * hw);
         }
         for (int i = 0; i < p; i++) if (y[i] == _ignore || (uint)y[i] >= (uint)_k) y[i] = -1;
         var emb = Heads.Embed(stage, feature);                                      // [N, d, h, w]

@@ -194,7 +194,8 @@ public sealed class DataLoader : IDisposable
         {
             lock (_lock)
             {
-                while (_queue.Count == 0 && !_done) Monitor.Wait(_lock);
+                while (_queue.Count == 0 && !_done && !_stopped) Monitor.Wait(_lock);
+                if (_stopped) throw new InvalidOperationException("DataLoader: this epoch was stopped because another epoch started or the loader was disposed.");
                 if (_queue.Count > 0)
                 {
                     var batch = _queue.Dequeue();

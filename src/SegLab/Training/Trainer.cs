@@ -18,8 +18,11 @@ namespace SegLab.Training;
 /// <param name="Train">Training batches.</param>
 /// <param name="Val">Validation split, or null.</param>
 /// <param name="Classes">Classes of the labels.</param>
-public sealed record TrainData(IBatchSource Train, ISegmentationDataset? Val, ClassTable Classes)
+public sealed record TrainData(IBatchSource Train, ISegmentationDataset? Val, ClassTable Classes) : IDisposable
 {
+    /// <summary>Stops the training loader's thread.</summary>
+    public void Dispose() => (Train as IDisposable)?.Dispose();
+
     /// <summary>Opens the splits a config names.</summary>
     /// <param name="config">The configuration.</param>
     public static TrainData Open(TrainConfig config)
@@ -29,7 +32,7 @@ public sealed record TrainData(IBatchSource Train, ISegmentationDataset? Val, Cl
         var train = Datasets.Open(config.Data.Dir, config.Data.TrainSplit, config.Data.Layout, config.Data.ClassesJson);
         var val = config.Data.ValSplit.Length == 0 ? null : Datasets.Open(config.Data.Dir, config.Data.ValSplit, config.Data.Layout, config.Data.ClassesJson);
         int ignore = config.Loss.IgnoreIndex ?? train.Classes.IgnoreIndex;
-        return new TrainData(new CropBatchSource(train, config.Data, config.Seed, ignore), val, train.Classes);
+        return new TrainData(new LoaderBatchSource(train, config.Data, config.Seed, ignore), val, train.Classes);
     }
 }
 
@@ -169,7 +172,7 @@ public sealed class Trainer
             Process.GetCurrentProcess().PeakWorkingSet64, _dir);
     }
 
-    private (double Loss, double Contrast) Forward(TrainBatch b, int microBatch)
+    private (double Loss, double Contrast) Forward(Batch b, int microBatch)
     {
         int n = b.Ids.Length, k = Model.NumClasses;
         var target = new float[b.Labels.Length];

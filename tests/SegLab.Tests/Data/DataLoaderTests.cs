@@ -161,6 +161,19 @@ public class DataLoaderTests
         e.Dispose();
     }
 
+    [Fact]
+    public void Starting_another_epoch_stops_the_first_loudly()
+    {
+        var data = new MemoryDataset(20);
+        using var loader = new DataLoader(data, new DataLoaderOptions { BatchSize = 1 });
+        using var first = loader.Epoch(0).GetEnumerator();
+        Assert.True(first.MoveNext());
+        using var second = loader.Epoch(1).GetEnumerator();
+        Assert.True(second.MoveNext());
+        Assert.Throws<InvalidOperationException>(() => first.MoveNext());
+        Assert.True(second.MoveNext());
+    }
+
     /// <summary>An IProgress that records synchronously (Progress&lt;T&gt; posts to the thread pool).</summary>
     private sealed class SyncProgress(List<SkippedSample> log) : IProgress<SkippedSample>
     {

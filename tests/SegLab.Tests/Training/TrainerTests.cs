@@ -24,7 +24,7 @@ public sealed class TrainerTests : IDisposable
     };
 
     private static TrainData Data(int? nanSample = null, int classes = 3) =>
-        new(new CropBatchSource(new SyntheticDataset(6, 32, 1, classes, nanSample), new DataConfig { Crop = [24, 24], Scale = [0.75, 1.25], Batch = 2, Jitter = 0.1 }, 5, 255),
+        new(new LoaderBatchSource(new SyntheticDataset(6, 32, 1, classes, nanSample), new DataConfig { Crop = [24, 24], Scale = [0.75, 1.25], Batch = 2, Jitter = 0.1 }, 5, 255, prefetch: 0),
             new SyntheticDataset(3, 32, 2, classes), new SyntheticDataset(1, 8, 0, classes).Classes);
 
     private string Dir(string name) => Path.Combine(_root, name);

@@ -1,0 +1,101 @@
+// seglab train: trains or fine-tunes a segmentation model from a YAML/JSON config (Contextrast optional, Sung et al.
+// CVPR 2024), with --set overrides, --print-config, resumable checkpoints in --out, a progress bar, and Ctrl-C
+// stopping cleanly after the current step with a checkpoint saved.
+using System.CommandLine;
+using System.Globalization;
+using SegLab.Training;
+using Spectre.Console;
+
+namespace SegLab.Cli;
+
+internal static class TrainCommand
+{
+    public static Command Create(CliIO io)
+    {
+        var config = new Option<string?>("--config") { Description = "Config file (YAML or JSON); with --resume, OUTDIR/config.yaml by default." };
+        var output = new Option<string?>("--out") { Description = "Run folder: checkpoints, best and final weights, config.yaml." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint." };
+        var print = new Option<bool>("--print-config") { Description = "Print the resolved configuration as YAML and exit." };
+        var set = new Option<string[]>("--set") { Description = "Override a config key, e.g. --set schedule.lr=0.01 (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var init = new Option<string?>("--init") { Description = "Fine-tune a model-table entry from its pretrained weights (sets model.init), e.g. cgnet-camvid." };
+        var cmd = new Command("train", "Train or fine-tune a segmentation model (optionally with Contextrast).") { config, output, resume, print, set, init };
+        cmd.SetAction(r =>
+        {
+            Cli.ApplyThreads(r);
+            string? outDir = r.GetValue(output);
+            bool resuming = r.GetValue(resume);
+            string? file = r.GetValue(config);
+            if (file is null && resuming && outDir is not null) file = Path.Combine(outDir, "config.yaml");
+            var overrides = (r.GetValue(set) ?? []).ToList();
+            if (r.GetValue(init) is { } name) overrides.Add($"model.init={name}");
+            var cfg = ConfigLoader.Load(file, overrides);
+            if (r.GetValue(print))
+            {
+                io.Out.Write(ConfigLoader.ToYaml(cfg));
+                return 0;
+            }
+            if (outDir is null) throw new ArgumentException("seglab train needs --out OUTDIR (the run folder).");
+            return Train(io, cfg, outDir, resuming);
+        });
+        return cmd;
+    }
+
+    private static int Train(CliIO io, TrainConfig cfg, string outDir, bool resume)
+    {
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            cts.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            using var data = TrainData.Open(cfg);
+            var trainer = new Trainer(cfg, data, outDir, resume);
+            io.Console.MarkupLine($"[bold]training[/] {Markup.Escape(trainer.Model.Name)} ({trainer.Model.Network.ParameterCount():N0} parameters), "
+                + $"{trainer.TotalSteps} steps of batch {cfg.Data.Batch}x{cfg.Schedule.Accumulation}, {cfg.Schedule.Optimizer} lr {Inv(cfg.Schedule.Lr)} {cfg.Schedule.Policy}"
+                + (cfg.Contextrast.Enabled ? $", [blue]Contextrast[/] (alpha {Inv(cfg.Contextrast.Alpha)}, tau {Inv(cfg.Contextrast.Temperature)}, negatives {cfg.Contextrast.Negatives})" : "")
+                + (resume ? $", resuming at step {trainer.Step}" : "") + $" -> {Markup.Escape(outDir)}");
+            var notes = new List<string>();
+            TrainResult result = null!;
+            io.Console.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask("training", maxValue: trainer.TotalSteps);
+                    task.Value = trainer.Step;
+                    result = trainer.Run(new SyncProgress<TrainProgress>(p =>
+                    {
+                        task.Value = p.Step;
+                        if (p.Message is not null)
+                        {
+                            notes.Add(p.Message);
+                            return;
+                        }
+                        string pa = p.ContrastLoss != 0 ? FormattableString.Invariant($" (PA {p.ContrastLoss:F4})") : "";
+                        string line = FormattableString.Invariant($"step {p.Step}/{p.TotalSteps} epoch {p.Epoch} loss {p.Loss:F4}{pa} lr {p.LearningRate:G3} {p.ImagesPerSecond:F1} img/s");
+                        task.Description = Markup.Escape(line + (notes.Count > 0 ? $" | {notes[^1]}" : ""));
+                    }), cancel: cts.Token);
+                    task.StopTask();
+                    ctx.Refresh();
+                });
+            foreach (var n in notes) io.Console.MarkupLine(Markup.Escape(n));
+            var t = new Table().Border(TableBorder.Rounded).AddColumns("steps", "final loss", "best val mIoU", "best step", "s / epoch", "peak memory MB", "folder");
+            t.AddRow(Inv(result.Steps), Inv(result.FinalLoss, "F4"), double.IsNaN(result.BestMIoU) ? "-" : Inv(result.BestMIoU, "F2"), Inv(result.BestStep),
+                Inv(result.SecondsPerEpoch, "F1"), Inv(result.PeakWorkingSetBytes / 1048576.0, "F0"), Markup.Escape(outDir));
+            io.Console.Write(t);
+            if (!result.Completed)
+                io.Console.MarkupLine($"[yellow]stopped at step {result.Steps}[/]: continue with [blue]seglab train --out {Markup.Escape(outDir)} --resume[/]");
+            return result.Completed ? 0 : 130;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    private static string Inv(double v, string? format = null) => v.ToString(format, CultureInfo.InvariantCulture);
+
+    private static string Inv(long v) => v.ToString(CultureInfo.InvariantCulture);
+}
