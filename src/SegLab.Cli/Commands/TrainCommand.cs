@@ -19,6 +19,7 @@ internal static class TrainCommand
         var set = new Option<string[]>("--set") { Description = "Override a config key, e.g. --set schedule.lr=0.01 (repeatable).", AllowMultipleArgumentsPerToken = false };
         var init = new Option<string?>("--init") { Description = "Fine-tune a model-table entry from its pretrained weights (sets model.init), e.g. cgnet-camvid." };
         var cmd = new Command("train", "Train or fine-tune a segmentation model (optionally with Contextrast).") { config, output, resume, print, set, init };
+        cmd.Subcommands.Add(CreateBench(io));
         cmd.SetAction(r =>
         {
             Cli.ApplyThreads(r);
@@ -36,6 +37,42 @@ internal static class TrainCommand
             }
             if (outDir is null) throw new ArgumentException("seglab train needs --out OUTDIR (the run folder).");
             return Train(io, cfg, outDir, resuming);
+        });
+        return cmd;
+    }
+
+    /// <summary>`seglab train bench` (meant to move under `seglab bench train`): median training-step time.</summary>
+    public static Command CreateBench(CliIO io)
+    {
+        var family = new Option<string>("--model") { Description = "unet or deeplabv3.", DefaultValueFactory = _ => "unet" };
+        var widths = new Option<string>("--widths") { Description = "UNet widths, shallow to deep.", DefaultValueFactory = _ => "16,32,64,128" };
+        var baseWidth = new Option<int>("--base-width") { Description = "DeepLabV3 first-stage width.", DefaultValueFactory = _ => 16 };
+        var batch = new Option<int>("--batch") { Description = "Images per step.", DefaultValueFactory = _ => 8 };
+        var size = new Option<int>("--size") { Description = "Square input size.", DefaultValueFactory = _ => 128 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed steps (after 2 warm-up steps).", DefaultValueFactory = _ => 5 };
+        var contrast = new Option<bool>("--contextrast") { Description = "Add Contextrast's loss (d = 64) to the step." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object." };
+        var cmd = new Command("bench", "Median training-step time (forward, backward, SGD) on a random batch, 11 classes.") { family, widths, baseWidth, batch, size, repeats, contrast, json };
+        cmd.SetAction(r =>
+        {
+            Cli.ApplyThreads(r);
+            var mc = new ModelConfig
+            {
+                Family = r.GetValue(family)!, BaseWidth = r.GetValue(baseWidth),
+                Widths = r.GetValue(widths)!.Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture)).ToArray(),
+            };
+            int n = r.GetValue(size);
+            var result = TrainStepBench.Run(mc, 11, r.GetValue(batch), n, n, 2, r.GetValue(repeats),
+                r.GetValue(contrast) ? new SegLab.Contextrast.ContextrastOptions { Enabled = true, Dim = 64 } : null);
+            if (r.GetValue(json))
+            {
+                io.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(result));
+                return 0;
+            }
+            var t = new Table().Border(TableBorder.Rounded).AddColumns("model", "batch", "size", "threads", "contextrast", "median ms", "min ms", "peak memory MB");
+            t.AddRow(result.Model, Inv(result.Batch), $"{n}x{n}", Inv(result.Threads), result.Contextrast ? "yes" : "no", Inv(result.MedianMs, "F0"), Inv(result.MinMs, "F0"), Inv(result.PeakMemoryMB, "F0"));
+            io.Console.Write(t);
+            return 0;
         });
         return cmd;
     }

@@ -138,7 +138,7 @@ public static class SmallObjects
         return i;
     }
 
-    /// <summary>Joins two trees, keeping the smaller index as root (so the root is the component's first pixel).</summary>
+    /// <summary>Joins two trees, keeping the smaller index as root (so the root is the component's first run).</summary>
     private static void Union(int[] parent, int a, int b)
     {
         int ra = Find(parent, a), rb = Find(parent, b);

@@ -122,6 +122,7 @@ public sealed class Trainer
     public TrainResult Run(IProgress<TrainProgress>? progress = null, long stopAfterStep = long.MaxValue, CancellationToken cancel = default)
     {
         var clock = Stopwatch.StartNew();
+        double secondsBefore = _state.Seconds;
         long startStep = _state.Step;
         int acc = _cfg.Schedule.Accumulation, bpe = _data.Train.BatchesPerEpoch, batch = _cfg.Data.Batch;
         double lastLoss = double.NaN, epochLossSum = 0, trainSeconds = 0;
@@ -150,7 +151,7 @@ public sealed class Trainer
             long step = _state.Step + 1;
             int epochBefore = (int)((step - 1) * acc / bpe), epochAfter = (int)(step * acc / bpe);
             _state = _state with { Step = step, Epoch = epochAfter, BatchInEpoch = (int)(step * acc % bpe), LearningRate = lr, RngState = _rng.GetState() };
-            double done = step - startStep, ips = done * acc * batch / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
+            double done = step - startStep, ips = done * acc * batch / Math.Max(1e-9, trainSeconds);
             var eta = TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / done * (TotalSteps - step));
             progress?.Report(new TrainProgress(step, TotalSteps, epochAfter, stepLoss, stepContrast, lr, ips, eta));
             bool epochEnd = epochAfter > epochBefore, last = step == TotalSteps;
@@ -163,9 +164,9 @@ public sealed class Trainer
             if (_data.Val is not null && ((epochEnd && every > 0 && epochAfter % every == 0) || last))
                 Validate(progress, step, cancel);
             if (last || epochEnd || (_cfg.Schedule.CheckpointEvery > 0 && step % _cfg.Schedule.CheckpointEvery == 0))
-                SaveLast(clock);
+                SaveLast(secondsBefore + clock.Elapsed.TotalSeconds);
         }
-        if (_state.Step < TotalSteps) SaveLast(clock);
+        if (_state.Step < TotalSteps) SaveLast(secondsBefore + clock.Elapsed.TotalSeconds);
         else Engine.Serialization.SafeTensors.Save(Path.Combine(_dir, Checkpoint.FinalWeights), Model.Network.StateDict());
         return new TrainResult(_state.Step, _state.Step >= TotalSteps, lastLoss, _state.BestMIoU, _state.BestStep, clock.Elapsed.TotalSeconds,
             trainSeconds / Math.Max(1e-9, (_state.Step - startStep) * acc / (double)bpe),
@@ -225,12 +226,11 @@ public sealed class Trainer
             $"validation at step {step}: mIoU {m.MIoU:F2}, image mIoU {m.ImageMIoU:F2}, pixel accuracy {m.PixelAccuracy:F2}{(best ? " (best)" : "")}"));
     }
 
-    private void SaveLast(Stopwatch clock)
+    private void SaveLast(double totalSeconds)
     {
         var extra = _opt.ExportState().Select(kv => new KeyValuePair<string, Tensor>("optim." + kv.Key, kv.Value)).ToList();
         if (_contrast is not null) extra.AddRange(_contrast.Heads.StateDict().Select(kv => new KeyValuePair<string, Tensor>("heads." + kv.Key, kv.Value)));
-        _state = Checkpoint.Save(_dir, _state with { Seconds = _state.Seconds + clock.Elapsed.TotalSeconds }, Model.Network.StateDict(), extra);
-        clock.Restart();
+        _state = Checkpoint.Save(_dir, _state with { Seconds = totalSeconds }, Model.Network.StateDict(), extra);
     }
 
     private void Restore()

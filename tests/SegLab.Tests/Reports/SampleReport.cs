@@ -34,7 +34,7 @@ internal static class SampleReport
         attacked[2] = double.NaN;
         var perClass = report.Section("Per-class IoU");
         var chart = new BarChart("IoU per class (%)") { SeriesName = "clean", SecondSeriesName = "attacked", Caption = "Bars in the class colours; the lighter bar is under attack." };
-        for (int i = 0; i < Classes.Length; i++) chart.Add(Classes[i], clean[i], attacked[i], Markup.Hex(Palette, i));
+        for (int i = 0; i < Classes.Length; i++) chart.Add(Classes[i], clean[i], attacked[i], Overlay.Hex(Palette, i));
         perClass.Add(chart);
         var table = new ReportTable("IoU per class (%)").Column("class").Column("clean", "F1", colourScale: true).Column("attacked", "F1", colourScale: true).Column("pixels", "N0");
         for (int i = 0; i < Classes.Length; i++) table.Row(Classes[i], clean[i], attacked[i], rng.Next(1000, 5_000_000));
@@ -42,8 +42,8 @@ internal static class SampleReport
         perClass.Add(table);
 
         var curves = report.Section("Robustness curves");
-        double[] eps = [0.25, 0.5, 1, 2, 4, 8, 16];
-        var line = new LineChart("mIoU against the attack budget") { XLabel = "eps (x/255)", YLabel = "mIoU (%)", LogX = true, YMin = 0, YMax = 70, XTicks = eps.Select(e => (e, e.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToList() };
+        double[] eps = [0, 0.25, 0.5, 1, 2, 4, 8, 16];
+        var line = new LineChart("mIoU against the attack budget") { XLabel = "eps (x/255)", YLabel = "mIoU (%)", LogX = true, YMin = 0, YMax = 70, XTicks = eps.Skip(1).Select(e => (e, e.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToList() };
         line.Series("APGD-CE", eps.Select(e => (e, 65 * Math.Exp(-e / 3))));
         line.Series("SegPGD", eps.Select(e => (e, e == 2 ? double.NaN : 63 * Math.Exp(-e / 4))));
         line.Series("worst case", eps.Select(e => (e, 60 * Math.Exp(-e / 2.5))));
@@ -55,7 +55,7 @@ internal static class SampleReport
         var context = report.Section("Context reliance");
         context.Paragraph("Integrated Gradients of the class Car: share of attribution on the object versus its surroundings.");
         context.Add(new SideBySide(
-            new BarChart("Attribution on the object (%)") { Width = 420 }.Add("Car", 38.5, Markup.Hex(Palette, 8)).Add("Pedestrian", 22.0, Markup.Hex(Palette, 9)),
+            new BarChart("Attribution on the object (%)") { Width = 420 }.Add("Car", 38.5, Overlay.Hex(Palette, 8)).Add("Pedestrian", 22.0, Overlay.Hex(Palette, 9)),
             new ReportTable("Context share").Column("class").Column("object", "F1", colourScale: true).Column("context", "F1").Row("Car", 38.5, 61.5).Row("Pedestrian", 22.0, 78.0)));
         context.Add(HeatmapRow(rng));
         context.Add(Heatmap.Legend(1.0, signed: true, format: "F1"));

@@ -1,5 +1,6 @@
-// Headline numbers for the top of a report: a row of tiles, each a large value with its label and an optional
-// note under it (e.g. "clean mIoU 65.3", "worst-case mIoU 12.4 (-52.9)"), tinted by the 0-100 scale when asked.
+// Layout elements: headline numbers for the top of a report (a row of tiles, each a large value with its label and
+// an optional note, tinted by the 0-100 scale when asked), and a row that puts several elements side by side (two
+// charts, a chart beside its table), wrapping onto the next line when the page is too narrow.
 using System.Xml.Linq;
 
 namespace SegLab.Reports;
@@ -44,4 +45,25 @@ public sealed class Headline : IReportElement
         t.Background is null ? null : new XAttribute("style", "background:" + t.Background),
         Markup.El("div", "value", t.Value), Markup.El("div", "label", t.Label),
         t.Note is null ? null : Markup.El("div", "note", t.Note))));
+}
+
+/// <summary>Report elements laid out side by side. Usage: <c>section.Add(new SideBySide(chart, table))</c>.</summary>
+public sealed class SideBySide : IReportElement
+{
+    private readonly IReportElement[] elements;
+
+    /// <summary>Creates the layout.</summary>
+    /// <param name="elements">The elements, left to right.</param>
+    public SideBySide(params IReportElement[] elements)
+    {
+        ArgumentNullException.ThrowIfNull(elements);
+        if (elements.Any(e => e is null)) throw new ArgumentException("SideBySide: null element.");
+        this.elements = [.. elements];
+    }
+
+    /// <summary>The elements, left to right.</summary>
+    public IReadOnlyList<IReportElement> Elements => elements;
+
+    /// <inheritdoc/>
+    public XElement Render() => Markup.El("div", "sidebyside", elements.Select(e => Markup.El("div", "cell", e.Render())));
 }
