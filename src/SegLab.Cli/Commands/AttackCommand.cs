@@ -91,21 +91,26 @@ internal static class AttackCommand
                 io.Console.MarkupLine($"[grey]resuming: {done.Count} of {ids.Count} images already done[/]");
             }
             io.Console.MarkupLine($"[bold]{Markup.Escape(seg.Name)}[/]: {Markup.Escape(proto.Description)}; {ids.Count} images, eps {string.Join(", ", radii.Select(LinfBall.FormatEps))}");
-            Run(io, dataset, index, ids, evaluator, done, statePath, fingerprint);
+            var examples = Run(io, dataset, index, ids, evaluator, done, statePath, fingerprint);
             var report = RobustnessSummary.Build(seg.Name, proto, logits, radii, ids.Select(id => done.First(d => d.Id == id)).ToArray(), r.GetValue(background));
             RobustnessJson.Save(Path.Combine(dir, "robustness.json"), report);
+            RobustnessHtml.Build(report, dataset.Classes.Names, dataset.Classes.PaletteRgb(), am.IgnoreIndex, examples,
+                "seglab " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1))).Save(Path.Combine(dir, "report.html"));
             if (single is not null) RobustnessJson.WriteAtomic(Path.Combine(dir, "trace.json"), JsonSerializer.Serialize(Traces(done), RobustnessJson.Options));
             Print(io, report);
-            io.Console.MarkupLine($"[grey]wrote {Markup.Escape(Path.Combine(dir, "robustness.json"))}" + (single is null ? "" : " and trace.json") +
-                "; report.html is left to SegLab.Reports (not in this build).[/]");
+            io.Console.MarkupLine($"[grey]wrote {Markup.Escape(Path.Combine(dir, "robustness.json"))}, report.html" + (single is null ? "" : " and trace.json") + "[/]");
             return 0;
         });
         return cmd;
     }
 
-    private static void Run(CliIO io, ISegmentationDataset dataset, Dictionary<string, int> index, List<string> ids, RobustnessEvaluator evaluator, List<ImageRobustness> done, string statePath, string fingerprint)
+    private const int ExampleImages = 3;
+
+    private static List<RobustnessExample> Run(CliIO io, ISegmentationDataset dataset, Dictionary<string, int> index, List<string> ids, RobustnessEvaluator evaluator, List<ImageRobustness> done, string statePath, string fingerprint)
     {
         var todo = ids.Where(id => done.All(d => d.Id != id)).ToList();
+        var examples = new List<RobustnessExample>();
+        double maxEps = evaluator.Eps.Max();
         io.Console.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
@@ -117,13 +122,16 @@ internal static class AttackCommand
                     var sample = dataset.Load(index[id]);
                     var label = sample.Label ?? throw new DatasetException($"{sample.ImagePath}: image {id} has no label; attacks need labels.", sample.ImagePath);
                     all.Description = $"image {Markup.Escape(id)}";
+                    var adversarial = new Dictionary<string, float[]>();
+                    bool keep = examples.Count < ExampleImages;
                     var result = evaluator.Evaluate(id, sample.Image, label, sample.Height, sample.Width, new Relay(p =>
                     {
                         current.MaxValue = Math.Max(1, p.TotalSteps);
                         current.Value = p.Step;
                         current.Description = $"{Markup.Escape(p.Attack)} @ {LinfBall.FormatEps(p.Eps)} ({p.AttackIndex + 1}/{p.AttackCount})";
-                    }));
+                    }), (e, name, adv) => { if (keep && e == maxEps) adversarial[name] = adv; });
                     done.Add(result);
+                    if (keep) examples.Add(Example(evaluator, sample, label, result, maxEps, adversarial));
                     RobustnessJson.SaveState(statePath, new RobustnessState(fingerprint, done));
                     all.Increment(1);
                 }
@@ -132,6 +140,19 @@ internal static class AttackCommand
                 current.Description = "done";
                 ctx.Refresh();
             });
+        return examples;
+    }
+
+    // The strongest attack on one image at the largest radius (an attack even when the clean image is the worst case), with predictions.
+    private static RobustnessExample Example(RobustnessEvaluator ev, SegmentationSample sample, int[] label, ImageRobustness result, double eps, Dictionary<string, float[]> adversarial)
+    {
+        var attacks = result.At(eps).Attacks;
+        int best = WorstCase.Strongest(attacks.Select(a => a.Counts).ToArray(), ev.Protocol.Selection);
+        var adv = adversarial[attacks[best].Attack];
+        int h = sample.Height, w = sample.Width;
+        var cleanPred = ev.Model.Predict(ev.Model.Logits(sample.Image, 1, h, w), 1, h * w);
+        var advPred = ev.Model.Predict(ev.Model.Logits(adv, 1, h, w), 1, h * w);
+        return new RobustnessExample(sample.Id, w, h, eps, attacks[best].Attack, sample.Image, adv, label, cleanPred, advPred);
     }
 
     private static List<string> Select(IReadOnlyList<string> all, string? only, string? shard, int? limit)

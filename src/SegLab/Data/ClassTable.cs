@@ -20,6 +20,7 @@ public sealed record ClassInfo(int Id, string Name, byte R, byte G, byte B);
 public sealed class ClassTable
 {
     private readonly Dictionary<int, int> _colourToId;
+    private readonly string[] _names;
 
     /// <summary>Creates a table, checking ids, names, the ignore id and the colour map.</summary>
     /// <param name="name">Name of the table (e.g. "camvid").</param>
@@ -65,7 +66,7 @@ public sealed class ClassTable
         Name = name;
         Classes = [.. classes];
         IgnoreIndex = ignoreIndex;
-        Names = [.. classes.Select(c => c.Name)];
+        _names = [.. classes.Select(c => c.Name)];
     }
 
     /// <summary>Name of the table.</summary>
@@ -81,7 +82,7 @@ public sealed class ClassTable
     public int IgnoreIndex { get; }
 
     /// <summary>Class names by id (a copy of the table's names).</summary>
-    public string[] Names { get; }
+    public string[] Names => [.. _names];
 
     /// <summary>The mask colours and the ids they stand for (class colours and void colours).</summary>
     public IReadOnlyDictionary<(byte R, byte G, byte B), int> ColourToId =>

@@ -35,7 +35,7 @@ public sealed class DataLoader : IDisposable
     /// <summary>Batches per epoch when no sample is skipped.</summary>
     public int BatchCount => Options.DropLast ? Dataset.Count / Options.BatchSize : (Dataset.Count + Options.BatchSize - 1) / Options.BatchSize;
 
-    /// <summary>Samples left out so far because their files were bad (a snapshot).</summary>
+    /// <summary>Samples left out so far because their files were bad, once each, in the order met (a snapshot).</summary>
     public IReadOnlyList<SkippedSample> Skipped
     {
         get { lock (_skippedLock) return [.. _skipped]; }
@@ -64,10 +64,13 @@ public sealed class DataLoader : IDisposable
     /// the enumeration with a <see cref="DatasetException"/> naming its file, after the batches before it.
     /// </summary>
     /// <param name="epoch">Epoch number (0-based): chooses the order and the transforms' random streams.</param>
-    public IEnumerable<Batch> Epoch(int epoch = 0)
+    /// <param name="firstBatch">Batches of the epoch to leave out at its start (to resume mid-epoch): the rest are
+    /// exactly those of a full epoch. Without <see cref="DataLoaderOptions.SkipBad"/> the left-out samples are not decoded.</param>
+    public IEnumerable<Batch> Epoch(int epoch = 0, int firstBatch = 0)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return Options.PrefetchBatches == 0 ? Produce(epoch, () => false) : Prefetched(epoch);
+        ArgumentOutOfRangeException.ThrowIfNegative(firstBatch);
+        return Options.PrefetchBatches == 0 ? Produce(epoch, firstBatch, () => false) : Prefetched(epoch, firstBatch);
     }
 
     /// <summary>Stops the worker thread, if one runs.</summary>
@@ -77,9 +80,10 @@ public sealed class DataLoader : IDisposable
         Interlocked.Exchange(ref _running, null)?.Stop();
     }
 
-    private IEnumerable<Batch> Prefetched(int epoch)
+    private IEnumerable<Batch> Prefetched(int epoch, int firstBatch)
     {
-        var run = new Prefetcher(this, epoch);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var run = new Prefetcher(this, epoch, firstBatch);
         Interlocked.Exchange(ref _running, run)?.Stop();
         run.Start();
         try
@@ -93,12 +97,15 @@ public sealed class DataLoader : IDisposable
         }
     }
 
-    /// <summary>Builds the epoch's batches in order; <paramref name="stopped"/> is polled between samples.</summary>
-    private IEnumerable<Batch> Produce(int epoch, Func<bool> stopped)
+    /// <summary>Builds the epoch's batches in order from batch <paramref name="firstBatch"/>; <paramref name="stopped"/> is polled between samples.</summary>
+    private IEnumerable<Batch> Produce(int epoch, int firstBatch, Func<bool> stopped)
     {
         var order = Order(epoch);
         var pending = new List<SegmentationSample>(Options.BatchSize);
-        for (int pos = 0; pos < order.Length && !stopped(); pos++)
+        // Without skipping, batch b starts at position b * BatchSize; with it, the bad samples before must be found.
+        int start = Options.SkipBad ? 0 : (int)Math.Min((long)firstBatch * Options.BatchSize, order.Length);
+        int dropped = Options.SkipBad ? 0 : firstBatch;
+        for (int pos = start; pos < order.Length && !stopped(); pos++)
         {
             var sample = Prepare(order[pos], epoch, pos);
             if (sample is null) continue;
@@ -107,11 +114,11 @@ public sealed class DataLoader : IDisposable
             pending.Add(sample);
             if (pending.Count == Options.BatchSize)
             {
-                yield return Stack(pending);
+                if (dropped++ >= firstBatch) yield return Stack(pending);
                 pending.Clear();
             }
         }
-        if (pending.Count > 0 && !Options.DropLast && !stopped()) yield return Stack(pending);
+        if (pending.Count > 0 && !Options.DropLast && !stopped() && dropped >= firstBatch) yield return Stack(pending);
     }
 
     /// <summary>Loads and transforms one sample; null when it is bad and skipped.</summary>
@@ -124,9 +131,15 @@ public sealed class DataLoader : IDisposable
         }
         catch (DatasetException e) when (Options.SkipBad)
         {
+            // Recorded and reported once per sample, however many epochs meet it.
             var skipped = new SkippedSample(Dataset.Id(index), e.FilePath ?? Dataset.Root, e.Message);
-            lock (_skippedLock) _skipped.Add(skipped);
-            Options.SkipLog?.Report(skipped);
+            bool first;
+            lock (_skippedLock)
+            {
+                first = !_skipped.Exists(s => s.Id == skipped.Id);
+                if (first) _skipped.Add(skipped);
+            }
+            if (first) Options.SkipLog?.Report(skipped);
             return null;
         }
         if (Options.Transform is null) return sample;
@@ -158,7 +171,7 @@ public sealed class DataLoader : IDisposable
         unchecked(seed ^ (epoch + 1) * (long)0x9E3779B97F4A7C15 ^ (position + 2) * (long)0xC2B2AE3D27D4EB4F);
 
     /// <summary>One epoch's worker thread and its bounded queue of prepared batches (or the error that ended it).</summary>
-    internal sealed class Prefetcher(DataLoader loader, int epoch)
+    internal sealed class Prefetcher(DataLoader loader, int epoch, int firstBatch)
     {
         private readonly object _lock = new();
         private readonly Queue<Batch> _queue = new();
@@ -194,7 +207,8 @@ public sealed class DataLoader : IDisposable
         {
             lock (_lock)
             {
-                while (_queue.Count == 0 && !_done) Monitor.Wait(_lock);
+                while (_queue.Count == 0 && !_done && !_stopped) Monitor.Wait(_lock);
+                if (_stopped) throw new InvalidOperationException("DataLoader: this epoch was stopped because another epoch started or the loader was disposed.");
                 if (_queue.Count > 0)
                 {
                     var batch = _queue.Dequeue();
@@ -229,7 +243,7 @@ public sealed class DataLoader : IDisposable
         {
             try
             {
-                foreach (var batch in loader.Produce(epoch, Stopped))
+                foreach (var batch in loader.Produce(epoch, firstBatch, Stopped))
                 {
                     lock (_lock)
                     {

@@ -15,14 +15,21 @@ internal static class DatasetLayouts
     {
         if (VocRoot(dir) is not null) return "voc";
         if (Directory.Exists(Path.Combine(dir, split)) && Directory.Exists(Path.Combine(dir, split + "annot"))) return "camvid";
-        return "folder";
+        // Another split in the CamVid layout: camvid, so that the error names the splits present.
+        return CamVidSplits(dir).Count > 0 && !Directory.Exists(Path.Combine(dir, "images")) ? "camvid" : "folder";
     }
+
+    /// <summary>The names X with folders DIR/X and DIR/Xannot.</summary>
+    private static List<string> CamVidSplits(string dir) =>
+        [.. Directory.EnumerateDirectories(dir).Select(Path.GetFileName).OfType<string>()
+            .Where(n => !n.EndsWith("annot", StringComparison.Ordinal) && Directory.Exists(Path.Combine(dir, n + "annot")))
+            .Order(StringComparer.Ordinal)];
 
     /// <summary>DIR/SPLIT/*.png with labels of the same name in DIR/SPLITannot, sorted by name.</summary>
     public static FileListDataset CamVid(string dir, string split, ClassTable classes)
     {
         string images = Path.Combine(dir, split), labels = Path.Combine(dir, split + "annot");
-        if (!Directory.Exists(images)) throw new DatasetException($"CamVid split '{split}': folder {images} does not exist.", images);
+        if (!Directory.Exists(images)) throw new DatasetException($"CamVid split '{split}': folder {images} does not exist (splits present: {string.Join(", ", CamVidSplits(dir))}).", images);
         if (!Directory.Exists(labels)) throw new DatasetException($"CamVid split '{split}': label folder {labels} does not exist.", labels);
         var files = new List<(string, string, string?)>();
         foreach (var image in ImageFiles(images))

@@ -1,5 +1,5 @@
 // Sample transforms: one interface taking (sample, Rng) and returning a new sample, and the geometric ones that
-// change the size: identity, resize, random scale (bilinear image as PyTorch's interpolate with align_corners=false,
+// change the size: identity, resize, fixed and random scale (bilinear image as PyTorch's interpolate with align_corners=false,
 // nearest label so that ids stay ids), and composition. Random choices come only from the Rng given, so a fixed
 // seed gives the same samples on every run.
 using SegLab.Engine;
@@ -60,6 +60,28 @@ public sealed class Resize : ISampleTransform
     public SegmentationSample Apply(SegmentationSample sample, Rng rng) => Resampling.Resize(sample, Width, Height);
 }
 
+/// <summary>Scales by a fixed factor (evaluation at a reduced size): bilinear image, nearest label, sizes rounded.</summary>
+public sealed class ScaleBy : ISampleTransform
+{
+    /// <summary>Creates the transform.</summary>
+    /// <param name="factor">The factor, positive (1: unchanged).</param>
+    public ScaleBy(double factor)
+    {
+        if (!(factor > 0) || double.IsInfinity(factor)) throw new ArgumentOutOfRangeException(nameof(factor), factor, "must be positive");
+        Factor = factor;
+    }
+
+    /// <summary>The factor.</summary>
+    public double Factor { get; }
+
+    /// <inheritdoc/>
+    public SegmentationSample Apply(SegmentationSample sample, Rng rng)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        return Resampling.Resize(sample, Resampling.Scaled(sample.Width, Factor), Resampling.Scaled(sample.Height, Factor));
+    }
+}
+
 /// <summary>Scales by a factor drawn uniformly from [Min, Max] (both sides alike): bilinear image, nearest label.</summary>
 public sealed class RandomScale : ISampleTransform
 {
@@ -85,14 +107,16 @@ public sealed class RandomScale : ISampleTransform
         ArgumentNullException.ThrowIfNull(sample);
         ArgumentNullException.ThrowIfNull(rng);
         double s = Min + (Max - Min) * rng.NextDouble();
-        int w = Math.Max(1, (int)Math.Round(sample.Width * s)), h = Math.Max(1, (int)Math.Round(sample.Height * s));
-        return Resampling.Resize(sample, w, h);
+        return Resampling.Resize(sample, Resampling.Scaled(sample.Width, s), Resampling.Scaled(sample.Height, s));
     }
 }
 
 /// <summary>Resampling of planar images and label maps.</summary>
 internal static class Resampling
 {
+    /// <summary>round(size * factor), halves away from zero, at least 1.</summary>
+    public static int Scaled(int size, double factor) => Math.Max(1, (int)Math.Round(size * factor, MidpointRounding.AwayFromZero));
+
     /// <summary>The sample at a new size (the input itself when the size is unchanged).</summary>
     public static SegmentationSample Resize(SegmentationSample sample, int width, int height)
     {

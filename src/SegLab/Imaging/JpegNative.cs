@@ -34,8 +34,12 @@ internal sealed unsafe class JpegNative
     public delegate* unmanaged[Cdecl]<nint, byte*> GetErrorStr2;
     public delegate* unmanaged[Cdecl]<nint, int> Destroy;
 
+    /// <summary>Tests set this to see this thread behave as on a machine without the library.</summary>
+    [ThreadStatic]
+    internal static bool SimulateMissing;
+
     /// <summary>The loaded library, or null when no libturbojpeg could be loaded.</summary>
-    public static JpegNative? Instance => Loaded.Value;
+    public static JpegNative? Instance => SimulateMissing ? null : Loaded.Value;
 
     /// <summary>The library, or an ImageException saying how to install it.</summary>
     /// <param name="name">The file being decoded, for the message.</param>

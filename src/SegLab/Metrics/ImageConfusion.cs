@@ -236,8 +236,11 @@ public sealed class ImageConfusion
     /// <param name="gtPresentOnly">Average only over classes present in the ground truth.</param>
     /// <param name="excluded">Per class, true to leave it out of the average; null keeps all.</param>
     /// <returns>The mean, or NaN when no class qualifies.</returns>
+    /// <exception cref="ArgumentException"><paramref name="excluded"/> does not have one entry per class.</exception>
     public double MeanIoU(bool gtPresentOnly, bool[]? excluded)
     {
+        if (excluded is not null && excluded.Length != NumClasses)
+            throw new ArgumentException($"ImageConfusion '{Id}': {excluded.Length} exclusion flags for {NumClasses} classes.");
         double sum = 0;
         int n = 0;
         for (int c = 0; c < NumClasses; c++)

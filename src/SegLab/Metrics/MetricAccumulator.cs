@@ -92,6 +92,12 @@ public sealed class MetricAccumulator
             .OrderBy(s => s.MIoU).ThenBy(s => s.Id, StringComparer.Ordinal)
             .Take(Math.Max(0, k)).ToArray();
 
+    /// <summary>Every image's score (0-100; NaN for images without valid pixels), in ordinal order of id.</summary>
+    /// <param name="gtPresentOnly">Image mIoU over ground-truth classes only.</param>
+    public IReadOnlyList<ImageScore> ImageScores(bool gtPresentOnly = false) =>
+        _images.OrderBy(i => i.Id, StringComparer.Ordinal)
+            .Select(i => new ImageScore(i.Id, 100 * i.MeanIoU(gtPresentOnly), 100 * i.Accuracy)).ToArray();
+
     /// <summary>The ids of the <paramref name="k"/> images with the lowest image mIoU.</summary>
     /// <param name="k">How many to return at most.</param>
     public IReadOnlyList<string> WorstIds(int k) => Worst(k).Select(s => s.Id).ToArray();

@@ -1,6 +1,6 @@
-// Connected components of the ground truth (8-connectivity, one raster pass with union-find) and each component's
-// area and hits: the per-image half of the small-object analysis of docs PAPERS.md A.6 (size bias: attacks remove
-// small objects while pooled metrics, dominated by large regions, hide it). Binning happens in MetricAccumulator.
+// Connected components of the ground truth (8-connectivity; one raster pass over horizontal runs joined by
+// union-find) with each component's area and hits: the per-image half of the small-object analysis of docs PAPERS.md
+// A.6 (attacks remove small objects while pooled metrics, dominated by large regions, hide it). Binning: SizeBins.
 using System.Buffers;
 
 namespace SegLab.Metrics;
@@ -35,73 +35,95 @@ public static class SmallObjects
         int n = checked(width * height);
         if (pred.Length != n || gt.Length != n)
             throw new ArgumentException($"SmallObjects '{id}': prediction has {pred.Length} and ground truth {gt.Length} pixels; expected {width}x{height} = {n}.");
-        int[] parent = ArrayPool<int>.Shared.Rent(n);
-        int[] component = ArrayPool<int>.Shared.Rent(n);
+        var runs = new Runs(n);
         try
         {
-            Label(id, pred, gt, width, height, numClasses, ignoreIndex, parent);
-            return Collect(id, pred, gt, width, height, numClasses, parent, component);
+            for (int y = 0; y < height; y++) ScanRow(id, pred, gt, y, width, numClasses, ignoreIndex, ref runs);
+            return Collect(id, width, height, numClasses, ref runs);
         }
         finally
         {
-            ArrayPool<int>.Shared.Return(parent);
-            ArrayPool<int>.Shared.Return(component);
+            runs.Return();
         }
     }
 
-    /// <summary>First pass: a union-find forest over pixels (-1 for ignored ones), each root the component's first pixel.</summary>
-    private static void Label(string id, ReadOnlySpan<int> pred, ReadOnlySpan<int> gt, int width, int height, int k, int ignoreIndex, int[] parent)
+    /// <summary>Horizontal runs of one ground-truth class (the union-find nodes), in raster order, in pooled arrays.</summary>
+    private struct Runs(int capacity)
+    {
+        public int[] Start = ArrayPool<int>.Shared.Rent(capacity);
+        public int[] End = ArrayPool<int>.Shared.Rent(capacity);     // exclusive
+        public int[] Class = ArrayPool<int>.Shared.Rent(capacity);
+        public int[] Hits = ArrayPool<int>.Shared.Rent(capacity);
+        public int[] Parent = ArrayPool<int>.Shared.Rent(capacity);
+        public int Count;
+        public int PrevFirst, PrevEnd;                                  // the runs of the previous row
+
+        public readonly void Return()
+        {
+            foreach (var a in (int[][])[Start, End, Class, Hits, Parent]) ArrayPool<int>.Shared.Return(a);
+        }
+    }
+
+    /// <summary>
+    /// Splits one row into runs, counting their hits, and joins each run with the previous row's runs of its class
+    /// that touch it (8-connectivity: overlapping columns or touching diagonally at an end).
+    /// </summary>
+    private static void ScanRow(string id, ReadOnlySpan<int> pred, ReadOnlySpan<int> gt, int y, int width, int k, int ignoreIndex, ref Runs runs)
     {
         uint uk = (uint)k;
-        for (int y = 0; y < height; y++)
+        int row = y * width;
+        int first = runs.Count;
+        int j = runs.PrevFirst;
+        int x = 0;
+        while (x < width)
         {
-            int row = y * width;
-            for (int x = 0; x < width; x++)
+            int g = gt[row + x];
+            if (g == ignoreIndex) { x++; continue; }
+            if ((uint)g >= uk) throw Bad(id, "ground-truth", g, row + x, k, ignoreIndex);
+            int start = x, hits = 0;
+            for (; x < width && gt[row + x] == g; x++)
             {
-                int i = row + x;
-                int g = gt[i];
-                if (g == ignoreIndex) { parent[i] = -1; continue; }
-                if ((uint)g >= uk) throw Bad(id, "ground-truth", g, i, k, ignoreIndex);
-                if ((uint)pred[i] >= uk) throw Bad(id, "prediction", pred[i], i, k, ignoreIndex);
-                parent[i] = i;
-                if (y == 0)
-                {
-                    if (x > 0 && gt[i - 1] == g) Union(parent, i, i - 1);
-                    continue;
-                }
-                int up = i - width;
-                // When the pixel above has the same class it touches W, NW and NE too: they are already joined to it.
-                if (gt[up] == g) { Union(parent, i, up); continue; }
-                if (x > 0 && gt[i - 1] == g) Union(parent, i, i - 1);
-                else if (x > 0 && gt[up - 1] == g) Union(parent, i, up - 1);
-                if (x < width - 1 && gt[up + 1] == g) Union(parent, i, up + 1);
+                int p = pred[row + x];
+                if ((uint)p >= uk) throw Bad(id, "prediction", p, row + x, k, ignoreIndex);
+                if (p == g) hits++;
             }
+            int r = runs.Count++;
+            runs.Start[r] = start;
+            runs.End[r] = x;
+            runs.Class[r] = g;
+            runs.Hits[r] = hits;
+            runs.Parent[r] = r;
+            // Previous-row runs ending left of start - 1 touch neither this run nor any later one of this row.
+            while (j < runs.PrevEnd && runs.End[j] < start) j++;
+            for (int q = j; q < runs.PrevEnd && runs.Start[q] <= x; q++)
+                if (runs.Class[q] == g) Union(runs.Parent, r, q);
         }
+        runs.PrevFirst = first;
+        runs.PrevEnd = runs.Count;
     }
 
-    /// <summary>Second pass: numbers the roots in raster order and counts each component's area and hits.</summary>
-    private static SmallObjectRecord Collect(string id, ReadOnlySpan<int> pred, ReadOnlySpan<int> gt, int width, int height, int k, int[] parent, int[] component)
+    /// <summary>Numbers the roots in raster order (a root is its component's first run) and adds up areas and hits.</summary>
+    private static SmallObjectRecord Collect(string id, int width, int height, int k, ref Runs runs)
     {
         var cls = new List<int>();
         var area = new List<int>();
         var hits = new List<int>();
-        int n = width * height;
-        for (int i = 0; i < n; i++)
+        var parent = runs.Parent;
+        for (int r = 0; r < runs.Count; r++)
         {
-            if (parent[i] < 0) continue;
-            int root = Find(parent, i);
+            int root = Find(parent, r);
             int c;
-            if (root == i)
+            if (root == r)
             {
                 c = cls.Count;
-                component[i] = c;
-                cls.Add(gt[i]);
+                cls.Add(runs.Class[r]);
                 area.Add(0);
                 hits.Add(0);
             }
-            else c = component[root];
-            area[c]++;
-            if (pred[i] == gt[i]) hits[c]++;
+            else c = runs.Class[root];                                   // the root's slot now holds its component index
+            area[c] += runs.End[r] - runs.Start[r];
+            hits[c] += runs.Hits[r];
+            if (root == r) runs.Class[r] = c;
         }
         return SmallObjectRecord.Wrap(id, width, height, k, [.. cls], [.. area], [.. hits]);
     }
@@ -116,7 +138,7 @@ public static class SmallObjects
         return i;
     }
 
-    /// <summary>Joins two trees, keeping the smaller index as root (so the root is the component's first pixel).</summary>
+    /// <summary>Joins two trees, keeping the smaller index as root (so the root is the component's first run).</summary>
     private static void Union(int[] parent, int a, int b)
     {
         int ra = Find(parent, a), rb = Find(parent, b);

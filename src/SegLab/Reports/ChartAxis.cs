@@ -83,8 +83,13 @@ internal sealed class ChartAxis
         ? (Math.Log10(value) - Math.Log10(Min)) / (Math.Log10(Max) - Math.Log10(Min))
         : (value - Min) / (Max - Min);
 
-    /// <summary>Whether a value can be drawn on this axis (finite, and positive on a log axis).</summary>
-    public bool Accepts(double value) => double.IsFinite(value) && (!Log || value > 0);
+    /// <summary>Whether a value can be drawn on this axis: finite, positive on a log axis, and within the range.</summary>
+    public bool Accepts(double value)
+    {
+        if (!double.IsFinite(value) || (Log && value <= 0)) return false;
+        double slack = Log ? 0 : (Max - Min) * 1e-9;
+        return value >= Min * (Log ? 1 - 1e-9 : 1) - slack && value <= Max * (Log ? 1 + 1e-9 : 1) + slack;
+    }
 
     /// <summary>The smallest of 1, 2, 5 times a power of ten that is at least <paramref name="rough"/>.</summary>
     public static double NiceStep(double rough)

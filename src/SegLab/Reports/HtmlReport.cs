@@ -86,7 +86,8 @@ public sealed class HtmlReport : ReportContainer
         var header = Markup.El("header", null, Markup.El("h1", null, Title));
         if (Subtitle is not null) header.Add(Markup.El("p", "subtitle", Subtitle));
         if (meta.Count > 0)
-            header.Add(Markup.El("dl", "meta", meta.Select(kv => Markup.El("div", null, Markup.El("dt", null, kv.Key), Markup.El("dd", null, kv.Value)))));
+            header.Add(Markup.El("dl", "meta", meta.Select(kv => Markup.El("div", kv.Value.Length > 40 ? "wide" : null,
+                Markup.El("dt", null, kv.Key), Markup.El("dd", null, kv.Value)))));
         var main = Markup.El("main", null, header);
         var sections = Items.OfType<ReportSection>().ToList();
         if (TableOfContents && sections.Count >= 2)

@@ -1,6 +1,8 @@
 // A line chart as inline SVG: several named series of (x, y) points with markers, nice axis ticks and labels, an
 // optional log-10 x axis (for curves over attack budgets eps) with optional explicit tick labels such as "4/255",
-// and a legend. NaN points (and x <= 0 on a log axis) are skipped: the line breaks there instead of bridging them.
+// and a legend. On a log axis, points at x = 0 (eps 0: the clean model) get a column of their own left of a break
+// mark. NaN points, x < 0 on a log axis, and points outside a fixed YMin/YMax are skipped: the line breaks there
+// instead of bridging them or drawing outside the plot.
 using System.Xml.Linq;
 
 namespace SegLab.Reports;
@@ -12,7 +14,7 @@ namespace SegLab.Reports;
 /// <param name="title">The title drawn above the plot (null or empty: none).</param>
 public sealed class LineChart(string? title = null) : IReportElement
 {
-    private const double FontSize = 12;
+    private const double FontSize = 12, ZeroGap = 34, ZeroAt = 10;
     private readonly List<(string Name, (double X, double Y)[] Points, string Colour)> series = [];
 
     /// <summary>The title, or null.</summary>
@@ -24,13 +26,16 @@ public sealed class LineChart(string? title = null) : IReportElement
     /// <summary>Label of the y axis, or null.</summary>
     public string? YLabel { get; init; }
 
-    /// <summary>Whether the x axis is logarithmic (base 10); points with x &lt;= 0 are then skipped.</summary>
+    /// <summary>
+    /// Whether the x axis is logarithmic (base 10). Points at x = 0 are then drawn in a column labelled "0" left of a
+    /// break mark (so that a curve over eps can start at the clean model); points with x &lt; 0 are skipped.
+    /// </summary>
     public bool LogX { get; init; }
 
-    /// <summary>Lower end of the y axis, or null to fit the data.</summary>
+    /// <summary>Lower end of the y axis, or null to fit the data (points below it are skipped).</summary>
     public double? YMin { get; init; }
 
-    /// <summary>Upper end of the y axis, or null to fit the data.</summary>
+    /// <summary>Upper end of the y axis, or null to fit the data (points above it are skipped).</summary>
     public double? YMax { get; init; }
 
     /// <summary>Explicit x ticks (value and label), or null for automatic ones.</summary>
@@ -85,7 +90,10 @@ public sealed class LineChart(string? title = null) : IReportElement
         double left = yLabelWidth + (YLabel is null ? 12 : 30), top = string.IsNullOrEmpty(Title) ? 12 : 32;
         double right = Width - legendWidth - 10, bottom = Height - (XLabel is null ? 26 : 44);
         double pw = Math.Max(40, right - left), ph = Math.Max(40, bottom - top);
-        double Px(double x) => left + xAxis.Fraction(x) * pw;
+        bool zero = HasZeroColumn();
+        double gap = zero ? ZeroGap : 0;
+        double Px(double x) => zero && x == 0 ? left + ZeroAt : left + gap + xAxis.Fraction(x) * (pw - gap);
+        bool AcceptsX(double x) => (zero && x == 0) || xAxis.Accepts(x);
         double Py(double y) => bottom - yAxis.Fraction(y) * ph;
 
         var svg = new XElement("svg", new XAttribute("class", "chart linechart"), new XAttribute("width", Width), new XAttribute("height", Height),
@@ -102,6 +110,15 @@ public sealed class LineChart(string? title = null) : IReportElement
             svg.Add(Svg.Text(Px(v), bottom + 16, label, "middle", fill: "#5b6472"));
         }
         svg.Add(Svg.Line(left, bottom, left + pw, bottom, "#9aa3b0"));
+        if (zero)
+        {
+            svg.Add(Svg.Text(left + ZeroAt, bottom + 16, "0", "middle", fill: "#5b6472"));
+            double bx = left + ZeroGap - 12;
+            svg.Add(new XElement("rect", new XAttribute("x", Markup.Coord(bx - 1)), new XAttribute("y", Markup.Coord(bottom - 5)),
+                new XAttribute("width", 8), new XAttribute("height", 10), new XAttribute("fill", "#ffffff")));
+            svg.Add(Svg.Line(bx - 3, bottom + 5, bx + 2, bottom - 5, "#9aa3b0"));
+            svg.Add(Svg.Line(bx + 3, bottom + 5, bx + 8, bottom - 5, "#9aa3b0"));
+        }
         svg.Add(Svg.Line(left, top, left, bottom, "#9aa3b0"));
         if (XLabel is not null) svg.Add(Svg.Text(left + pw / 2, Height - 8, XLabel, "middle"));
         if (YLabel is not null)
@@ -114,7 +131,7 @@ public sealed class LineChart(string? title = null) : IReportElement
         {
             var (name, points, colour) = series[s];
             var group = new XElement("g", new XAttribute("class", $"series s{s}"));
-            foreach (var run in Runs(points, xAxis, yAxis))
+            foreach (var run in Runs(points, AcceptsX, yAxis))
             {
                 if (run.Count > 1) group.Add(Svg.Polyline(run.Select(p => (Px(p.X), Py(p.Y))), colour, "line"));
                 if (Markers || run.Count == 1)
@@ -133,16 +150,18 @@ public sealed class LineChart(string? title = null) : IReportElement
     public XElement Render() => Markup.El("figure", "chart", ToSvg(), Caption is null ? null : Markup.El("figcaption", null, Caption));
 
     /// <summary>The drawable points split into runs at every skipped point.</summary>
-    private static List<List<(double X, double Y)>> Runs((double X, double Y)[] points, ChartAxis x, ChartAxis y)
+    private static List<List<(double X, double Y)>> Runs((double X, double Y)[] points, Func<double, bool> acceptsX, ChartAxis y)
     {
         var runs = new List<List<(double X, double Y)>> { new() };
         foreach (var p in points)
         {
-            if (x.Accepts(p.X) && y.Accepts(p.Y)) runs[^1].Add(p);
+            if (acceptsX(p.X) && y.Accepts(p.Y)) runs[^1].Add(p);
             else if (runs[^1].Count > 0) runs.Add([]);
         }
         return runs.Where(r => r.Count > 0).ToList();
     }
+
+    private bool HasZeroColumn() => LogX && series.Any(s => s.Points.Any(p => p.X == 0 && double.IsFinite(p.Y)));
 
     private (ChartAxis X, ChartAxis Y) Axes()
     {
@@ -156,7 +175,8 @@ public sealed class LineChart(string? title = null) : IReportElement
             double x0 = drawable.Count > 0 ? drawable.Min(p => p.X) : LogX ? 1 : 0, x1 = drawable.Count > 0 ? drawable.Max(p => p.X) : LogX ? 10 : 1;
             xAxis = LogX ? ChartAxis.Logarithmic(x0, x1) : ChartAxis.Linear(x0, x1);
         }
-        double y0 = YMin ?? (drawable.Count > 0 ? drawable.Min(p => p.Y) : 0), y1 = YMax ?? (drawable.Count > 0 ? drawable.Max(p => p.Y) : 1);
+        var forY = HasZeroColumn() ? drawable.Concat(series.SelectMany(s => s.Points).Where(p => p.X == 0 && double.IsFinite(p.Y))).ToList() : drawable;
+        double y0 = YMin ?? (forY.Count > 0 ? forY.Min(p => p.Y) : 0), y1 = YMax ?? (forY.Count > 0 ? forY.Max(p => p.Y) : 1);
         var yAxis = ChartAxis.Linear(y0, y1, exact: YMin is not null && YMax is not null);
         return (xAxis, yAxis);
     }

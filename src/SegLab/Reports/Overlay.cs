@@ -1,6 +1,7 @@
 // Pictures made from segmentation outputs for reports: a label map in its palette colours (ignored pixels black),
 // a label map blended over the image, an error map (correct / wrong / ignored), and an adversarial perturbation
-// magnified so that +-eps spans the full range around mid grey. Label maps keep exact colours (nearest scaling).
+// magnified so that +-eps spans the full range around mid grey. Label maps keep exact colours (nearest scaling);
+// error maps are averaged when shrunk, so that thin errors stay visible.
 namespace SegLab.Reports;
 
 /// <summary>Builds report images from label maps, predictions and perturbations.</summary>
@@ -14,6 +15,16 @@ public static class Overlay
 
     /// <summary>Colour of wrongly predicted pixels in error maps (red).</summary>
     public static (byte R, byte G, byte B) WrongColour { get; } = (0xe0, 0x24, 0x3b);
+
+    /// <summary>The CSS colour "#rrggbb" of class <paramref name="index"/> in a packed RGB palette (for bar colours and legends).</summary>
+    /// <param name="paletteRgb">RGB triples, one per class.</param>
+    /// <param name="index">The class.</param>
+    public static string Hex(byte[] paletteRgb, int index)
+    {
+        ArgumentNullException.ThrowIfNull(paletteRgb);
+        if (index < 0 || 3 * index + 2 >= paletteRgb.Length) throw new ArgumentOutOfRangeException(nameof(index), $"Overlay.Hex: class {index} is not in a palette of {paletteRgb.Length / 3} colours.");
+        return Markup.Hex(paletteRgb, index);
+    }
 
     /// <summary>A label map drawn in its palette colours; pixels equal to <paramref name="ignoreIndex"/> are drawn in <see cref="IgnoreColour"/>.</summary>
     /// <param name="labels">height * width class indices, row-major.</param>
@@ -68,6 +79,8 @@ public static class Overlay
     /// <summary>
     /// Where a prediction is right: <see cref="CorrectColour"/> where it equals the ground truth,
     /// <see cref="WrongColour"/> where it differs, <see cref="IgnoreColour"/> where the ground truth is ignored.
+    /// Shrunk to a thumbnail by averaging (not nearest neighbour), so that errors one pixel thin stay visible as a tint
+    /// instead of vanishing between the sampled pixels.
     /// </summary>
     /// <param name="prediction">height * width predicted classes.</param>
     /// <param name="groundTruth">height * width true classes (or the ignore label).</param>
@@ -83,7 +96,7 @@ public static class Overlay
         var rgb = new byte[3 * prediction.Length];
         for (int i = 0; i < prediction.Length; i++)
             Put(rgb, i, groundTruth[i] == ignoreIndex ? IgnoreColour : prediction[i] == groundTruth[i] ? CorrectColour : WrongColour);
-        return new ReportImage(width, height, rgb, ImageScaling.Nearest);
+        return new ReportImage(width, height, rgb, ImageScaling.Box);
     }
 
     /// <summary>The legend of <see cref="Error"/> maps.</summary>

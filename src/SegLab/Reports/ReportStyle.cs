@@ -25,6 +25,7 @@ pre { background: var(--soft); border: 1px solid var(--line); border-radius: 4px
   font: 13px/1.4 ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; white-space: pre-wrap; word-break: break-all; }
 dl.meta { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 2px 24px; margin: 8px 0 4px; font-size: 14px; }
 dl.meta div { display: flex; gap: 8px; min-width: 0; }
+dl.meta div.wide { grid-column: 1 / -1; }
 dl.meta dt { color: var(--muted); flex: 0 0 auto; }
 dl.meta dt::after { content: ":"; }
 dl.meta dd { margin: 0; overflow-wrap: anywhere; font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 13px; }
@@ -51,14 +52,21 @@ table.data tr { break-inside: avoid; }
 svg.chart { display: block; max-width: 100%; height: auto; font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
 .imagerow { margin: 16px 0; break-inside: avoid; }
 .imagerow h4.rowtitle { margin: 0 0 6px; font-size: 14px; font-weight: 600; }
-.imagerow .cells { display: flex; flex-wrap: wrap; gap: 10px; align-items: flex-start; }
-.imagerow figure { margin: 0; }
-.imagerow img { display: block; border: 1px solid var(--line); }
+.imagerow .cells { display: flex; flex-wrap: nowrap; gap: 10px; align-items: flex-start; }
+.imagerow figure { margin: 0; flex: 0 1 auto; min-width: 0; }
+.imagerow img { display: block; max-width: 100%; height: auto; border: 1px solid var(--line); }
 .imagerow img.pixelated { image-rendering: pixelated; }
 .imagerow figcaption { text-align: center; }
 .legend { display: flex; flex-wrap: wrap; gap: 4px 14px; margin: 8px 0; font-size: 13px; break-inside: avoid; }
 .legend span.item { display: inline-flex; align-items: center; gap: 5px; }
 .legend span.swatch { display: inline-block; width: 14px; height: 14px; border: 1px solid #7a8290; }
+.sidebyside { display: flex; flex-wrap: wrap; gap: 8px 28px; align-items: flex-start; }
+.sidebyside .cell { min-width: 0; max-width: 100%; }
+.headline { display: flex; flex-wrap: wrap; gap: 12px; margin: 14px 0; }
+.headline .tile { border: 1px solid var(--line); border-radius: 6px; padding: 8px 16px; min-width: 150px; background: var(--soft); break-inside: avoid; }
+.headline .value { font-size: 26px; font-weight: 700; font-variant-numeric: tabular-nums; line-height: 1.2; }
+.headline .label { font-size: 13px; color: var(--muted); }
+.headline .note { font-size: 12px; color: var(--muted); }
 footer { margin-top: 36px; padding-top: 8px; border-top: 1px solid var(--line); color: var(--muted); font-size: 12px; }
 @media print {
   main { max-width: none; padding: 0; }

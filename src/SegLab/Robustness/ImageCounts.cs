@@ -1,7 +1,8 @@
 // Per-image, per-class pixel counts of one prediction (PAPERS.md A.1): intersections (TP), ground-truth and
 // predicted counts over valid pixels, from which every selection (worst accuracy, worst image mIoU, SEA's
 // greedy worst-case dataset mIoU) is computed without another forward pass.
-// Kept small and local until SegLab.Metrics.ImageConfusion lands; the definitions are the same (A.1).
+// Kept beside SegLab.Metrics.ImageConfusion (same definitions, A.1) because APGD also needs the ignored-pixel count;
+// ToConfusion converts for the metrics code.
 using System.Text.Json.Serialization;
 
 namespace SegLab.Robustness;
@@ -34,6 +35,20 @@ public sealed record ImageCounts(long[] Tp, long[] Gt, long[] Pred, long Valid, 
             if (p == y) tp[y]++;
         }
         return new ImageCounts(tp, gt, pred, valid, ignored);
+    }
+
+    /// <summary>The same counts as a <see cref="SegLab.Metrics.ImageConfusion"/> (for MetricAccumulator and reports).</summary>
+    /// <param name="id">Image id.</param>
+    public SegLab.Metrics.ImageConfusion ToConfusion(string id)
+    {
+        var fp = new long[Tp.Length];
+        var fn = new long[Tp.Length];
+        for (int c = 0; c < Tp.Length; c++)
+        {
+            fp[c] = Pred[c] - Tp[c];
+            fn[c] = Gt[c] - Tp[c];
+        }
+        return SegLab.Metrics.ImageConfusion.FromCounts(id, Tp, fp, fn);
     }
 
     /// <summary>Correctly classified valid pixels.</summary>

@@ -12,6 +12,8 @@ public class ClassTableTests
         var t = ClassTable.CamVid;
         Assert.Equal((11, 11, "camvid"), (t.Count, t.IgnoreIndex, t.Name));
         Assert.Equal(["Sky", "Building", "Pole", "Road", "Pavement", "Tree", "SignSymbol", "Fence", "Car", "Pedestrian", "Bicyclist"], t.Names);
+        t.Names[0] = "changed";
+        Assert.Equal("Sky", t.Names[0]); // a copy: the shared built-in table cannot be altered
         Assert.Equal((60, 40, 222), (t.Classes[4].R, t.Classes[4].G, t.Classes[4].B));
         Assert.Equal((0, 128, 192), (t.Classes[10].R, t.Classes[10].G, t.Classes[10].B));
         var palette = t.PaletteRgb();

@@ -67,6 +67,33 @@ public class DataLoaderTests
         Assert.NotEqual(x.SelectMany(b => b.Images.ToArray()), All(threaded, 4).SelectMany(b => b.Images.ToArray()));
     }
 
+    [Theory]
+    [InlineData(false, 0)]
+    [InlineData(true, 0)]
+    [InlineData(false, 2)]
+    public void Resuming_mid_epoch_gives_the_remaining_batches_of_a_full_epoch(bool skipBad, int prefetch)
+    {
+        var data = new MemoryDataset(11, 10, 8, bad: skipBad ? [2] : []);
+        var options = new DataLoaderOptions
+        {
+            BatchSize = 3, Shuffle = true, Seed = 8, SkipBad = skipBad, PrefetchBatches = prefetch,
+            Transform = new Compose(new RandomCrop(5, 5, 11), new ColorJitter(0.5)),
+        };
+        using var loader = new DataLoader(data, options);
+        var full = All(loader, 2);
+        int loadsBefore = data.Loads;
+        var resumed = loader.Epoch(2, firstBatch: 2).ToList();
+        Assert.Equal(full.Count - 2, resumed.Count);
+        for (int i = 0; i < resumed.Count; i++)
+        {
+            Assert.Equal(full[i + 2].Ids, resumed[i].Ids);
+            Assert.Equal(full[i + 2].Images.ToArray(), resumed[i].Images.ToArray());
+        }
+        // Without skipping, the left-out samples are not even decoded.
+        if (!skipBad) Assert.Equal(11 - 6, data.Loads - loadsBefore);
+        Assert.Empty(loader.Epoch(2, firstBatch: 10));
+    }
+
     private static void WaitUntilBlocked(DataLoader loader)
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);
@@ -131,6 +158,9 @@ public class DataLoaderTests
         Assert.Equal(MemoryDataset.PathOf(6), loader.Skipped[1].Path);
         Assert.Contains("broken on purpose", loader.Skipped[0].Message);
         Assert.Equal(loader.Skipped, log);
+        Assert.Equal(6, All(loader, 1).Sum(b => b.Count));
+        Assert.Equal(2, loader.Skipped.Count); // once per sample, not once per epoch
+        Assert.Equal(2, log.Count);
     }
 
     [Fact]
@@ -159,6 +189,19 @@ public class DataLoaderTests
         Assert.True(data.Loads < 50);
         Assert.Throws<ObjectDisposedException>(() => loader.Epoch());
         e.Dispose();
+    }
+
+    [Fact]
+    public void Starting_another_epoch_stops_the_first_loudly()
+    {
+        var data = new MemoryDataset(20);
+        using var loader = new DataLoader(data, new DataLoaderOptions { BatchSize = 1 });
+        using var first = loader.Epoch(0).GetEnumerator();
+        Assert.True(first.MoveNext());
+        using var second = loader.Epoch(1).GetEnumerator();
+        Assert.True(second.MoveNext());
+        Assert.Throws<InvalidOperationException>(() => first.MoveNext());
+        Assert.True(second.MoveNext());
     }
 
     /// <summary>An IProgress that records synchronously (Progress&lt;T&gt; posts to the thread pool).</summary>

@@ -24,6 +24,8 @@ public class DatasetErrorTests
         Directory.CreateDirectory(dir.File("val/x"));
         Fails(() => Datasets.Open(dir.Path, "val", "camvid"), Path.Combine(dir.Path, "valannot"), "does not exist");
         Fails(() => Datasets.Open(dir.Path, "train", "camvid"), Path.Combine(dir.Path, "train"));
+        Directory.CreateDirectory(dir.File("valannot/x"));
+        Fails(() => Datasets.Open(dir.Path, "vall"), Path.Combine(dir.Path, "vall"), "does not exist (splits present: val)");
         Fails(() => Datasets.Open(dir.Path, "val", "voc"), "no JPEGImages");
         Assert.Throws<ArgumentException>(() => Datasets.Open(dir.Path, "val", "coco"));
     }

@@ -47,6 +47,16 @@ public class TransformTests
     }
 
     [Fact]
+    public void Scale_by_a_factor_rounds_the_size_and_equals_resize()
+    {
+        var s = Sample(9, 5);
+        var r = new ScaleBy(0.5).Apply(s, new Rng(0));
+        Assert.Equal((5, 3), (r.Width, r.Height)); // 4.5 and 2.5 round up
+        Assert.Equal(new Resize(5, 3).Apply(s, new Rng(0)).Image, r.Image);
+        Assert.Same(s, new ScaleBy(1).Apply(s, new Rng(0)));
+    }
+
+    [Fact]
     public void Random_scale_stays_in_its_range_and_repeats_for_a_seed()
     {
         var s = Sample(40, 20);

@@ -70,6 +70,23 @@ public class JpegTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Without_the_library_decoding_says_how_to_install_it()
+    {
+        JpegNative.SimulateMissing = true;
+        try
+        {
+            Assert.False(Jpeg.IsAvailable);
+            var e = Assert.Throws<ImageException>(() => ImageIO.Decode(new byte[] { 0xFF, 0xD8, 0xFF, 0xE0, 0, 0 }, "photo.jpg"));
+            Assert.Contains("photo.jpg", e.Message);
+            Assert.Contains("JPEG decoding needs libturbojpeg (Debian/Ubuntu: apt-get install libturbojpeg0)", e.Message);
+        }
+        finally
+        {
+            JpegNative.SimulateMissing = false;
+        }
+    }
+
+    [Fact]
     public void Data_that_is_not_a_jpeg_is_rejected_with_the_name()
     {
         if (Missing()) return;

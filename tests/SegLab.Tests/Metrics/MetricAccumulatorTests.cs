@@ -44,6 +44,15 @@ public sealed class MetricAccumulatorTests
         Assert.Equal(data.Count, s.Images);
         Assert.Equal(scored.Length, s.ImagesScored);
         Assert.Equal(s.ImageMIoU - s.MIoU, s.SizeBiasGap, 12);
+
+        // The dataset-wide matrix and the per-image scores.
+        var m = acc.ConfusionMatrix()!;
+        for (int g = 0; g < k; g++)
+            for (int p = 0; p < k; p++)
+                Assert.Equal(Enumerable.Range(0, allGt.Length).Count(i => allGt[i] == g && allPred[i] == p), m[g, p]);
+        var scores = acc.ImageScores();
+        Assert.Equal(data.Select(d => d.Id).Order(StringComparer.Ordinal), scores.Select(x => x.Id));
+        Assert.Equal(s.ImageMIoU, scores.Where(x => !double.IsNaN(x.MIoU)).Average(x => x.MIoU), 10);
     }
 
     [Fact]

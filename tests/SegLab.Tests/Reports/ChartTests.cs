@@ -91,13 +91,35 @@ public class ChartTests
     [Fact]
     public void Log_axis_skips_nonpositive_x_and_spaces_decades_evenly()
     {
-        var chart = new LineChart { LogX = true, Markers = true }.Series("a", [(0.0, 70.0), (0.001, 60.0), (0.01, 40.0), (0.1, 10.0)]);
+        var chart = new LineChart { LogX = true, Markers = true }.Series("a", [(-1.0, 70.0), (0.001, 60.0), (0.01, 40.0), (0.1, 10.0)]);
         var circles = ReportXml.Find(chart.ToSvg(), "circle", "pt").Select(c => ReportXml.Num(c, "cx")).ToList();
         Assert.Equal(3, circles.Count);
         Assert.Equal(circles[1] - circles[0], circles[2] - circles[1], 0.02);
         var labels = chart.ToSvg().Descendants("text").Select(t => t.Value).ToList();
         Assert.Contains("0.001", labels);
         Assert.Contains("0.1", labels);
+    }
+
+    [Fact]
+    public void Log_axis_draws_x_zero_in_its_own_column()
+    {
+        var svg = new LineChart { LogX = true }.Series("a", [(0.0, 70.0), (0.001, 60.0), (0.01, 40.0), (0.1, 10.0)]).ToSvg();
+        var points = ReportXml.Find(svg, "circle", "pt").Select(c => (X: ReportXml.Num(c, "cx"), Y: ReportXml.Num(c, "cy"))).ToList();
+        Assert.Equal(4, points.Count);
+        Assert.True(points[0].X + 20 < points[1].X, $"zero column at {points[0].X}, first decade at {points[1].X}");
+        Assert.Equal(points[2].X - points[1].X, points[3].X - points[2].X, 0.02);
+        Assert.True(points[0].Y < points[1].Y); // 70 is drawn above 60: the y axis includes the x = 0 points
+        Assert.Contains("0", svg.Descendants("text").Select(t => t.Value));
+        Assert.Single(svg.Descendants("polyline"));
+    }
+
+    [Fact]
+    public void Points_outside_a_fixed_y_range_are_skipped()
+    {
+        var svg = new LineChart { YMin = 0, YMax = 100 }.Series("a", [(0.0, -1.0), (1.0, 0.0), (2.0, 50.0), (3.0, 100.0), (4.0, 101.0)]).ToSvg();
+        var ys = ReportXml.Find(svg, "circle", "pt").Select(c => ReportXml.Num(c, "cy")).ToList();
+        Assert.Equal(3, ys.Count);
+        Assert.Equal(ys[1], (ys[0] + ys[2]) / 2, 0.02);
     }
 
     [Fact]

@@ -128,6 +128,15 @@ public class HtmlReportTests
     }
 
     [Fact]
+    public void Style_holds_no_character_that_the_serialiser_would_escape()
+    {
+        Assert.DoesNotContain('<', ReportStyle.Css);
+        Assert.DoesNotContain('>', ReportStyle.Css);
+        Assert.DoesNotContain('&', ReportStyle.Css);
+        Assert.Contains(ReportStyle.Css, new HtmlReport("t").ToHtml(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Long_callout_lists_are_cut_with_a_count()
     {
         var files = Enumerable.Range(0, 120).Select(i => $"bad_{i}.png").ToList();

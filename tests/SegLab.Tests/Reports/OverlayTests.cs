@@ -64,6 +64,20 @@ public class OverlayTests
     }
 
     [Fact]
+    public void Thin_errors_survive_shrinking_an_error_map()
+    {
+        const int W = 64, H = 16;
+        var gt = new int[W * H];
+        var pred = new int[W * H];
+        for (int y = 0; y < H; y++) pred[y * W + 33] = 1; // a one-pixel-wide wrong column at an odd x
+        var small = Overlay.Error(pred, gt, W, H, Ignore).Downscale(W / 2);
+        var column = small.Pixel(16, 3);
+        Assert.NotEqual(Overlay.CorrectColour, column);
+        Assert.Equal((byte)((Overlay.CorrectColour.R + Overlay.WrongColour.R + 1) / 2), column.R);
+        Assert.Equal(Overlay.CorrectColour, small.Pixel(5, 3));
+    }
+
+    [Fact]
     public void Magnify_maps_minus_eps_zero_plus_eps_to_black_grey_white()
     {
         const double Eps = 8 / 255.0;
@@ -153,5 +167,7 @@ public class OverlayTests
         var swatches = legend.Render().Descendants("span").Where(s => (string?)s.Attribute("class") == "swatch").Select(s => (string?)s.Attribute("style")).ToList();
         Assert.Equal(["background:#804080", "background:#464646", "background:#faaa1e", "background:#000000"], swatches);
         Assert.Throws<ArgumentException>(() => new ColourLegend(["a", "b", "c", "d"], Palette));
+        Assert.Equal("#faaa1e", Overlay.Hex(Palette, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Overlay.Hex(Palette, 3));
     }
 }

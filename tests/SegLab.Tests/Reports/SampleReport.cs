@@ -23,6 +23,8 @@ internal static class SampleReport
             .Meta("date", "2026-12-01 16:00 UTC").RunMeta("seglab eval --model cgnet-camvid --split test --report out/eval.html");
 
         var summary = report.Section("Summary");
+        summary.Add(new Headline().Add("clean mIoU", 65.3, colourScale: true).Add("worst-case mIoU", 12.4, note: "5 attacks, eps 8/255", colourScale: true)
+            .Add("image-wise mIoU", 58.1).Add("images", "233", note: "3 skipped"));
         summary.Paragraph("Clean mIoU 65.3, worst-case mIoU under attack 12.4.\nImage-wise mIoU is the mean over images of each image's mIoU.");
         summary.Warning("3 files could not be read and were skipped.", ["0001TP_008550.png: truncated IDAT", "Seq05VD_f02370.png: bad CRC", "0006R0_f01890.png: size 960x720, expected 480x360"]);
         summary.Note("Sanity checks passed: the attack raised the loss on every image; no gradient masking detected.");
@@ -32,7 +34,7 @@ internal static class SampleReport
         attacked[2] = double.NaN;
         var perClass = report.Section("Per-class IoU");
         var chart = new BarChart("IoU per class (%)") { SeriesName = "clean", SecondSeriesName = "attacked", Caption = "Bars in the class colours; the lighter bar is under attack." };
-        for (int i = 0; i < Classes.Length; i++) chart.Add(Classes[i], clean[i], attacked[i], Markup.Hex(Palette, i));
+        for (int i = 0; i < Classes.Length; i++) chart.Add(Classes[i], clean[i], attacked[i], Overlay.Hex(Palette, i));
         perClass.Add(chart);
         var table = new ReportTable("IoU per class (%)").Column("class").Column("clean", "F1", colourScale: true).Column("attacked", "F1", colourScale: true).Column("pixels", "N0");
         for (int i = 0; i < Classes.Length; i++) table.Row(Classes[i], clean[i], attacked[i], rng.Next(1000, 5_000_000));
@@ -40,8 +42,8 @@ internal static class SampleReport
         perClass.Add(table);
 
         var curves = report.Section("Robustness curves");
-        double[] eps = [0.25, 0.5, 1, 2, 4, 8, 16];
-        var line = new LineChart("mIoU against the attack budget") { XLabel = "eps (x/255)", YLabel = "mIoU (%)", LogX = true, YMin = 0, YMax = 70, XTicks = eps.Select(e => (e, e.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToList() };
+        double[] eps = [0, 0.25, 0.5, 1, 2, 4, 8, 16];
+        var line = new LineChart("mIoU against the attack budget") { XLabel = "eps (x/255)", YLabel = "mIoU (%)", LogX = true, YMin = 0, YMax = 70, XTicks = eps.Skip(1).Select(e => (e, e.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToList() };
         line.Series("APGD-CE", eps.Select(e => (e, 65 * Math.Exp(-e / 3))));
         line.Series("SegPGD", eps.Select(e => (e, e == 2 ? double.NaN : 63 * Math.Exp(-e / 4))));
         line.Series("worst case", eps.Select(e => (e, 60 * Math.Exp(-e / 2.5))));
@@ -50,11 +52,37 @@ internal static class SampleReport
         linear.Series("train", Enumerable.Range(0, 50).Select(s => ((double)s * 20, 2.5 * Math.Exp(-s / 12.0) + 0.1 * rng.NextDouble())));
         curves.Add(linear);
 
+        var context = report.Section("Context reliance");
+        context.Paragraph("Integrated Gradients of the class Car: share of attribution on the object versus its surroundings.");
+        context.Add(new SideBySide(
+            new BarChart("Attribution on the object (%)") { Width = 420 }.Add("Car", 38.5, Overlay.Hex(Palette, 8)).Add("Pedestrian", 22.0, Overlay.Hex(Palette, 9)),
+            new ReportTable("Context share").Column("class").Column("object", "F1", colourScale: true).Column("context", "F1").Row("Car", 38.5, 61.5).Row("Pedestrian", 22.0, 78.0)));
+        context.Add(HeatmapRow(rng));
+        context.Add(Heatmap.Legend(1.0, signed: true, format: "F1"));
+
         var images = report.Section("Worst images");
         images.Add(new ColourLegend(Classes, Palette));
         images.Add(Overlay.ErrorLegend());
         for (int r = 0; r < imageRows; r++) images.Add(Row(rng, r));
         return report;
+    }
+
+    private static ImageRow HeatmapRow(Random rng)
+    {
+        const int W = 480, H = 360;
+        var photo = new float[3 * W * H];
+        var scores = new float[W * H];
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+            {
+                double d = Math.Sqrt((x - 300) * (x - 300) + (y - 200) * (y - 200)) / 80.0;
+                scores[y * W + x] = (float)(Math.Exp(-d * d) - 0.3 * Math.Exp(-Math.Pow((x - 120) / 60.0, 2)) + 0.02 * rng.NextDouble());
+                for (int c = 0; c < 3; c++) photo[c * W * H + y * W + x] = (float)(0.3 + 0.4 * ((x + c * 90 + y) % 200) / 200.0);
+            }
+        return new ImageRow("0016E5_07959: Integrated Gradients, class Car")
+            .Add(ReportImage.FromRgb(photo, W, H), "image")
+            .Add(Heatmap.Draw(scores, W, H, signed: true), "attribution (signed)")
+            .Add(Heatmap.Over(photo, scores.Select(Math.Abs).ToArray(), W, H), "|attribution| over image");
     }
 
     private static ImageRow Row(Random rng, int r)

@@ -122,6 +122,47 @@ public class ProtocolTests
         Assert.Throws<FormatException>(() => LinfBall.ParseEps("eight"));
     }
 
+    [Fact]
+    public void PAdam_first_step_ascends_by_lr_times_the_gradient_sign()
+    {
+        // Adam's first bias-corrected step is lr * g / (|g| + 1e-8) with g the gradient of the batch-mean objective
+        // (here half the sum over 2 images); with maximize, delta moves up the gradient by at most lr.
+        var p = new TinySegmentation();
+        const float eps = 16f / 255, lr = 1f / 255;
+        var rng = new SegLab.Engine.Rng(7);
+        var start = new float[p.Images.Length];
+        for (int i = 0; i < start.Length; i++)
+            start[i] = Math.Clamp(p.Images[i] + Math.Clamp((float)((2 * rng.NextDouble() - 1) * eps), -eps, eps), 0f, 1f);
+        var ev = p.Model.Evaluate(start, p.Model.MapLabels(p.Labels), TinySegmentation.N, TinySegmentation.H, TinySegmentation.W, new CrossEntropyLoss(), 0, 1, true);
+        var r = new PAdam(new CrossEntropyLoss(), steps: 1, learningRate: lr, seed: 7).Run(p.Model, p.ImageTensor(), p.Labels, eps);
+        var adv = r.Adversarial.ToArray();
+        int checkedCount = 0;
+        for (int i = 0; i < adv.Length; i++)
+        {
+            float g = 0.5f * ev.Grad![i], target = start[i] + lr * g / (Math.Abs(g) + 1e-8f);
+            if (g == 0 || target <= 0 || target >= 1 || Math.Abs(target - p.Images[i]) >= eps) continue; // clipped
+            Assert.True(Math.Abs(adv[i] - target) < 2e-6, $"element {i}: {adv[i]} vs {target}");
+            checkedCount++;
+        }
+        Assert.True(checkedCount > adv.Length / 2);
+    }
+
+    [Fact]
+    public void Counts_agree_with_the_metrics_image_confusion()
+    {
+        int[] pred = [0, 1, 1, 2, 2, 0, 1];
+        int[] gt = [0, 1, 2, 2, -1, 1, 1];
+        var ours = ImageCounts.Compute(pred, gt, 3);
+        var theirs = SegLab.Metrics.ImageConfusion.Compute("x", pred, gt.Select(v => v < 0 ? 3 : v).ToArray(), 3, 3);
+        var conv = ours.ToConfusion("x");
+        Assert.Equal(theirs.Tp, conv.Tp);
+        Assert.Equal(theirs.Fp, conv.Fp);
+        Assert.Equal(theirs.Fn, conv.Fn);
+        Assert.Equal(theirs.Accuracy, ours.Accuracy, 12);
+        Assert.Equal(theirs.MeanIoU(), ours.MeanIoU(), 12);
+        Assert.Equal(1, ours.Ignored);
+    }
+
     private sealed class FloatTolerance : IEqualityComparer<float>
     {
         public bool Equals(float x, float y) => Math.Abs(x - y) < 1e-6;

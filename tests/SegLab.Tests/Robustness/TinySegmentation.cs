@@ -1,5 +1,5 @@
 // A tiny segmentation problem for the attack tests: a small random UNet with one extra output channel (like
-// ESPNet's void logit), identity preprocessing, 2 images of 24x32, labels = its clean prediction with a void stripe.
+// ESPNet's void logit), identity preprocessing, 2 images of 16x16, labels = its clean prediction with a void stripe.
 using SegLab.Engine;
 using SegLab.Models;
 using SegLab.Robustness;
@@ -9,7 +9,7 @@ namespace SegLab.Tests.Robustness;
 /// <summary>Model, images and labels for fast invariant tests.</summary>
 internal sealed class TinySegmentation
 {
-    public const int Classes = 3, Ignore = 3, N = 2, H = 24, W = 32;
+    public const int Classes = 3, Ignore = 3, N = 2, H = 16, W = 16;
 
     public TinySegmentation(long seed = 5)
     {

@@ -1,0 +1,123 @@
+// The HTML report of a robustness run (issue 6; SEA arXiv 2306.12941 and Halmosi et al. arXiv 2407.09150 as in
+// PAPERS.md A.4/A.6): the robustness curve over eps, per-attack tables and win counts, the size-bias analysis
+// (IoU and recall by object area, clean against attacked; image mIoU minus dataset mIoU), sanity checks, and
+// example images (clean, perturbation magnified, clean and adversarial predictions). Built on SegLab.Reports.
+using System.Globalization;
+using SegLab.Reports;
+
+namespace SegLab.Robustness.Protocols;
+
+/// <summary>One example image: clean and worst-case adversarial image with their predictions.</summary>
+/// <param name="Id">Image id.</param>
+/// <param name="Width">W.</param>
+/// <param name="Height">H.</param>
+/// <param name="Eps">Radius.</param>
+/// <param name="Attack">The worst-case attack shown.</param>
+/// <param name="Clean">Planar RGB [3, H, W].</param>
+/// <param name="Adversarial">Planar RGB [3, H, W].</param>
+/// <param name="Label">Labels.</param>
+/// <param name="CleanPrediction">Clean prediction.</param>
+/// <param name="AdversarialPrediction">Adversarial prediction.</param>
+public sealed record RobustnessExample(string Id, int Width, int Height, double Eps, string Attack, float[] Clean, float[] Adversarial,
+    int[] Label, int[] CleanPrediction, int[] AdversarialPrediction);
+
+/// <summary>Builds the HTML report of a <see cref="RobustnessReport"/>.</summary>
+public static class RobustnessHtml
+{
+    private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
+
+    /// <summary>The report.</summary>
+    /// <param name="r">Results.</param>
+    /// <param name="classNames">Class names (legend).</param>
+    /// <param name="paletteRgb">Class colours.</param>
+    /// <param name="ignoreIndex">Label of ignored pixels.</param>
+    /// <param name="examples">Example images (may be empty).</param>
+    /// <param name="commandLine">The command that produced it.</param>
+    public static HtmlReport Build(RobustnessReport r, IReadOnlyList<string> classNames, byte[] paletteRgb, int ignoreIndex,
+        IReadOnlyList<RobustnessExample> examples, string? commandLine)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        ArgumentNullException.ThrowIfNull(examples);
+        var report = new HtmlReport($"Adversarial robustness of {r.Model}", $"protocol {r.Protocol}, {r.Images} images");
+        report.Meta("model", r.Model).Meta("protocol", r.Protocol).Meta("attacks", r.ProtocolDescription).Meta("selection", r.Selection)
+            .Meta("loss logits", r.LossLogits).Meta("images", r.Images.ToString(Ci)).Meta("attack time", $"{r.Seconds:F0} s ({r.Seconds / Math.Max(1, r.Images):F0} s/image)");
+        report.RunMeta(commandLine);
+        if (r.Sanity.Warnings.Count > 0) report.Warning("Sanity checks found problems:", r.Sanity.Warnings);
+        else report.Note("Sanity checks passed: finite, non-zero input gradients; two forward passes agree; every adversarial image lies in the eps-ball and [0, 1]; no worst case above clean.");
+
+        var curve = report.Section("Robustness over eps");
+        curve.Paragraph("Percent. Worst case per image over the clean image and every attack; accuracy is the mean of per-image accuracies (SEA's robust accuracy); mIoU pools intersections and unions of the selected predictions; greedy mIoU is SEA's worst-case search.");
+        var chart = new LineChart("Worst case over eps") { XLabel = "eps (x 1/255)", YLabel = "%", YMin = 0, YMax = 100 };
+        var xs = r.Eps.Select(e => e.EpsValue * 255).ToArray();
+        chart.Series("pixel accuracy", xs, r.Eps.Select(e => e.WorstCase.ImagePixelAccuracy).ToArray())
+            .Series("mIoU", xs, r.Eps.Select(e => e.WorstCase.MIoU).ToArray())
+            .Series("image mIoU", xs, r.Eps.Select(e => e.WorstCase.ImageMIoU).ToArray());
+        if (r.Eps.All(e => e.GreedyWorstMIoU is not null)) chart.Series("greedy mIoU", xs, r.Eps.Select(e => e.GreedyWorstMIoU!.Value).ToArray());
+        curve.Add(chart);
+        var overview = new ReportTable().Column("eps").Column("pixel acc (pooled)", "F2", true).Column("pixel acc (per image)", "F2", true)
+            .Column("mIoU", "F2", true).Column("greedy mIoU", "F2", true).Column("image mIoU", "F2", true).Column("fg mIoU", "F2", true).Column("fg image mIoU", "F2", true);
+        if (r.Eps.Count > 0)
+        {
+            var c = r.Eps[0].Clean;
+            overview.Row("clean", c.PixelAccuracy, c.ImagePixelAccuracy, c.MIoU, null, c.ImageMIoU, c.ForegroundMIoU, c.ForegroundImageMIoU);
+        }
+        foreach (var e in r.Eps)
+            overview.Row(e.Eps, e.WorstCase.PixelAccuracy, e.WorstCase.ImagePixelAccuracy, e.WorstCase.MIoU, e.GreedyWorstMIoU, e.WorstCase.ImageMIoU,
+                e.WorstCase.ForegroundMIoU, e.WorstCase.ForegroundImageMIoU);
+        curve.Add(overview);
+
+        var perAttack = report.Section("Attacks");
+        foreach (var e in r.Eps)
+        {
+            var t = new ReportTable($"eps {e.Eps}").Column("attack").Column("pixel acc (pooled)", "F2", true).Column("pixel acc (per image)", "F2", true)
+                .Column("mIoU", "F2", true).Column("image mIoU", "F2", true).Column("wins", "N0").Column("above clean", "N0").Column("max |delta| x255", "F3").Column("s/image", "F1");
+            foreach (var a in e.Attacks)
+                t.Row(a.Attack, a.Metrics.PixelAccuracy, a.Metrics.ImagePixelAccuracy, a.Metrics.MIoU, a.Metrics.ImageMIoU, a.Wins, a.ImagesAboveClean, a.MaxLinfNorm, a.SecondsPerImage);
+            t.SummaryRow("worst case", e.WorstCase.PixelAccuracy, e.WorstCase.ImagePixelAccuracy, e.WorstCase.MIoU, e.WorstCase.ImageMIoU,
+                r.PerImage.Count(p => p.Eps == e.Eps && p.Chosen == "clean"), null, null, null);
+            var wins = new BarChart($"Images won per attack, eps {e.Eps}") { Max = Math.Max(1, r.Images), ValueFormat = "F0" };
+            foreach (var a in e.Attacks) wins.Add(a.Attack, a.Wins);
+            perAttack.Add(t).Add(wins);
+        }
+
+        var size = report.Section("Size bias");
+        size.Paragraph("Each class of each image is binned by the share of the image its ground truth covers; mean IoU and recall per bin, clean against the worst case. The gap is image mIoU minus dataset mIoU: small objects that vanish lower the former more.");
+        foreach (var e in r.Eps)
+        {
+            var bars = new BarChart($"IoU by object area, eps {e.Eps}") { SeriesName = "clean", SecondSeriesName = "attacked" };
+            var t = new ReportTable($"eps {e.Eps}: gap clean {e.SizeBiasGapClean:F2}, worst case {e.SizeBiasGapWorst:F2} points").Column("area share").Column("objects", "N0")
+                .Column("IoU clean", "F1", true).Column("IoU attacked", "F1", true).Column("recall clean", "F1", true).Column("recall attacked", "F1", true);
+            foreach (var b in e.SizeBias)
+            {
+                if (b.Objects > 0) bars.Add($"{b.Range} ({b.Objects})", b.CleanIoU, b.AttackedIoU);
+                t.Row(b.Range, b.Objects, b.CleanIoU, b.AttackedIoU, b.CleanRecall, b.AttackedRecall);
+            }
+            size.Add(bars).Add(t);
+        }
+
+        if (examples.Count > 0)
+        {
+            var ex = report.Section("Examples");
+            ex.Paragraph("Clean image, the worst-case perturbation magnified (mid grey = 0, full colour = eps), and the clean and adversarial predictions.");
+            ex.Add(new ColourLegend(classNames, paletteRgb));
+            foreach (var x in examples)
+            {
+                var delta = new float[x.Clean.Length];
+                for (int i = 0; i < delta.Length; i++) delta[i] = x.Adversarial[i] - x.Clean[i];
+                ex.Add(new ImageRow($"{x.Id}: {x.Attack} at eps {LinfBall.FormatEps(x.Eps)}") { MaxWidth = 240, MaxHeight = 240 }
+                    .Add(ReportImage.FromRgb(x.Clean, x.Width, x.Height), "image")
+                    .Add(Overlay.Magnify(delta, x.Width, x.Height, x.Eps), "perturbation (magnified)")
+                    .Add(Overlay.Blend(x.Clean, x.CleanPrediction, x.Width, x.Height, paletteRgb, ignoreIndex), "clean prediction")
+                    .Add(Overlay.Blend(x.Adversarial, x.AdversarialPrediction, x.Width, x.Height, paletteRgb, ignoreIndex), "adversarial prediction")
+                    .Add(Overlay.Labels(x.Label, x.Width, x.Height, paletteRgb, ignoreIndex), "ground truth"));
+            }
+        }
+
+        var images = report.Section("Per image");
+        var pt = new ReportTable("Chosen attack per image (first 300 rows)").Column("image").Column("eps").Column("chosen").Column("acc clean", "F2").Column("acc", "F2", true)
+            .Column("mIoU clean", "F2").Column("mIoU", "F2", true);
+        foreach (var p in r.PerImage.Take(300)) pt.Row(p.Id, p.Eps, p.Chosen, p.CleanAccuracy, p.Accuracy, p.CleanMIoU, p.MIoU);
+        images.Add(pt);
+        return report;
+    }
+}
