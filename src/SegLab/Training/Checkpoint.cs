@@ -41,6 +41,7 @@ public sealed record CheckpointState
     public ulong[] RngState { get; init; } = [];
 
     /// <summary>Best validation mIoU so far (NaN before the first validation).</summary>
+    [JsonPropertyName("best_miou")]
     public double BestMIoU { get; init; } = double.NaN;
 
     /// <summary>Step of the best validation.</summary>
@@ -52,7 +53,7 @@ public sealed record CheckpointState
     /// <summary>Mean training loss per finished epoch.</summary>
     public double[] EpochLoss { get; init; } = [];
 
-    /// <summary>Validation mIoU per validation, with its step.</summary>
+    /// <summary>Each validation as [step, mIoU, image mIoU, pixel accuracy].</summary>
     public double[][] Validations { get; init; } = [];
 
     /// <summary>Seconds of training so far (all sessions).</summary>
