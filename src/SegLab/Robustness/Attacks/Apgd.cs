@@ -54,7 +54,7 @@ public sealed class Apgd : AttackBase
     protected override (float[] Adversarial, ImageCounts[] Counts, double[] Loss) Attack(AttackContext ctx)
     {
         var start = RandomStart ? LinfBall.RandomStart(ctx.X0, ctx.Eps, new Rng(Seed)) : (float[])ctx.X0.Clone();
-        return Run(ctx, start, ctx.Eps, Steps, 0);
+        return Run(ctx, start, ctx.Eps, Steps, 0, 0, Steps);
     }
 
     /// <summary>Checkpoint schedule: first interval max(floor(0.22 N), 1), minimum max(floor(0.06 N), 1), decrement max(floor(0.03 N), 1).</summary>
@@ -68,7 +68,9 @@ public sealed class Apgd : AttackBase
     /// <param name="eps">Radius of this run.</param>
     /// <param name="steps">Iterations of this run.</param>
     /// <param name="stepOffset">Added to trace steps.</param>
-    internal (float[] Adversarial, ImageCounts[] Counts, double[] Loss) Run(AttackContext ctx, float[] start, float eps, int steps, int stepOffset)
+    /// <param name="progressOffset">Added to progress steps.</param>
+    /// <param name="progressTotal">Total steps reported to progress (red-eps: all stages).</param>
+    internal (float[] Adversarial, ImageCounts[] Counts, double[] Loss) Run(AttackContext ctx, float[] start, float eps, int steps, int stepOffset, int progressOffset, int progressTotal)
     {
         ArgumentNullException.ThrowIfNull(ctx);
         int nImg = ctx.N, d = ctx.D;
@@ -148,7 +150,7 @@ public sealed class Apgd : AttackBase
                 counter = 0;
                 k = Math.Max(k - kDec, kMin);
             }
-            ctx.Progress?.Report(new AttackProgress(Name, stepOffset + i + 1, stepOffset + steps));
+            ctx.Progress?.Report(new AttackProgress(ctx.Name, progressOffset + i + 1, progressTotal));
             if (EarlyStop && acc.All(v => v == 0)) break;
         }
         return (xBestAdv, bestCounts, bestLoss);

@@ -46,15 +46,16 @@ public sealed class RedEpsApgd : AttackBase
         double[] factors = [2, 1.5, 1];
         float[] x = _apgd.RandomStart ? LinfBall.RandomStart(ctx.X0, (float)(2 * ctx.Eps), new Rng(_apgd.Seed)) : (float[])ctx.X0.Clone();
         (float[] Adversarial, ImageCounts[] Counts, double[] Loss) result = default;
-        int offset = 0;
+        int offset = 0, done = 0;
         for (int s = 0; s < 3; s++)
         {
             float eps = (float)(factors[s] * ctx.Eps);
             if (stages[s] < 1) continue;
             LinfBall.Project(x, ctx.X0, eps);
-            result = _apgd.Run(ctx, x, eps, stages[s], offset);
+            result = _apgd.Run(ctx, x, eps, stages[s], offset, done, _apgd.Steps);
             x = (float[])result.Adversarial.Clone();
             offset += stages[s] + 1;
+            done += stages[s];
         }
         return result;
     }
