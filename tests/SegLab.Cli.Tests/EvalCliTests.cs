@@ -96,6 +96,25 @@ public sealed class EvalCliTests : IDisposable
     }
 
     [Fact]
+    public void Attack_writes_robustness_json_whose_worst_case_is_not_above_clean_and_a_report()
+    {
+        string outDir = Path.Combine(_tmp, "attack");
+        var r = Run("attack", "--model", "cgnet-camvid", "--weights", Path.Combine(Samples, "models", "cgnet_m3n21_camvid.safetensors"),
+            "--data", Path.Combine(Samples, "camvid"), "--attack", "pgd", "--loss", "ce", "--steps", "2", "--eps", "1/255", "--limit", "1", "--out", outDir);
+        Assert.True(r.Code == 0, r.Err);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "robustness.json")));
+        var atEps = doc.RootElement.GetProperty("eps")[0];
+        double clean = atEps.GetProperty("clean").GetProperty("pixelAccuracy").GetDouble();
+        double worst = atEps.GetProperty("worstCase").GetProperty("pixelAccuracy").GetDouble();
+        Assert.InRange(clean, 50, 100);
+        Assert.True(worst <= clean, $"worst case {worst} above clean {clean}");
+        Assert.True(File.Exists(Path.Combine(outDir, "report.html")));
+        var bad = Run("attack", "--model", "cgnet-camvid", "--data", Path.Combine(Samples, "camvid"), "--shard", "0/2", "--out", outDir);
+        Assert.Equal(1, bad.Code);
+        Assert.Contains("--shard", bad.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Predict_writes_label_maps_of_the_image_size_and_overlays()
     {
         string image = Directory.GetFiles(Path.Combine(Samples, "camvid", "val")).Order(StringComparer.Ordinal).First();

@@ -21,15 +21,15 @@ internal static class AttackCommand
     public static Command Create(CliIO io)
     {
         var model = new Option<string>("--model") { Description = "Model name from the model table.", Required = true };
-        var modelWeights = new Option<string?>("--model-weights") { Description = "Safetensors weights instead of the pretrained file." };
+        var modelWeights = new Option<string?>("--weights") { Description = "Model weights (safetensors) instead of the pretrained file, as in seglab eval." };
         var data = new Option<string>("--data") { Description = "Dataset folder (camvid, voc or folder layout, see docs/data.md).", Required = true };
         var layout = new Option<string>("--layout") { Description = "Dataset layout: " + string.Join(", ", Datasets.Layouts) + ".", DefaultValueFactory = _ => "auto" };
         var split = new Option<string>("--split") { Description = "Split to attack.", DefaultValueFactory = _ => "val" };
         var protocol = new Option<string>("--protocol") { Description = "quick, sea or halmosi (ignored with --attack).", DefaultValueFactory = _ => "quick" };
         var eps = new Option<string>("--eps") { Description = "Radii, comma-separated (8/255,4/255 or 0.03).", DefaultValueFactory = _ => "8/255" };
         var limit = new Option<int?>("--limit") { Description = "Attack only the first N images (after --shard)." };
-        var shard = new Option<string?>("--shard") { Description = "i/n: every n-th image starting at i (0-based)." };
-        var weights = new Option<string?>("--weights") { Description = "Balanced-CE class weights (JSON array); default: 1/N_c over the train split's labels." };
+        var shard = new Option<string?>("--shard") { Description = "i/n (1-based, as in seglab eval): images i, i+n, i+2n, ... of the split." };
+        var weights = new Option<string?>("--class-weights") { Description = "Balanced-CE class weights (JSON array); default: 1/N_c over the train split's labels." };
         var outDir = new Option<string>("--out") { Description = "Output folder.", Required = true };
         var resume = new Option<bool>("--resume") { Description = "Continue an interrupted run from OUTDIR's state file." };
         var attack = new Option<string?>("--attack") { Description = "A single attack: " + string.Join(", ", AttackTable.Names) + "." };
@@ -106,7 +106,7 @@ internal static class AttackCommand
 
     private const int ExampleImages = 3;
 
-    private static List<RobustnessExample> Run(CliIO io, ISegmentationDataset dataset, Dictionary<string, int> index, List<string> ids, RobustnessEvaluator evaluator, List<ImageRobustness> done, string statePath, string fingerprint)
+    internal static List<RobustnessExample> Run(CliIO io, ISegmentationDataset dataset, Dictionary<string, int> index, List<string> ids, RobustnessEvaluator evaluator, List<ImageRobustness> done, string statePath, string fingerprint)
     {
         var todo = ids.Where(id => done.All(d => d.Id != id)).ToList();
         var examples = new List<RobustnessExample>();
@@ -168,9 +168,9 @@ internal static class AttackCommand
         if (shard is not null)
         {
             var parts = shard.Split('/');
-            if (parts.Length != 2 || !int.TryParse(parts[0], Ci, out int i) || !int.TryParse(parts[1], Ci, out int n) || n < 1 || i < 0 || i >= n)
-                throw new ArgumentException($"--shard must be i/n with 0 <= i < n, got '{shard}'.");
-            ids = ids.Where((_, k) => k % n == i);
+            if (parts.Length != 2 || !int.TryParse(parts[0], Ci, out int i) || !int.TryParse(parts[1], Ci, out int n) || n < 1 || i < 1 || i > n)
+                throw new ArgumentException($"--shard must be i/n with 1 <= i <= n (for example 1/4), got '{shard}'.");
+            ids = ids.Where((_, k) => k % n == i - 1);
         }
         if (limit is { } l)
         {
@@ -191,7 +191,7 @@ internal static class AttackCommand
         }
         catch (DatasetException)
         {
-            io.Console.MarkupLine("[yellow]no train split found: balanced CE uses uniform class weights (give --weights FILE).[/]");
+            io.Console.MarkupLine("[yellow]no train split found: balanced CE uses uniform class weights (give --class-weights FILE).[/]");
             return ClassWeights.Uniform(classes);
         }
         var counts = new long[classes];
@@ -218,7 +218,7 @@ internal static class AttackCommand
         })),
     }).ToArray();
 
-    private static void Print(CliIO io, RobustnessReport report)
+    internal static void Print(CliIO io, RobustnessReport report)
     {
         foreach (var e in report.Eps)
         {
