@@ -56,33 +56,7 @@ public static class SafeTensors
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(tensors);
         string full = Path.GetFullPath(path);
-        string dir = Path.GetDirectoryName(full) ?? throw new ArgumentException($"Cannot save safetensors to '{path}': it has no directory.", nameof(path));
-        string tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-            {
-                SafeTensorsWriter.Write(fs, tensors, metadata, full);
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch
-        {
-            try
-            {
-                File.Delete(tmp);
-            }
-            catch (IOException)
-            {
-                // Best effort: the original error matters more.
-            }
-            catch (UnauthorizedAccessException)
-            {
-                // Same.
-            }
-            throw;
-        }
+        IO.AtomicFile.Write(full, fs => SafeTensorsWriter.Write(fs, tensors, metadata, full));
     }
 
     /// <summary>The bytes of a safetensors file holding <paramref name="tensors"/> (see <see cref="Save"/>).</summary>

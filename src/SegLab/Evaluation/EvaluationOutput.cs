@@ -130,7 +130,7 @@ public static class EvaluationOutput
         head["excludedClasses"] ??= new JsonArray(summary.ExcludedClasses.Select(c => (JsonNode?)c).ToArray());
         head["skipped"] = new JsonArray(skipped.Select(s => (JsonNode?)new JsonObject { ["id"] = s.Id, ["path"] = s.Path, ["problem"] = s.Problem }).ToArray());
         var bytes = JsonSerializer.SerializeToUtf8Bytes(head, Indented);
-        AtomicWrite(path, bytes);
+        SegLab.Engine.IO.AtomicFile.Write(path, bytes);
     }
 
     private sealed record Run(string Dir, string Model, string Dataset, string Root, string Split, string Layout, string? ClassesOption, int[] Excluded, IReadOnlyList<SkippedFile> Skipped);
@@ -205,16 +205,5 @@ public static class EvaluationOutput
         if (missing.Count > 0)
             note = $"No saved prediction for {missing.Count} of the worst images ({string.Join(", ", missing)}): run the shards with a larger --worst.";
         return result;
-    }
-
-    private static void AtomicWrite(string path, byte[] bytes)
-    {
-        string tmp = path + ".tmp";
-        using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            f.Write(bytes);
-            f.Flush(flushToDisk: true);
-        }
-        File.Move(tmp, path, overwrite: true);
     }
 }

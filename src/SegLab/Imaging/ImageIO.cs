@@ -84,29 +84,4 @@ public static class ImageIO
             default: throw new ArgumentException($"Image {path}: cannot choose a format for this extension (use .png, .pgm, .ppm or .pnm).", nameof(path));
         }
     }
-
-    /// <summary>Writes bytes atomically: a temporary file in the same folder, flushed to disk, then renamed over <paramref name="path"/>.</summary>
-    /// <param name="path">The destination file.</param>
-    /// <param name="bytes">The whole content.</param>
-    internal static void WriteAtomically(string path, ReadOnlySpan<byte> bytes)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        var full = Path.GetFullPath(path);
-        var dir = Path.GetDirectoryName(full)!;
-        var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
-    }
 }

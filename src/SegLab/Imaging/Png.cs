@@ -4,6 +4,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
+using SegLab.Engine.IO;
 
 namespace SegLab.Imaging;
 
@@ -278,28 +279,7 @@ public static class Png
     /// <summary>Encodes and writes an image atomically: a temporary file in the same folder, flushed, then renamed over <paramref name="path"/>.</summary>
     /// <param name="path">The destination file.</param>
     /// <param name="image">The image.</param>
-    public static void Save(string path, Image image)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        var bytes = Encode(image);
-        var full = Path.GetFullPath(path);
-        var dir = Path.GetDirectoryName(full)!;
-        var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
-    }
+    public static void Save(string path, Image image) => AtomicFile.Write(path, Encode(image));
 
     /// <summary>CRC-32 (ISO 3309, as PNG uses it) of <paramref name="bytes"/>.</summary>
     /// <param name="bytes">The bytes (a chunk's type and data).</param>

@@ -109,7 +109,7 @@ public static class Pnm
     /// <param name="image">A grey or RGB image (palette images are expanded).</param>
     /// <param name="plain">Write the plain (ASCII) form.</param>
     /// <param name="maxVal">Maxval to write; see <see cref="Encode"/>.</param>
-    public static void Save(string path, Image image, bool plain = false, int? maxVal = null) => ImageIO.WriteAtomically(path, Encode(image, plain, maxVal));
+    public static void Save(string path, Image image, bool plain = false, int? maxVal = null) => SegLab.Engine.IO.AtomicFile.Write(path, Encode(image, plain, maxVal));
 
     private static Image ToImage(int width, int height, int channels, int maxVal, ushort[] raw)
     {

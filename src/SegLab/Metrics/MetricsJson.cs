@@ -28,7 +28,7 @@ public static partial class MetricsJson
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var w = new Utf8JsonWriter(buffer, Indented)) WriteSummary(w, summary, classNames);
-        AtomicFile.Write(path, buffer.WrittenSpan);
+        SegLab.Engine.IO.AtomicFile.Write(path, buffer.WrittenSpan);
     }
 
     /// <summary>Writes the summary as one JSON object (for embedding in larger reports).</summary>

@@ -64,7 +64,7 @@ public static partial class MetricsJson
             w.WriteEndArray();
             w.WriteEndObject();
         }
-        AtomicFile.Write(path, buffer.WrittenSpan);
+        SegLab.Engine.IO.AtomicFile.Write(path, buffer.WrittenSpan);
     }
 
     /// <summary>Loads a state file written by <see cref="SaveState"/>.</summary>

@@ -6,6 +6,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Xml;
 using System.Xml.Linq;
+using SegLab.Engine.IO;
 
 namespace SegLab.Reports;
 
@@ -109,25 +110,5 @@ public sealed class HtmlReport : ReportContainer
 
     /// <summary>Writes the report atomically (UTF-8 without BOM): a temporary file in the same folder, flushed, then renamed.</summary>
     /// <param name="path">The destination file; its folder must exist.</param>
-    public void Save(string path)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        var bytes = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(ToHtml());
-        var full = Path.GetFullPath(path);
-        var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
-    }
+    public void Save(string path) => AtomicFile.WriteText(path, ToHtml());
 }

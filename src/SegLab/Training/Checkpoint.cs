@@ -126,5 +126,5 @@ public static class Checkpoint
     public static CheckpointState? TryRead(string path) => File.Exists(path) ? Read(path) : null;
 
     private static void WriteState(string path, CheckpointState state) =>
-        AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(state, Json));
+        SegLab.Engine.IO.AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(state, Json));
 }

@@ -98,7 +98,7 @@ public sealed class Trainer
         _rng = new Rng(config.Seed + 104729);
         _state = new CheckpointState { TotalSteps = TotalSteps, ConfigHash = ConfigLoader.Hash(config), RngState = _rng.GetState() };
         if (resume) Restore();
-        AtomicFile.Write(Path.Combine(outDir, "config.yaml"), System.Text.Encoding.UTF8.GetBytes(ConfigLoader.ToYaml(config)));
+        SegLab.Engine.IO.AtomicFile.Write(Path.Combine(outDir, "config.yaml"), System.Text.Encoding.UTF8.GetBytes(ConfigLoader.ToYaml(config)));
     }
 
     /// <summary>The model being trained.</summary>

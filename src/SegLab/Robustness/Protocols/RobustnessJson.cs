@@ -28,11 +28,8 @@ public static class RobustnessJson
     /// <param name="text">Contents.</param>
     public static void WriteAtomic(string path, string text)
     {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var tmp = full + ".tmp-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, full, overwrite: true);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        SegLab.Engine.IO.AtomicFile.WriteText(path, text);
     }
 
     /// <summary>Writes a report as JSON, atomically.</summary>
