@@ -62,8 +62,7 @@ internal static class AttackCommand
             var seg = ModelTable.Load(r.GetValue(model)!, r.GetValue(modelWeights));
             var dataset = Datasets.Open(r.GetValue(data)!, r.GetValue(split)!, r.GetValue(layout)!);
             var am = new AttackModel(seg, r.GetValue(ignore) ?? dataset.Classes.IgnoreIndex, logits);
-            var index = Enumerable.Range(0, dataset.Count).ToDictionary(dataset.Id, i => i, StringComparer.Ordinal);
-            var ids = Select(index.Keys.ToArray(), r.GetValue(images), r.GetValue(shard), r.GetValue(limit));
+            var ids = Select(Enumerable.Range(0, dataset.Count).Select(dataset.Id).ToArray(), r.GetValue(images), r.GetValue(shard), r.GetValue(limit));
             string? single = r.GetValue(attack);
             string lossName = r.GetValue(loss)!;
             bool needsWeights = single is null ? string.Equals(r.GetValue(protocol), "sea", StringComparison.OrdinalIgnoreCase) : lossName == "bmce";
@@ -91,7 +90,7 @@ internal static class AttackCommand
                 io.Console.MarkupLine($"[grey]resuming: {done.Count} of {ids.Count} images already done[/]");
             }
             io.Console.MarkupLine($"[bold]{Markup.Escape(seg.Name)}[/]: {Markup.Escape(proto.Description)}; {ids.Count} images, eps {string.Join(", ", radii.Select(LinfBall.FormatEps))}");
-            var examples = Run(io, dataset, index, ids, evaluator, done, statePath, fingerprint);
+            var examples = Run(io, dataset, ids, evaluator, done, statePath, fingerprint);
             var report = RobustnessSummary.Build(seg.Name, proto, logits, radii, ids.Select(id => done.First(d => d.Id == id)).ToArray(), r.GetValue(background));
             RobustnessJson.Save(Path.Combine(dir, "robustness.json"), report);
             RobustnessHtml.Build(report, dataset.Classes.Names, dataset.Classes.PaletteRgb(), am.IgnoreIndex, examples,
@@ -104,55 +103,32 @@ internal static class AttackCommand
         return cmd;
     }
 
-    private const int ExampleImages = 3;
-
-    internal static List<RobustnessExample> Run(CliIO io, ISegmentationDataset dataset, Dictionary<string, int> index, List<string> ids, RobustnessEvaluator evaluator, List<ImageRobustness> done, string statePath, string fingerprint)
+    /// <summary>Runs the protocol image by image under two progress bars (images, and the current attack).</summary>
+    internal static List<RobustnessExample> Run(CliIO io, ISegmentationDataset dataset, List<string> ids, RobustnessEvaluator evaluator, List<ImageRobustness> done, string statePath, string fingerprint)
     {
-        var todo = ids.Where(id => done.All(d => d.Id != id)).ToList();
-        var examples = new List<RobustnessExample>();
-        double maxEps = evaluator.Eps.Max();
+        List<RobustnessExample> examples = [];
         io.Console.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
                 var all = ctx.AddTask("images", maxValue: Math.Max(1, ids.Count));
-                all.Value = done.Count;
                 var current = ctx.AddTask("attack", maxValue: 1);
-                foreach (var id in todo)
+                examples = RobustnessRun.Run(dataset, ids, evaluator, done, statePath, fingerprint, progress: new SyncProgress<RobustnessRunProgress>(p =>
                 {
-                    var sample = dataset.Load(index[id]);
-                    var label = sample.Label ?? throw new DatasetException($"{sample.ImagePath}: image {id} has no label; attacks need labels.", sample.ImagePath);
-                    all.Description = $"image {Markup.Escape(id)}";
-                    var adversarial = new Dictionary<string, float[]>();
-                    bool keep = examples.Count < ExampleImages;
-                    var result = evaluator.Evaluate(id, sample.Image, label, sample.Height, sample.Width, new Relay(p =>
+                    all.Value = p.ImagesDone;
+                    if (p.Id is not null) all.Description = $"image {Markup.Escape(p.Id)}";
+                    if (p.Attack is { } a)
                     {
-                        current.MaxValue = Math.Max(1, p.TotalSteps);
-                        current.Value = p.Step;
-                        current.Description = $"{Markup.Escape(p.Attack)} @ {LinfBall.FormatEps(p.Eps)} ({p.AttackIndex + 1}/{p.AttackCount})";
-                    }), (e, name, adv) => { if (keep && e == maxEps) adversarial[name] = adv; });
-                    done.Add(result);
-                    if (keep) examples.Add(Example(evaluator, sample, label, result, maxEps, adversarial));
-                    RobustnessJson.SaveState(statePath, new RobustnessState(fingerprint, done));
-                    all.Increment(1);
-                }
+                        current.MaxValue = Math.Max(1, a.TotalSteps);
+                        current.Value = a.Step;
+                        current.Description = $"{Markup.Escape(a.Attack)} @ {LinfBall.FormatEps(a.Eps)} ({a.AttackIndex + 1}/{a.AttackCount})";
+                    }
+                }));
                 all.Value = all.MaxValue;
                 current.Value = current.MaxValue;
                 current.Description = "done";
                 ctx.Refresh();
             });
         return examples;
-    }
-
-    // The strongest attack on one image at the largest radius (an attack even when the clean image is the worst case), with predictions.
-    private static RobustnessExample Example(RobustnessEvaluator ev, SegmentationSample sample, int[] label, ImageRobustness result, double eps, Dictionary<string, float[]> adversarial)
-    {
-        var attacks = result.At(eps).Attacks;
-        int best = WorstCase.Strongest(attacks.Select(a => a.Counts).ToArray(), ev.Protocol.Selection);
-        var adv = adversarial[attacks[best].Attack];
-        int h = sample.Height, w = sample.Width;
-        var cleanPred = ev.Model.Predict(ev.Model.Logits(sample.Image, 1, h, w), 1, h * w);
-        var advPred = ev.Model.Predict(ev.Model.Logits(adv, 1, h, w), 1, h * w);
-        return new RobustnessExample(sample.Id, w, h, eps, attacks[best].Attack, sample.Image, adv, label, cleanPred, advPred);
     }
 
     private static List<string> Select(IReadOnlyList<string> all, string? only, string? shard, int? limit)
@@ -237,9 +213,4 @@ internal static class AttackCommand
     }
 
     private static string F(double v) => double.IsNaN(v) ? "-" : v.ToString("F2", Ci);
-
-    private sealed class Relay(Action<ProtocolProgress> report) : IProgress<ProtocolProgress>
-    {
-        public void Report(ProtocolProgress value) => report(value);
-    }
 }

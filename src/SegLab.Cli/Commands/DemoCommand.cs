@@ -50,12 +50,11 @@ internal static class DemoCommand
             c => [new Pgd(new CrossEntropyLoss(), 5), new Apgd(new MaskedCrossEntropyLoss(), 10, seed: c.Seed)], Selection.Accuracy);
         var attackModel = new AttackModel(model, data.Classes.IgnoreIndex);
         var evaluator = new RobustnessEvaluator(attackModel, protocol, [eps], new ProtocolContext(model.NumClasses, null, 0));
-        var index = Enumerable.Range(0, data.Count).ToDictionary(data.Id, i => i, StringComparer.Ordinal);
-        var ids = index.Keys.Order(StringComparer.Ordinal).Take(3).ToList();
+        var ids = Enumerable.Range(0, data.Count).Select(data.Id).Order(StringComparer.Ordinal).Take(3).ToList();
         Directory.CreateDirectory(dir);
         io.Console.MarkupLine($"[bold]Quick attack[/]: {Markup.Escape(protocol.Description)}; {ids.Count} images.");
         var done = new List<ImageRobustness>();
-        var examples = AttackCommand.Run(io, data, index, ids, evaluator, done, Path.Combine(dir, "robustness.state.json"), "demo");
+        var examples = AttackCommand.Run(io, data, ids, evaluator, done, Path.Combine(dir, "robustness.state.json"), "demo");
         var report = RobustnessSummary.Build(model.Name, protocol, attackModel.LossLogits, [eps], done);
         string json = Path.Combine(dir, "robustness.json"), html = Path.Combine(dir, "report.html");
         RobustnessJson.Save(json, report);
