@@ -83,15 +83,26 @@ public static class EvaluationOutput
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var r in runs)
         {
-            var s = MetricsJson.LoadState(EvaluationFiles.In(r.Dir).State, state.ClassNames);
+            var s = ReferenceEquals(r, first) ? state : MetricsJson.LoadState(EvaluationFiles.In(r.Dir).State, state.ClassNames);
             foreach (var img in s.Accumulator.Images)
                 if (!seen.Add(img.Id)) throw new InvalidDataException($"merge: image {img.Id} appears in more than one shard (again in {r.Dir}); shards must not overlap.");
             acc.Merge(s.Accumulator);
         }
-        var classes = OpenClasses(first);
+        // The dataset is reopened once: for its class table and for the images of the worst predictions.
+        ISegmentationDataset? data = null;
+        string? note = null;
+        try
+        {
+            data = Datasets.Open(first.Root, first.Split, first.Layout, first.ClassesOption);
+        }
+        catch (IOException e)
+        {
+            note = $"The worst images are not shown: the dataset could not be reopened ({e.Message}).";
+        }
+        var classes = data?.Classes ?? ClassTable.Resolve(first.ClassesOption ?? first.Dataset);
         var summary = acc.Summarize(new MetricOptions { ExcludedClasses = first.Excluded });
         var skipped = runs.SelectMany(r => r.Skipped).ToList();
-        var worst = ReloadWorst(acc, runs, classes, worstImages, out var note);
+        var worst = data is null ? [] : ReloadWorst(acc, runs, data, worstImages, out note);
         var files = EvaluationFiles.In(Path.GetFullPath(outDir));
         Directory.CreateDirectory(files.Directory);
         MetricsJson.SaveState(files.State, acc, state.ClassNames);
@@ -154,39 +165,12 @@ public static class EvaluationOutput
         }
     }
 
-    private static ClassTable OpenClasses(Run run)
-    {
-        try
-        {
-            return Datasets.Open(run.Root, run.Split, run.Layout, run.ClassesOption).Classes;
-        }
-        catch (IOException)
-        {
-            return run.ClassesOption switch
-            {
-                null or "camvid" => ClassTable.CamVid,
-                "voc" => ClassTable.Voc,
-                var p => ClassTable.Load(p),
-            };
-        }
-    }
-
     /// <summary>The worst images of the merged split, rebuilt from the shards' saved predictions and the dataset.</summary>
-    private static List<ImageExample> ReloadWorst(MetricAccumulator acc, List<Run> runs, ClassTable classes, int k, out string? note)
+    private static List<ImageExample> ReloadWorst(MetricAccumulator acc, List<Run> runs, ISegmentationDataset data, int k, out string? note)
     {
         note = null;
         var result = new List<ImageExample>();
         if (k <= 0) return result;
-        ISegmentationDataset data;
-        try
-        {
-            data = Datasets.Open(runs[0].Root, runs[0].Split, runs[0].Layout, runs[0].ClassesOption);
-        }
-        catch (IOException e)
-        {
-            note = $"The worst images are not shown: the dataset could not be reopened ({e.Message}).";
-            return result;
-        }
         var index = Enumerable.Range(0, data.Count).ToDictionary(data.Id, i => i, StringComparer.Ordinal);
         var missing = new List<string>();
         foreach (var score in acc.Worst(k))
