@@ -168,9 +168,11 @@ public sealed class Trainer
         }
         if (_state.Step < TotalSteps) SaveLast(secondsBefore + clock.Elapsed.TotalSeconds);
         else Engine.Serialization.SafeTensors.Save(Path.Combine(_dir, Checkpoint.FinalWeights), Model.Network.StateDict());
-        return new TrainResult(_state.Step, _state.Step >= TotalSteps, lastLoss, _state.BestMIoU, _state.BestStep, clock.Elapsed.TotalSeconds,
+        var result = new TrainResult(_state.Step, _state.Step >= TotalSteps, lastLoss, _state.BestMIoU, _state.BestStep, clock.Elapsed.TotalSeconds,
             trainSeconds / Math.Max(1e-9, (_state.Step - startStep) * acc / (double)bpe),
             Process.GetCurrentProcess().PeakWorkingSet64, _dir);
+        if (result.Completed) TrainSummary.Write(Path.Combine(_dir, TrainSummary.FileName), result, _state, Parallelism.Threads);
+        return result;
     }
 
     private (double Loss, double Contrast) Forward(Batch b, int microBatch)
@@ -216,15 +218,25 @@ public sealed class Trainer
         var m = Validation.Evaluate(Model, _data.Val!, _cfg.Data.ValScale, _cfg.Data.ValLimit, _ignore, cancel);
         if (cancel.IsCancellationRequested) return;
         _state = _state with { Validations = [.. _state.Validations, [step, m.MIoU, m.ImageMIoU, m.PixelAccuracy]] };
+        var names = ClassNames();
+        MetricsJson.WriteSummary(Path.Combine(_dir, LastMetricsFile), m, names);
         bool best = double.IsNaN(_state.BestMIoU) || m.MIoU > _state.BestMIoU;
         if (best)
         {
             _state = _state with { BestMIoU = m.MIoU, BestStep = step };
             Checkpoint.SaveBest(_dir, _state, Model.Network.StateDict());
+            MetricsJson.WriteSummary(Path.Combine(_dir, BestMetricsFile), m, names);
         }
         progress?.Report(new TrainProgress(step, TotalSteps, _state.Epoch, double.NaN, 0, _opt.LearningRate, 0, TimeSpan.Zero,
             $"validation at step {step}: mIoU {m.MIoU:F2}, image mIoU {m.ImageMIoU:F2}, pixel accuracy {m.PixelAccuracy:F2}{(best ? " (best)" : "")}"));
     }
+
+    /// <summary>Full metrics (per-class IoU included) of the latest validation and of the best one, in the run folder.</summary>
+    public const string LastMetricsFile = "val-metrics.json", BestMetricsFile = "best-metrics.json";
+
+    // The dataset's class names, then generic names for outputs the labels never use.
+    private string[] ClassNames() =>
+        [.. Enumerable.Range(0, Model.NumClasses).Select(c => c < _data.Classes.Count ? _data.Classes.Names[c] : $"class{c}")];
 
     private void SaveLast(double totalSeconds)
     {

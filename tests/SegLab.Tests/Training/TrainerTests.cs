@@ -67,6 +67,28 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void A_finished_run_writes_its_summary_and_the_full_metrics_of_its_validations()
+    {
+        var result = new Trainer(Tiny(iterations: 4), Data(), Dir("sum")).Run();
+        using var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(Dir("sum"), TrainSummary.FileName)));
+        var r = summary.RootElement;
+        Assert.Equal(4, r.GetProperty("steps").GetInt64());
+        Assert.True(r.GetProperty("completed").GetBoolean());
+        Assert.Equal(result.BestMIoU, r.GetProperty("bestMIoU").GetDouble(), 5);
+        // 3 batches per epoch: validations after the first epoch (step 3) and at the last step.
+        Assert.Equal(2, r.GetProperty("validations").GetArrayLength());
+        Assert.True(r.GetProperty("peakWorkingSetMB").GetDouble() > 0);
+        Assert.True(r.GetProperty("trainSecondsPerEpoch").GetDouble() > 0);
+
+        using var best = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(Dir("sum"), Trainer.BestMetricsFile)));
+        Assert.Equal(result.BestMIoU, best.RootElement.GetProperty("mIoU").GetDouble(), 9);
+        Assert.Equal(3, best.RootElement.GetProperty("perClassIoU").EnumerateObject().Count());
+        using var last = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(Dir("sum"), Trainer.LastMetricsFile)));
+        var lastVal = r.GetProperty("validations")[1].GetProperty("mIoU").GetDouble();
+        Assert.Equal(lastVal, last.RootElement.GetProperty("mIoU").GetDouble(), 5);
+    }
+
+    [Fact]
     public void Contextrast_heads_are_not_part_of_the_saved_model()
     {
         var cfg = Tiny(contextrast: true, iterations: 2);
