@@ -5,7 +5,7 @@ One step = zero grad, forward, cross-entropy, backward, SGD (momentum 0.9, wd 5e
 8 x 3 x 128 x 128 with 11 classes. Models: the UNet (16-32-64-128, batch norm, ReLU, bilinear upsampling, as
 src/SegLab/Models/UNet.cs) and the DeepLabV3-style model (ResNet-18-style encoder of base width 16, output stride
 16, ASPP 64, as src/SegLab/Models/DeepLabV3.cs), both written here in PyTorch from the same description. PyTorch
-and `seglab train bench --json` alternate per thread count so machine noise hits both.
+and `seglab bench train --json` alternate per thread count so machine noise hits both.
 
   /usr/bin/python3 tools/bench_train_vs_torch.py [--seglab ./seglab] [--threads 1,2] [--repeats 5] [--models unet,deeplabv3]
 
@@ -109,9 +109,9 @@ def torch_step_ms(name, threads, repeats, batch=8, size=128, classes=11):
 
 
 def seglab_step_ms(seglab, name, threads, repeats):
-    out = subprocess.run([seglab, "--threads", str(threads), "train", "bench", "--model", name, "--repeats", str(repeats), "--json"],
+    out = subprocess.run([seglab, "--threads", str(threads), "bench", "train", "--model", name, "--repeats", str(repeats), "--json"],
                          check=True, capture_output=True, text=True).stdout
-    return json.loads(out)["MedianMs"]
+    return json.loads(out)["medianMs"]
 
 
 def main():

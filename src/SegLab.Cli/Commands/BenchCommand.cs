@@ -15,6 +15,7 @@ internal static class BenchCommand
         cmd.Subcommands.Add(Gemm(io));
         cmd.Subcommands.Add(Elementwise(io));
         cmd.Subcommands.Add(Model(io));
+        cmd.Subcommands.Add(TrainCommand.CreateBench(io));
         return cmd;
     }
 

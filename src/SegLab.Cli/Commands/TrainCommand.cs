@@ -19,7 +19,6 @@ internal static class TrainCommand
         var set = new Option<string[]>("--set") { Description = "Override a config key, e.g. --set schedule.lr=0.01 (repeatable).", AllowMultipleArgumentsPerToken = false };
         var init = new Option<string?>("--init") { Description = "Fine-tune a model-table entry from its pretrained weights (sets model.init), e.g. cgnet-camvid." };
         var cmd = new Command("train", "Train or fine-tune a segmentation model (optionally with Contextrast).") { config, output, resume, print, set, init };
-        cmd.Subcommands.Add(CreateBench(io));
         cmd.SetAction(r =>
         {
             Cli.ApplyThreads(r);
@@ -41,7 +40,9 @@ internal static class TrainCommand
         return cmd;
     }
 
-    /// <summary>`seglab train bench` (meant to move under `seglab bench train`): median training-step time.</summary>
+    private static readonly System.Text.Json.JsonSerializerOptions CamelCase = new() { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase };
+
+    /// <summary>`seglab bench train`: median training-step time (forward, backward, optimizer) on a random batch.</summary>
     public static Command CreateBench(CliIO io)
     {
         var family = new Option<string>("--model") { Description = "unet or deeplabv3.", DefaultValueFactory = _ => "unet" };
@@ -52,7 +53,7 @@ internal static class TrainCommand
         var repeats = new Option<int>("--repeats") { Description = "Timed steps (after 2 warm-up steps).", DefaultValueFactory = _ => 5 };
         var contrast = new Option<bool>("--contextrast") { Description = "Add Contextrast's loss (d = 64) to the step." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
-        var cmd = new Command("bench", "Median training-step time (forward, backward, SGD) on a random batch, 11 classes.") { family, widths, baseWidth, batch, size, repeats, contrast, json };
+        var cmd = new Command("train", "Median training-step time (forward, backward, SGD) on a random batch, 11 classes.") { family, widths, baseWidth, batch, size, repeats, contrast, json };
         cmd.SetAction(r =>
         {
             Cli.ApplyThreads(r);
@@ -66,7 +67,7 @@ internal static class TrainCommand
                 r.GetValue(contrast) ? new SegLab.Contextrast.ContextrastOptions { Enabled = true, Dim = 64 } : null);
             if (r.GetValue(json))
             {
-                io.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(result));
+                io.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(result, CamelCase));
                 return 0;
             }
             var t = new Table().Border(TableBorder.Rounded).AddColumns("model", "batch", "size", "threads", "contextrast", "median ms", "min ms", "peak memory MB");
