@@ -58,11 +58,52 @@ public static class Tape
 
         using var _ = GradMode.NoGrad();
         var order = TopologicalOrder(root);
+        // Grad: only tensors on a path to a requested input get gradients (as PyTorch's autograd.grad does), so an
+        // input-gradient pass through a network skips every weight gradient. Backward: every RequiresGrad tensor.
+        var saved = s_needed;
+        s_needed = captures is null ? null : Needed(order, captures);
+        try
+        {
+            Propagate(root, seed, order, captures);
+        }
+        finally
+        {
+            s_needed = saved;
+        }
+    }
+
+    [ThreadStatic]
+    private static HashSet<Tensor>? s_needed;
+
+    /// <summary>
+    /// Whether the backward pass now running wants a gradient for <paramref name="t"/>: it requires one and, under
+    /// <see cref="Grad"/>, lies on a path to a requested input. Backward rules ask this before computing an input's
+    /// gradient.
+    /// </summary>
+    /// <param name="t">An input of the operation (null: an absent optional input).</param>
+    internal static bool Wants([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] Tensor? t) => t is { RequiresGrad: true } && (s_needed is null || s_needed.Contains(t));
+
+    // order lists every tensor after its inputs: one forward sweep marks those that reach a requested input.
+    private static HashSet<Tensor> Needed(List<Tensor> order, Dictionary<Tensor, Tensor?> captures)
+    {
+        var needed = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        foreach (var t in order)
+        {
+            if (captures.ContainsKey(t)) { needed.Add(t); continue; }
+            if (t.GradFn is null) continue;
+            foreach (var x in t.GradFn.Inputs)
+                if (needed.Contains(x)) { needed.Add(t); break; }
+        }
+        return needed;
+    }
+
+    private static void Propagate(Tensor root, Tensor seed, List<Tensor> order, Dictionary<Tensor, Tensor?>? captures)
+    {
         var pending = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance) { [root] = seed };
         for (int i = order.Count - 1; i >= 0; i--)
         {
             var t = order[i];
-            if (!pending.Remove(t, out var g)) continue;
+            if (!pending.Remove(t, out var g) || (s_needed is not null && !s_needed.Contains(t))) continue;
             if (captures is not null && captures.ContainsKey(t)) captures[t] = g;
             if (t.GradFn is null)
             {
@@ -75,7 +116,7 @@ public static class Tape
             {
                 var x = node.Inputs[k];
                 var gx = grads[k];
-                if (gx is null || !x.RequiresGrad) continue;
+                if (gx is null || !Wants(x)) continue;
                 if (!Shapes.Equal(gx.Shape, x.Shape))
                     throw new InvalidOperationException($"Backward of '{node.Op}' produced a gradient of shape {Shapes.Format(gx.Shape)} for input {k} of shape {Shapes.Format(x.Shape)} (engine bug).");
                 pending[x] = pending.TryGetValue(x, out var acc) ? Ops.Add(acc, gx) : gx;

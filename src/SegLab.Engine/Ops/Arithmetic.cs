@@ -23,7 +23,7 @@ public static partial class Ops
     {
         var y = ElementwiseKernels.Binary<SubOp>("sub", a, b);
         if (!GradMode.Needs(a, b)) return y;
-        return Tape.Record(y, "sub", [a, b], g => [SumTo(g, a.Dims), b.RequiresGrad ? SumTo(Neg(g), b.Dims) : null]);
+        return Tape.Record(y, "sub", [a, b], g => [SumTo(g, a.Dims), Tape.Wants(b) ? SumTo(Neg(g), b.Dims) : null]);
     }
 
     /// <summary>a * b elementwise, broadcasting.</summary>
@@ -32,8 +32,8 @@ public static partial class Ops
         var y = ElementwiseKernels.Binary<MulOp>("mul", a, b);
         if (!GradMode.Needs(a, b)) return y;
         return Tape.Record(y, "mul", [a, b], g => [
-            a.RequiresGrad ? SumTo(Mul(g, b), a.Dims) : null,
-            b.RequiresGrad ? SumTo(Mul(g, a), b.Dims) : null]);
+            Tape.Wants(a) ? SumTo(Mul(g, b), a.Dims) : null,
+            Tape.Wants(b) ? SumTo(Mul(g, a), b.Dims) : null]);
     }
 
     /// <summary>a / b elementwise, broadcasting.</summary>
@@ -42,8 +42,8 @@ public static partial class Ops
         var y = ElementwiseKernels.Binary<DivOp>("div", a, b);
         if (!GradMode.Needs(a, b)) return y;
         return Tape.Record(y, "div", [a, b], g => [
-            a.RequiresGrad ? SumTo(Div(g, b), a.Dims) : null,
-            b.RequiresGrad ? SumTo(Neg(Div(Mul(g, y), b)), b.Dims) : null]);
+            Tape.Wants(a) ? SumTo(Div(g, b), a.Dims) : null,
+            Tape.Wants(b) ? SumTo(Neg(Div(Mul(g, y), b)), b.Dims) : null]);
     }
 
     /// <summary>a ^ b elementwise, broadcasting.</summary>
@@ -52,8 +52,8 @@ public static partial class Ops
         var y = ElementwiseKernels.Binary<PowOp>("pow", a, b);
         if (!GradMode.Needs(a, b)) return y;
         return Tape.Record(y, "pow", [a, b], g => [
-            a.RequiresGrad ? SumTo(Mul(g, Mul(b, Pow(a, Sub(b, Constant(1, b))))), a.Dims) : null,
-            b.RequiresGrad ? SumTo(Mul(g, Mul(y, Log(a))), b.Dims) : null]);
+            Tape.Wants(a) ? SumTo(Mul(g, Mul(b, Pow(a, Sub(b, Constant(1, b))))), a.Dims) : null,
+            Tape.Wants(b) ? SumTo(Mul(g, Mul(y, Log(a))), b.Dims) : null]);
     }
 
     /// <summary>x ^ p for a constant exponent.</summary>
@@ -70,8 +70,8 @@ public static partial class Ops
         var y = ElementwiseKernels.Binary<MinOp>("minimum", a, b);
         if (!GradMode.Needs(a, b)) return y;
         return Tape.Record(y, "minimum", [a, b], g => [
-            a.RequiresGrad ? SumTo(Mul(g, ElementwiseKernels.Binary<LessWeightOp>("minimum", a, b)), a.Dims) : null,
-            b.RequiresGrad ? SumTo(Mul(g, ElementwiseKernels.Binary<LessWeightOp>("minimum", b, a)), b.Dims) : null]);
+            Tape.Wants(a) ? SumTo(Mul(g, ElementwiseKernels.Binary<LessWeightOp>("minimum", a, b)), a.Dims) : null,
+            Tape.Wants(b) ? SumTo(Mul(g, ElementwiseKernels.Binary<LessWeightOp>("minimum", b, a)), b.Dims) : null]);
     }
 
     /// <summary>Elementwise maximum, broadcasting; ties split the gradient equally.</summary>
@@ -80,8 +80,8 @@ public static partial class Ops
         var y = ElementwiseKernels.Binary<MaxOp>("maximum", a, b);
         if (!GradMode.Needs(a, b)) return y;
         return Tape.Record(y, "maximum", [a, b], g => [
-            a.RequiresGrad ? SumTo(Mul(g, ElementwiseKernels.Binary<LessWeightOp>("maximum", b, a)), a.Dims) : null,
-            b.RequiresGrad ? SumTo(Mul(g, ElementwiseKernels.Binary<LessWeightOp>("maximum", a, b)), b.Dims) : null]);
+            Tape.Wants(a) ? SumTo(Mul(g, ElementwiseKernels.Binary<LessWeightOp>("maximum", b, a)), a.Dims) : null,
+            Tape.Wants(b) ? SumTo(Mul(g, ElementwiseKernels.Binary<LessWeightOp>("maximum", a, b)), b.Dims) : null]);
     }
 
     /// <summary>x + s.</summary>

@@ -59,9 +59,9 @@ public static partial class Ops
         if (!GradMode.Needs(inputs)) return y;
         return Tape.Record(y, "batch_norm", inputs, g =>
         {
-            var gx = x.RequiresGrad ? Tensor.Uninitialized(x.DType, x.Dims) : null;
-            var gw = weight is { RequiresGrad: true } ? Tensor.Uninitialized(x.DType, [c]) : null;
-            var gb = bias is { RequiresGrad: true } ? Tensor.Uninitialized(x.DType, [c]) : null;
+            var gx = Tape.Wants(x) ? Tensor.Uninitialized(x.DType, x.Dims) : null;
+            var gw = Tape.Wants(weight) ? Tensor.Uninitialized(x.DType, [c]) : null;
+            var gb = Tape.Wants(bias) ? Tensor.Uninitialized(x.DType, [c]) : null;
             if (x.DType == DType.Float32)
                 Parallelism.For(c, m * 4, ch => BnBackward(g.Buf<float>(), x.Buf<float>(), Opt<float>(weight), mean.Buf<float>(), rstd.Buf<float>(),
                     Opt<float>(gx), Opt<float>(gw), Opt<float>(gb), ch, n, c, hw, training));

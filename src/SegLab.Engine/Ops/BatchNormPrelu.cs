@@ -57,24 +57,24 @@ public static partial class Ops
         var var = runningVar.ToArrayF64();
         return Tape.Record(y, "batch_norm_prelu", inputs, g =>
         {
-            var gx = x.RequiresGrad ? Tensor.Uninitialized(x.DType, x.Dims) : null;
+            var gx = Tape.Wants(x) ? Tensor.Uninitialized(x.DType, x.Dims) : null;
             var sums = new double[c * 3]; // per channel: sum gz, sum gz (x - mean), sum g min(z, 0)
             if (x.DType == DType.Float32)
                 Parallelism.For(c, 8L * n * hw, ch => FusedBackward(x.Buf<float>(), g.Buf<float>(), gx is null ? default : gx.Buf<float>(), (float)s[ch], (float)t0[ch], (float)a[ch], (float)mean[ch], sums, ch, n, c, hw));
             else
                 Parallelism.For(c, 8L * n * hw, ch => FusedBackward(x.Buf<double>(), g.Buf<double>(), gx is null ? default : gx.Buf<double>(), s[ch], t0[ch], a[ch], mean[ch], sums, ch, n, c, hw));
             Tensor? gp = null, gw = null, gb = null;
-            if (preluWeight.RequiresGrad)
+            if (Tape.Wants(preluWeight))
             {
                 gp = Tensor.Zeros(x.DType, preluWeight.Dims);
                 for (int ch = 0; ch < c; ch++) gp.SetFlat(preluWeight.Numel == 1 ? 0 : ch, gp.GetFlat(preluWeight.Numel == 1 ? 0 : ch) + sums[ch * 3 + 2]);
             }
-            if (weight is { RequiresGrad: true })
+            if (Tape.Wants(weight))
             {
                 gw = Tensor.Zeros(x.DType, weight.Dims);
                 for (int ch = 0; ch < c; ch++) gw.SetFlat(ch, sums[ch * 3 + 1] / Math.Sqrt(var[ch] + eps));
             }
-            if (bias is { RequiresGrad: true })
+            if (Tape.Wants(bias))
             {
                 gb = Tensor.Zeros(x.DType, bias.Dims);
                 for (int ch = 0; ch < c; ch++) gb.SetFlat(ch, sums[ch * 3]);

@@ -55,9 +55,9 @@ public static partial class Ops
         if (!GradMode.Needs(inputs)) return y;
         return Tape.Record(y, "conv2d", inputs, dy =>
         {
-            var gx = x.RequiresGrad ? Tensor.Uninitialized(x.DType, x.Dims) : null;
-            var gw = weight.RequiresGrad ? Tensor.Zeros(x.DType, weight.Dims) : null;
-            var gb = bias is { RequiresGrad: true } ? Tensor.Zeros(x.DType, bias.Dims) : null;
+            var gx = Tape.Wants(x) ? Tensor.Uninitialized(x.DType, x.Dims) : null;
+            var gw = Tape.Wants(weight) ? Tensor.Zeros(x.DType, weight.Dims) : null;
+            var gb = Tape.Wants(bias) ? Tensor.Zeros(x.DType, bias.Dims) : null;
             if (x.DType == DType.Float32) ConvBackward(x.Buf<float>(), weight.Buf<float>(), dy.Buf<float>(), ConvSpan<float>(gx), ConvSpan<float>(gw), ConvSpan<float>(gb), g, n, k, groups);
             else ConvBackward(x.Buf<double>(), weight.Buf<double>(), dy.Buf<double>(), ConvSpan<double>(gx), ConvSpan<double>(gw), ConvSpan<double>(gb), g, n, k, groups);
             return bias is null ? [gx, gw] : [gx, gw, gb];

@@ -71,9 +71,9 @@ public static partial class Ops
         if (!GradMode.Needs(inputs)) return y;
         return Tape.Record(y, "conv_transpose2d", inputs, dy =>
         {
-            var gx = x.RequiresGrad ? Tensor.Uninitialized(x.DType, x.Dims) : null;
-            var gw = weight.RequiresGrad ? Tensor.Zeros(x.DType, weight.Dims) : null;
-            var gb = bias is { RequiresGrad: true } ? Tensor.Zeros(x.DType, bias.Dims) : null;
+            var gx = Tape.Wants(x) ? Tensor.Uninitialized(x.DType, x.Dims) : null;
+            var gw = Tape.Wants(weight) ? Tensor.Zeros(x.DType, weight.Dims) : null;
+            var gb = Tape.Wants(bias) ? Tensor.Zeros(x.DType, bias.Dims) : null;
             if (x.DType == DType.Float32)
                 TransposedBackward(x.Buf<float>(), weight.Buf<float>(), dy.Buf<float>(), ConvSpan<float>(gx), ConvSpan<float>(gw), ConvSpan<float>(gb), g, n, cin, groups);
             else

@@ -18,8 +18,8 @@ public static partial class Ops
         var y = MatMulCore("matmul", a, false, b, false);
         if (!GradMode.Needs(a, b)) return y;
         return Tape.Record(y, "matmul", [a, b], g => [
-            a.RequiresGrad ? SumTo(MatMulCore("matmul", g, false, b, true), a.Dims) : null,
-            b.RequiresGrad ? SumTo(MatMulCore("matmul", a, true, g, false), b.Dims) : null]);
+            Tape.Wants(a) ? SumTo(MatMulCore("matmul", g, false, b, true), a.Dims) : null,
+            Tape.Wants(b) ? SumTo(MatMulCore("matmul", a, true, g, false), b.Dims) : null]);
     }
 
     /// <summary>op(a) @ op(b) where op transposes the last two axes when asked; batch axes broadcast.</summary>

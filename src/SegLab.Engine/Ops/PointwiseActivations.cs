@@ -37,8 +37,8 @@ public static partial class Ops
         if (!GradMode.Needs(x, weight)) return y;
         return Tape.Record(y, "prelu", [x, weight], g =>
         {
-            var gx = x.RequiresGrad ? Tensor.Uninitialized(x.DType, x.Dims) : null;
-            var perChannel = weight.RequiresGrad ? new double[c] : null; // sum_{x <= 0} g x per channel, in float64
+            var gx = Tape.Wants(x) ? Tensor.Uninitialized(x.DType, x.Dims) : null;
+            var perChannel = Tape.Wants(weight) ? new double[c] : null; // sum_{x <= 0} g x per channel, in float64
             if (x.DType == DType.Float32)
                 Parallelism.For(c, (long)outer * inner * 2, ch => PreluBackward(g.Buf<float>(), x.Buf<float>(), weight.Buf<float>(), Opt<float>(gx), perChannel, ch, outer, c, inner));
             else

@@ -182,7 +182,7 @@ public static partial class Ops
             for (int k = 0; k < inputs.Length; k++)
             {
                 int len = inputs[k].Dims[ax];
-                if (inputs[k].RequiresGrad) grads[k] = Slice(g, ax, off, off + len);
+                if (Tape.Wants(inputs[k])) grads[k] = Slice(g, ax, off, off + len);
                 off += len;
             }
             return grads;

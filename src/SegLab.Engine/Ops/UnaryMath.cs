@@ -100,8 +100,8 @@ public static partial class Ops
         }
         if (!GradMode.Needs(a, b)) return y;
         return Tape.Record(y, "where", [a, b], g => [
-            a.RequiresGrad ? SumTo(Mul(g, c), a.Dims) : null,
-            b.RequiresGrad ? SumTo(Sub(g, Mul(g, c)), b.Dims) : null]);
+            Tape.Wants(a) ? SumTo(Mul(g, c), a.Dims) : null,
+            Tape.Wants(b) ? SumTo(Sub(g, Mul(g, c)), b.Dims) : null]);
     }
 
     private static Tensor Ne(Tensor a, Tensor b) => ElementwiseKernels.Binary<NotEqualOp>("not-equal", a, b);

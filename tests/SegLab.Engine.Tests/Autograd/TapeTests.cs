@@ -88,6 +88,46 @@ public class TapeTests
     }
 
     [Fact]
+    public void Grad_asks_only_for_gradients_on_a_path_to_its_inputs()
+    {
+        // A recorded op that notes which of its inputs the running backward pass wants a gradient for.
+        var x = Leaf(1, 2);
+        var w = Leaf(3, 4);
+        var wanted = new List<(bool X, bool W)>();
+        var y = Tape.Record(Tensor.FromArray(new float[] { 3, 8 }, 2), "probe", [x, w], g =>
+        {
+            wanted.Add((Tape.Wants(x), Tape.Wants(w)));
+            return [Ops.Mul(g, w), Ops.Mul(g, x)];
+        });
+        var loss = Ops.Sum(y);
+        Assert.Equal(new float[] { 3, 4 }, Tape.Grad(loss, [x])[0].ToArray());
+        Assert.Equal(new float[] { 1, 2 }, Tape.Grad(loss, [w])[0].ToArray());
+        loss.Backward();
+        Assert.Equal([(true, false), (false, true), (true, true)], wanted);
+        Assert.Equal(new float[] { 1, 2 }, w.Grad!.ToArray());
+    }
+
+    [Fact]
+    public void Input_gradient_through_conv_and_batch_norm_equals_the_full_backward()
+    {
+        var rng = new Rng(11);
+        var x = Tensor.Uniform(rng, [2, 3, 7, 6], -1, 1).RequireGrad();
+        var w = Tensor.Uniform(rng, [4, 3, 3, 3], -1, 1).RequireGrad();
+        var gamma = Tensor.Uniform(rng, [4], 0.5, 1.5).RequireGrad();
+        var beta = Tensor.Uniform(rng, [4], -1, 1).RequireGrad();
+        var mean = Tensor.Zeros(DType.Float32, 4);
+        var variance = Tensor.Ones(DType.Float32, 4);
+        var slope = Tensor.FromArray(new float[] { 0.25f, 0.1f, 0.5f, 0.3f }, 4).RequireGrad();
+        Tensor Net() => Ops.Sum(Ops.Mul(Ops.Prelu(Ops.BatchNorm2d(Ops.Conv2d(x, w, padding: 1), gamma, beta, mean, variance, training: true), slope), Ops.Conv2d(x, w, padding: 1)));
+        var gx = Tape.Grad(Net(), [x])[0].ToArray();
+        Assert.Null(w.Grad);
+        Net().Backward();
+        var full = x.Grad!.ToArray();
+        for (int i = 0; i < full.Length; i++) Assert.Equal(full[i], gx[i], 5);
+        Assert.NotNull(w.Grad);
+    }
+
+    [Fact]
     public void Grad_with_respect_to_an_intermediate_tensor()
     {
         var x = Leaf(1, 2);
