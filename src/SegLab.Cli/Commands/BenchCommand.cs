@@ -26,7 +26,8 @@ internal static class BenchCommand
         var repeats = new Option<int>("--repeats") { Description = "Timed runs of each kind (after 2 warm-up runs).", DefaultValueFactory = _ => 7 };
         var weights = new Option<string?>("--weights") { Description = "Weights file (default: the pretrained weights; fresh weights when they are absent, which does not change the timing)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (forwardMs, inputGradMs, peakMemoryMB, ...)." };
-        var cmd = new Command("model", "Forward and forward + input-gradient time (medians) and peak memory of a model, batch 1.") { model, size, repeats, weights, json };
+        var profile = new Option<bool>("--profile") { Description = "Also time the input-gradient pass's backward per operation (ms per pass)." };
+        var cmd = new Command("model", "Forward and forward + input-gradient time (medians) and peak memory of a model, batch 1.") { model, size, repeats, weights, json, profile };
         cmd.SetAction(r =>
         {
             Cli.ApplyThreads(r);
@@ -57,6 +58,15 @@ internal static class BenchCommand
             var table = new Table().Border(TableBorder.Rounded).AddColumns("model", "size", "threads", "forward ms", "forward + input grad ms", "peak memory MB", "weights");
             table.AddRow(result.Model, $"{h}x{w}", Inv(result.Threads), Inv(result.ForwardMs, "F1"), Inv(result.InputGradMs, "F1"), Inv(result.PeakMemoryMB, "F0"), Markup.Escape(weightsNote));
             io.Console.Write(table);
+            if (r.GetValue(profile))
+            {
+                var ops = SegLab.Models.ModelBench.ProfileInputGrad(m, h, w);
+                double total = ops.Sum(o => o.Milliseconds);
+                var pt = new Table().Border(TableBorder.Rounded).Title("backward of the input-gradient pass, per operation").AddColumns("operation", "calls", "ms per pass", "share");
+                foreach (var o in ops) pt.AddRow(Markup.Escape(o.Op), Inv((int)o.Calls), Inv(o.Milliseconds, "F1"), Inv(100 * o.Milliseconds / Math.Max(1e-9, total), "F1") + " %");
+                pt.AddRow("[bold]total[/]", "", Inv(total, "F1"), "100 %");
+                io.Console.Write(pt);
+            }
             return 0;
         });
         return cmd;

@@ -111,7 +111,9 @@ public static class Tape
                 continue;
             }
             var node = t.GradFn;
+            long t0 = BackwardProfile.Begin();
             var grads = node.Backward(g);
+            BackwardProfile.End(node.Op, t0);
             for (int k = 0; k < node.Inputs.Length; k++)
             {
                 var x = node.Inputs[k];
@@ -119,7 +121,16 @@ public static class Tape
                 if (gx is null || !Wants(x)) continue;
                 if (!Shapes.Equal(gx.Shape, x.Shape))
                     throw new InvalidOperationException($"Backward of '{node.Op}' produced a gradient of shape {Shapes.Format(gx.Shape)} for input {k} of shape {Shapes.Format(x.Shape)} (engine bug).");
-                pending[x] = pending.TryGetValue(x, out var acc) ? Ops.Add(acc, gx) : gx;
+                if (pending.TryGetValue(x, out var acc))
+                {
+                    long a0 = BackwardProfile.Begin();
+                    pending[x] = Ops.Add(acc, gx);
+                    BackwardProfile.End("(accumulate)", a0);
+                }
+                else
+                {
+                    pending[x] = gx;
+                }
             }
         }
     }

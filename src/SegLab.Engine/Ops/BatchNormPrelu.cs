@@ -58,7 +58,8 @@ public static partial class Ops
         return Tape.Record(y, "batch_norm_prelu", inputs, g =>
         {
             var gx = Tape.Wants(x) ? Tensor.Uninitialized(x.DType, x.Dims) : null;
-            var sums = new double[c * 3]; // per channel: sum gz, sum gz (x - mean), sum g min(z, 0)
+            // per channel: sum gz, sum gz (x - mean), sum g min(z, 0); only when a parameter gradient is wanted
+            var sums = Tape.Wants(preluWeight) || Tape.Wants(weight) || Tape.Wants(bias) ? new double[c * 3] : null;
             if (x.DType == DType.Float32)
                 Parallelism.For(c, 8L * n * hw, ch => FusedBackward(x.Buf<float>(), g.Buf<float>(), gx is null ? default : gx.Buf<float>(), (float)s[ch], (float)t0[ch], (float)a[ch], (float)mean[ch], sums, ch, n, c, hw));
             else
@@ -67,17 +68,17 @@ public static partial class Ops
             if (Tape.Wants(preluWeight))
             {
                 gp = Tensor.Zeros(x.DType, preluWeight.Dims);
-                for (int ch = 0; ch < c; ch++) gp.SetFlat(preluWeight.Numel == 1 ? 0 : ch, gp.GetFlat(preluWeight.Numel == 1 ? 0 : ch) + sums[ch * 3 + 2]);
+                for (int ch = 0; ch < c; ch++) gp.SetFlat(preluWeight.Numel == 1 ? 0 : ch, gp.GetFlat(preluWeight.Numel == 1 ? 0 : ch) + sums![ch * 3 + 2]);
             }
             if (Tape.Wants(weight))
             {
                 gw = Tensor.Zeros(x.DType, weight.Dims);
-                for (int ch = 0; ch < c; ch++) gw.SetFlat(ch, sums[ch * 3 + 1] / Math.Sqrt(var[ch] + eps));
+                for (int ch = 0; ch < c; ch++) gw.SetFlat(ch, sums![ch * 3 + 1] / Math.Sqrt(var[ch] + eps));
             }
             if (Tape.Wants(bias))
             {
                 gb = Tensor.Zeros(x.DType, bias.Dims);
-                for (int ch = 0; ch < c; ch++) gb.SetFlat(ch, sums[ch * 3]);
+                for (int ch = 0; ch < c; ch++) gb.SetFlat(ch, sums![ch * 3]);
             }
             var grads = new List<Tensor?> { gx, null, null, gp };
             if (weight is not null) grads.Add(gw);
@@ -112,24 +113,70 @@ public static partial class Ops
         }
     }
 
-    private static void FusedBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> g, Span<T> gx, T s, T t, T a, T mean, double[] sums, int ch, int n, int c, int hw)
+    // x, g, gx: [N, C, HW]; channel ch: gz = z > 0 ? g : a g, gx = gz s; sums (only when wanted, for the parameter
+    // gradients): sum gz, sum gz (x - mean), sum_{z <= 0} g z. Vector<T> lanes; the lane sums are flushed into
+    // float64 every 1024 elements so long planes keep float64-like accuracy.
+    private static void FusedBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> g, Span<T> gx, T s, T t, T a, T mean, double[]? sums, int ch, int n, int c, int hw)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        var vs = new Vector<T>(s);
+        var vt = new Vector<T>(t);
+        var va = new Vector<T>(a);
+        var vm = new Vector<T>(mean);
+        int lanes = Vector<T>.Count;
         double sumGz = 0, sumGzX = 0, sumGNeg = 0;
         for (int i = 0; i < n; i++)
         {
             int off = (i * c + ch) * hw;
-            for (int k = 0; k < hw; k++)
+            var xs = x.Slice(off, hw);
+            var gs = g.Slice(off, hw);
+            var gxs = gx.IsEmpty ? default : gx.Slice(off, hw);
+            int k = 0;
+            if (sums is null)
             {
-                T xv = x[off + k], gv = g[off + k];
+                for (; k <= hw - lanes; k += lanes)
+                {
+                    var z = new Vector<T>(xs.Slice(k)) * vs + vt;
+                    var gv = new Vector<T>(gs.Slice(k));
+                    (Vector.ConditionalSelect(Vector.GreaterThan(z, Vector<T>.Zero), gv, gv * va) * vs).CopyTo(gxs.Slice(k));
+                }
+            }
+            else
+            {
+                while (k <= hw - lanes)
+                {
+                    Vector<T> aGz = Vector<T>.Zero, aGzX = Vector<T>.Zero, aNeg = Vector<T>.Zero;
+                    int end = Math.Min(hw - lanes, k + 1024);
+                    for (; k <= end; k += lanes)
+                    {
+                        var xv = new Vector<T>(xs.Slice(k));
+                        var gv = new Vector<T>(gs.Slice(k));
+                        var z = xv * vs + vt;
+                        var pos = Vector.GreaterThan(z, Vector<T>.Zero);
+                        var gz = Vector.ConditionalSelect(pos, gv, gv * va);
+                        if (!gxs.IsEmpty) (gz * vs).CopyTo(gxs.Slice(k));
+                        aGz += gz;
+                        aGzX += gz * (xv - vm);
+                        aNeg += Vector.ConditionalSelect(pos, Vector<T>.Zero, gv * z);
+                    }
+                    sumGz += double.CreateTruncating(Vector.Sum(aGz));
+                    sumGzX += double.CreateTruncating(Vector.Sum(aGzX));
+                    sumGNeg += double.CreateTruncating(Vector.Sum(aNeg));
+                }
+            }
+            for (; k < hw; k++)
+            {
+                T xv = xs[k], gv = gs[k];
                 T z = xv * s + t;
                 T gz = z > T.Zero ? gv : gv * a;
-                if (!gx.IsEmpty) gx[off + k] = gz * s;
+                if (!gxs.IsEmpty) gxs[k] = gz * s;
+                if (sums is null) continue;
                 sumGz += double.CreateTruncating(gz);
                 sumGzX += double.CreateTruncating(gz * (xv - mean));
                 if (z <= T.Zero) sumGNeg += double.CreateTruncating(gv * z);
             }
         }
+        if (sums is null) return;
         sums[ch * 3] = sumGz;
         sums[ch * 3 + 1] = sumGzX;
         sums[ch * 3 + 2] = sumGNeg;

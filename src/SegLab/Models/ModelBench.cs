@@ -72,6 +72,33 @@ public static class ModelBench
         return new ModelBenchResult(model.Name, height, width, Parallelism.Threads, Median(fwd), Median(grad), peak, repeats);
     }
 
+    /// <summary>
+    /// Time per operation of the backward pass of forward + cross-entropy + input gradient, summed over
+    /// <paramref name="runs"/> passes after one warm-up, divided by the runs (ms per pass), slowest first.
+    /// </summary>
+    /// <param name="model">The model (eval mode is set).</param>
+    /// <param name="height">Input height.</param>
+    /// <param name="width">Input width.</param>
+    /// <param name="runs">Profiled passes.</param>
+    public static IReadOnlyList<BackwardOpTime> ProfileInputGrad(SegmentationModel model, int height, int width, int runs = 3)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (runs < 1) throw new ArgumentException("bench model: profile runs must be positive.");
+        model.Network.Eval();
+        var image = Tensor.Uniform([1, 3, height, width], 0, 1, 1);
+        Tensor target;
+        using (GradMode.NoGrad()) target = model.Predict(model.Forward(image));
+        void Pass()
+        {
+            var x = image.RequireGrad();
+            Tape.Grad(Ops.CrossEntropy(model.Forward(x), target), [x]);
+        }
+        Pass();
+        BackwardProfile.Start();
+        for (int i = 0; i < runs; i++) Pass();
+        return [.. BackwardProfile.Stop().Select(t => t with { Calls = t.Calls / runs, Milliseconds = t.Milliseconds / runs })];
+    }
+
     private static double Median(List<double> xs)
     {
         xs.Sort();
