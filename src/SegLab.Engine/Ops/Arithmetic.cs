@@ -32,8 +32,34 @@ public static partial class Ops
         var y = ElementwiseKernels.Binary<MulOp>("mul", a, b);
         if (!GradMode.Needs(a, b)) return y;
         return Tape.Record(y, "mul", [a, b], g => [
-            Tape.Wants(a) ? SumTo(Mul(g, b), a.Dims) : null,
-            Tape.Wants(b) ? SumTo(Mul(g, a), b.Dims) : null]);
+            Tape.Wants(a) ? ReducedProduct(g, b, a) : null,
+            Tape.Wants(b) ? ReducedProduct(g, a, b) : null]);
+    }
+
+    // SumTo(g * other, target.Dims). When target broadcasts over a trailing block of other (a per-channel scale
+    // [N, C, 1, 1] against [N, C, H, W], as in squeeze-excitation and CGNet's global context), each target element is
+    // one dot product over a contiguous run, with no full-size product materialised.
+    private static Tensor ReducedProduct(Tensor g, Tensor other, Tensor target)
+    {
+        if (!Shapes.Equal(other.Shape, g.Shape) || target.Rank != g.Rank || g.DType != other.DType || target.Numel == g.Numel)
+            return SumTo(Mul(g, other), target.Dims);
+        int p = 0;
+        while (p < g.Rank && target.Dims[p] == g.Dims[p]) p++;
+        for (int i = p; i < g.Rank; i++)
+            if (target.Dims[i] != 1) return SumTo(Mul(g, other), target.Dims);
+        int outer = target.Numel, inner = g.Numel / Math.Max(1, outer);
+        var r = Tensor.Uninitialized(g.DType, target.Dims);
+        if (g.DType == DType.Float32)
+        {
+            Span<float> gs = g.Span, os = other.Span, rs = r.Span;
+            for (int o = 0; o < outer; o++) rs[o] = TensorPrimitives.Dot(gs.Slice(o * inner, inner), os.Slice(o * inner, inner));
+        }
+        else
+        {
+            Span<double> gs = g.SpanF64, os = other.SpanF64, rs = r.SpanF64;
+            for (int o = 0; o < outer; o++) rs[o] = TensorPrimitives.Dot(gs.Slice(o * inner, inner), os.Slice(o * inner, inner));
+        }
+        return r;
     }
 
     /// <summary>a / b elementwise, broadcasting.</summary>
