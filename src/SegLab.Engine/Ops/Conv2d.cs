@@ -9,6 +9,7 @@
 // Threads: the GEMM provider parallelises its own products; unfold/fold and depthwise planes go through
 // Parallelism.For.
 using System.Numerics;
+using System.Runtime.InteropServices;
 using SegLab.Engine.Autograd;
 using SegLab.Engine.Kernels;
 
@@ -19,6 +20,12 @@ public static partial class Ops
     /// <summary>Target size (elements) of one unfolded band of output rows: small enough to stay in L2 while the GEMM packs it.</summary>
     /// <remarks>128K floats = 512 KB, one core's L2 here; tests shrink it to one row to exercise banding.</remarks>
     internal static int ConvBandElements { get; set; } = 1 << 17;
+
+    /// <summary>
+    /// Whether float32 stride-1 convolutions may take the direct kernel (tests compare both paths; the environment
+    /// variable SEGLAB_CONV_DIRECT=0 turns it off, for side-by-side benchmarks).
+    /// </summary>
+    internal static bool UseDirectConv { get; set; } = Environment.GetEnvironmentVariable("SEGLAB_CONV_DIRECT") != "0";
 
     /// <summary>2-D convolution with square stride, padding and dilation (PyTorch's conv2d argument order).</summary>
     /// <param name="x">[N, C, H, W].</param>
@@ -53,7 +60,9 @@ public static partial class Ops
         else ConvForward(x.Buf<double>(), weight.Buf<double>(), ConvSpan<double>(bias), y.Buf<double>(), g, n, k, groups);
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
         if (!GradMode.Needs(inputs)) return y;
-        return Tape.Record(y, "conv2d", inputs, dy =>
+        // The op name tells the kernel path apart in BackwardProfile.
+        string op = IsDepthwise(g, k, groups) ? "conv2d (depthwise)" : IsPointwise(g) ? "conv2d (1x1)" : groups > 1 ? "conv2d (grouped)" : "conv2d";
+        return Tape.Record(y, op, inputs, dy =>
         {
             var gx = Tape.Wants(x) ? Tensor.Uninitialized(x.DType, x.Dims) : null;
             var gw = Tape.Wants(weight) ? Tensor.Zeros(x.DType, weight.Dims) : null;
@@ -102,6 +111,11 @@ public static partial class Ops
         if (IsDepthwise(g, k, groups))
         {
             ConvDepthwise.Forward(x, w, b, y, g with { C = k }, n);
+            return;
+        }
+        if (typeof(T) == typeof(float) && UseDirectConv && ConvDirect.Applies(g, k, groups))
+        {
+            ConvDirect.Forward(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(w), MemoryMarshal.Cast<T, float>(b), MemoryMarshal.Cast<T, float>(y), g, n, k);
             return;
         }
         int hw = g.H * g.W, howo = g.Ho * g.Wo, cIn = g.C * groups, kg = k / groups;

@@ -31,6 +31,13 @@ public class ConvReferenceTests
         new("grouped_3", 2, 6, 11, 13, 9, 3, 3, Ph: 1, Pw: 1, Groups: 3),
         new("grouped_channel_multiplier", 1, 3, 10, 12, 6, 3, 3, Ph: 1, Pw: 1, Groups: 3),
         new("grouped_strided_dilated", 1, 4, 13, 11, 4, 3, 3, Sh: 2, Sw: 2, Ph: 2, Pw: 2, Dh: 2, Dw: 2, Groups: 2, Bias: false),
+        // Direct stride-1 kernel (Kernels/ConvDirect.cs: output width >= 16): channel counts off the block of 6,
+        // column tails, dilation, rectangular kernels, padding beyond the kernel; its dX runs it on the flipped kernel.
+        new("direct_3x3_tail", 2, 5, 9, 37, 13, 3, 3, Ph: 1, Pw: 1),
+        new("direct_rect_dilated", 1, 3, 12, 40, 7, 3, 5, Ph: 2, Pw: 4, Dh: 2, Dw: 2, Bias: false),
+        new("direct_no_padding", 1, 2, 6, 20, 6, 3, 3),
+        new("direct_big_padding", 1, 2, 5, 16, 4, 3, 3, Ph: 3, Pw: 3),
+        new("direct_one_channel_out", 1, 4, 7, 33, 1, 3, 3, Ph: 1, Pw: 1),
     ];
 
     // For transposed specs C is C_in and K is C_out.
@@ -82,6 +89,21 @@ public class ConvReferenceTests
         finally
         {
             Ops.ConvBandElements = saved;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ConvSpecs))]
+    public void Conv2d_matches_direct_loops_without_the_direct_kernel(Spec s)
+    {
+        Ops.UseDirectConv = false;
+        try
+        {
+            Conv2d_matches_direct_loops(s);
+        }
+        finally
+        {
+            Ops.UseDirectConv = true;
         }
     }
 

@@ -1,0 +1,159 @@
+// Direct stride-1 convolution (groups = 1, float32, AVX2 + FMA) for kernels larger than 1x1, dilation and padding
+// included: the case where im2col + GEMM is memory-bound because the output has few channels (CGNet's 32-channel
+// 3x3 convolutions at 180x240, ESPNet's dilated 3x3 branches of 13-25 channels). The input is copied once into a
+// zero-padded scratch image; a register block of 6 output channels x 16 output columns (12 ymm accumulators)
+// runs over chunks of 4 input channels and every tap with one unaligned load pair per tap and 6 broadcast
+// weights, accumulating one output row of all channels in a stack buffer; nothing is unfolded. Weights are packed per block
+// of 6 output channels as [C][kh*kw][6] (zeros past K). Stride-1 input gradients reuse it through the flipped-
+// kernel identity in Conv2d.ConvInputGrad.
+using System.Buffers;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using SegLab.Engine.Threading;
+
+namespace SegLab.Engine.Kernels;
+
+internal static unsafe class ConvDirect
+{
+    private const int KB = 6;  // output channels per register block
+    private const int WB = 16; // output columns per register block (two Vector256<float>)
+
+    /// <summary>Whether this kernel handles the geometry (otherwise im2col + GEMM does).</summary>
+    public static bool Applies(ConvGeometry g, int k, int groups) =>
+        Fma.IsSupported && Avx.IsSupported && groups == 1 && g.Sh == 1 && g.Sw == 1 && g.Kh * g.Kw > 1
+        && g.Wo >= WB && (long)((k + KB - 1) / KB * KB) * ((g.Wo + WB - 1) / WB * WB) <= MaxRowFloats && (long)g.C * k * g.Kh * g.Kw <= 1L << 20;
+
+    // The row accumulators are on the stack: at most 64K floats (256 KB).
+    private const int MaxRowFloats = 1 << 16;
+
+    // x: [N, C, H, W], w: [K, C, kh, kw], b: [K] or empty -> y: [N, K, Ho, Wo] (written)
+    public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y, ConvGeometry g, int n, int k)
+    {
+        int taps = g.Kh * g.Kw, blocks = (k + KB - 1) / KB;
+        int colBlocks = (g.Wo + WB - 1) / WB;
+        // Padded scratch: every vector read of a column block (up to colBlocks * WB + (kw - 1) dw) stays inside a row.
+        int hp = g.H + 2 * g.Ph, wp = Math.Max(g.W + 2 * g.Pw, colBlocks * WB + (g.Kw - 1) * g.Dw);
+        int plane = hp * wp;
+        float[] padded = ArrayPool<float>.Shared.Rent(g.C * plane);
+        float[] packed = ArrayPool<float>.Shared.Rent(blocks * g.C * taps * KB);
+        try
+        {
+            Pack(w, packed, g.C, k, taps, blocks);
+            int howo = g.Ho * g.Wo;
+            for (int img = 0; img < n; img++)
+            {
+                Pad(x.Slice(img * g.C * g.H * g.W, g.C * g.H * g.W), padded, g, hp, wp);
+                var yImg = y.Slice(img * k * howo, k * howo);
+                fixed (float* pp = padded, wk = packed, yp = yImg, bp = b)
+                {
+                    var (pPad, pW, pY, pB) = ((nint)pp, (nint)wk, (nint)yp, (nint)bp);
+                    bool hasBias = !b.IsEmpty;
+                    // One work item = one output row of every output channel.
+                    Parallelism.For(g.Ho, 2L * k * g.Wo * g.C * taps, oy =>
+                        Row((float*)pPad, (float*)pW, (float*)pY, hasBias ? (float*)pB : null, g, k, oy, taps, wp, plane, colBlocks));
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(padded);
+            ArrayPool<float>.Shared.Return(packed);
+        }
+    }
+
+    // w: [K, C, taps] -> packed: [blocks][C][taps][KB], zeros for output channels past K
+    private static void Pack(ReadOnlySpan<float> w, float[] packed, int c, int k, int taps, int blocks)
+    {
+        for (int kb = 0; kb < blocks; kb++)
+            for (int ch = 0; ch < c; ch++)
+                for (int t = 0; t < taps; t++)
+                {
+                    int dst = ((kb * c + ch) * taps + t) * KB;
+                    for (int j = 0; j < KB; j++)
+                    {
+                        int oc = kb * KB + j;
+                        packed[dst + j] = oc < k ? w[(oc * c + ch) * taps + t] : 0f;
+                    }
+                }
+    }
+
+    // x: [C, H, W] -> padded: [C, hp, wp], x at (Ph, Pw), zeros elsewhere
+    private static void Pad(ReadOnlySpan<float> x, float[] padded, ConvGeometry g, int hp, int wp)
+    {
+        var dst = padded.AsSpan(0, g.C * hp * wp);
+        dst.Clear();
+        for (int ch = 0; ch < g.C; ch++)
+            for (int r = 0; r < g.H; r++)
+                x.Slice((ch * g.H + r) * g.W, g.W).CopyTo(dst.Slice((ch * hp + r + g.Ph) * wp + g.Pw, g.W));
+    }
+
+    // Output row oy of every output channel into y: [K, Ho, Wo]. The row's accumulators live in a stack buffer
+    // [blocks * 6][wA]; input channels go in chunks of 4, so the 4 x kh input rows a chunk reads (a few KB) stay
+    // in L1 while every channel block and column block uses them, and the hardware prefetcher follows a dozen
+    // sequential streams instead of C x kh.
+    private static void Row(float* padded, float* packed, float* y, float* bias, ConvGeometry g, int k, int oy, int taps, int wp, int plane, int colBlocks)
+    {
+        const int Chunk = 4;
+        int kw = g.Kw, dh = g.Dh, dw = g.Dw, c = g.C, blocks = (k + KB - 1) / KB, wA = colBlocks * WB;
+        float* acc = stackalloc float[blocks * KB * wA];
+        new Span<float>(acc, blocks * KB * wA).Clear();
+        for (int c0 = 0; c0 < c; c0 += Chunk)
+        {
+            int c1 = Math.Min(c, c0 + Chunk);
+            for (int kb = 0; kb < blocks; kb++)
+            {
+                float* wBlock = packed + (long)kb * c * taps * KB;
+                for (int cb = 0; cb < colBlocks; cb++)
+                {
+                    int ox0 = cb * WB;
+                    float* ab = acc + (long)kb * KB * wA + ox0;
+                    var a00 = Avx.LoadVector256(ab); var a01 = Avx.LoadVector256(ab + 8);
+                    var a10 = Avx.LoadVector256(ab + wA); var a11 = Avx.LoadVector256(ab + wA + 8);
+                    var a20 = Avx.LoadVector256(ab + 2 * wA); var a21 = Avx.LoadVector256(ab + 2 * wA + 8);
+                    var a30 = Avx.LoadVector256(ab + 3 * wA); var a31 = Avx.LoadVector256(ab + 3 * wA + 8);
+                    var a40 = Avx.LoadVector256(ab + 4 * wA); var a41 = Avx.LoadVector256(ab + 4 * wA + 8);
+                    var a50 = Avx.LoadVector256(ab + 5 * wA); var a51 = Avx.LoadVector256(ab + 5 * wA + 8);
+                    for (int ch = c0; ch < c1; ch++)
+                    {
+                        float* src = padded + (long)ch * plane + (long)oy * wp + ox0;
+                        float* wt = wBlock + (long)ch * taps * KB;
+                        for (int ky = 0; ky < g.Kh; ky++)
+                        {
+                            float* row = src + (long)ky * dh * wp;
+                            for (int kx = 0; kx < kw; kx++, wt += KB)
+                            {
+                                var v0 = Avx.LoadVector256(row + kx * dw);
+                                var v1 = Avx.LoadVector256(row + kx * dw + 8);
+                                var s = Avx.BroadcastScalarToVector256(wt);
+                                a00 = Fma.MultiplyAdd(v0, s, a00); a01 = Fma.MultiplyAdd(v1, s, a01);
+                                s = Avx.BroadcastScalarToVector256(wt + 1);
+                                a10 = Fma.MultiplyAdd(v0, s, a10); a11 = Fma.MultiplyAdd(v1, s, a11);
+                                s = Avx.BroadcastScalarToVector256(wt + 2);
+                                a20 = Fma.MultiplyAdd(v0, s, a20); a21 = Fma.MultiplyAdd(v1, s, a21);
+                                s = Avx.BroadcastScalarToVector256(wt + 3);
+                                a30 = Fma.MultiplyAdd(v0, s, a30); a31 = Fma.MultiplyAdd(v1, s, a31);
+                                s = Avx.BroadcastScalarToVector256(wt + 4);
+                                a40 = Fma.MultiplyAdd(v0, s, a40); a41 = Fma.MultiplyAdd(v1, s, a41);
+                                s = Avx.BroadcastScalarToVector256(wt + 5);
+                                a50 = Fma.MultiplyAdd(v0, s, a50); a51 = Fma.MultiplyAdd(v1, s, a51);
+                            }
+                        }
+                    }
+                    Avx.Store(ab, a00); Avx.Store(ab + 8, a01);
+                    Avx.Store(ab + wA, a10); Avx.Store(ab + wA + 8, a11);
+                    Avx.Store(ab + 2 * wA, a20); Avx.Store(ab + 2 * wA + 8, a21);
+                    Avx.Store(ab + 3 * wA, a30); Avx.Store(ab + 3 * wA + 8, a31);
+                    Avx.Store(ab + 4 * wA, a40); Avx.Store(ab + 4 * wA + 8, a41);
+                    Avx.Store(ab + 5 * wA, a50); Avx.Store(ab + 5 * wA + 8, a51);
+                }
+            }
+        }
+        for (int oc = 0; oc < k; oc++)
+        {
+            var src = new ReadOnlySpan<float>(acc + (long)oc * wA, g.Wo);
+            var dst = new Span<float>(y + ((long)oc * g.Ho + oy) * g.Wo, g.Wo);
+            if (bias is null) src.CopyTo(dst);
+            else System.Numerics.Tensors.TensorPrimitives.Add(src, bias[oc], dst);
+        }
+    }
+}
