@@ -155,6 +155,15 @@ public static class Png
                     throw Fail(interlace == 0 ? $"bad filter byte {filter} in row {r}." : $"bad filter byte {filter} in row {r} of interlace pass {p + 1}.");
                 Unfilter(filter, row, prior, bpp);
                 int y = y0 + r * dy;
+                if (depth == 8 && dx == 1)
+                {
+                    // Whole rows of 8-bit samples (every non-interlaced 8-bit image): one copy, one vectorised range check.
+                    row.CopyTo(pixels.AsSpan((int)((long)y * width * channels), rowBytes));
+                    if (entries > 0 && entries < 256 && row.IndexOfAnyInRange((byte)entries, (byte)255) is int bad and >= 0)
+                        throw Fail($"palette index {row[bad]} out of range at ({x0 + bad}, {y}) (palette has {entries} entries).");
+                    offset += rowBytes + 1;
+                    continue;
+                }
                 for (int i = 0; i < pw; i++)
                 {
                     long o = ((long)y * width + x0 + (long)i * dx) * channels;
@@ -359,18 +368,21 @@ public static class Png
                 for (int i = bpp; i < row.Length; i++) row[i] += row[i - bpp];
                 break;
             case 2:
-                if (!first) for (int i = 0; i < row.Length; i++) row[i] += prior[i];
+                if (!first) System.Numerics.Tensors.TensorPrimitives.Add(row, prior, row); // bytes wrap modulo 256
                 break;
             case 3:
                 for (int i = 0; i < row.Length; i++)
                     row[i] += (byte)(((i >= bpp ? row[i - bpp] : 0) + (first ? 0 : prior[i])) >> 1);
                 break;
             case 4:
-                for (int i = 0; i < row.Length; i++)
+                if (first)
                 {
-                    int a = i >= bpp ? row[i - bpp] : 0, b = first ? 0 : prior[i], c = i >= bpp && !first ? prior[i - bpp] : 0;
-                    row[i] += (byte)Paeth(a, b, c);
+                    // Paeth with a zero prior row is the Sub filter.
+                    for (int i = bpp; i < row.Length; i++) row[i] += row[i - bpp];
+                    break;
                 }
+                for (int i = 0; i < Math.Min(bpp, row.Length); i++) row[i] += prior[i]; // a = c = 0: Paeth picks b
+                for (int i = bpp; i < row.Length; i++) row[i] += (byte)Paeth(row[i - bpp], prior[i], prior[i - bpp]);
                 break;
         }
     }
