@@ -72,6 +72,25 @@ public sealed class TrainCliTests : IDisposable
         var again = Run("train", "--out", outDir, "--resume");
         Assert.True(again.Code == 0, again.Err);
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(outDir, "model.safetensors")));
+
+        // The run folder stands in for a model-table name: eval and predict load its network and final weights.
+        string samples = Path.Combine(SegLab.Demo.Samples.Root(), "camvid");
+        string evalDir = Path.Combine(_tmp, "eval");
+        var ev = Run("eval", "--model", outDir, "--data", samples, "--limit", "2", "--worst", "0", "--out", evalDir);
+        Assert.True(ev.Code == 0, ev.Err);
+        using var evm = JsonDocument.Parse(File.ReadAllText(Path.Combine(evalDir, "metrics.json")));
+        Assert.Equal(2, evm.RootElement.GetProperty("images").GetInt32());
+        string image = Directory.GetFiles(Path.Combine(samples, "val")).Order(StringComparer.Ordinal).First();
+        var pr = Run("predict", "--model", outDir, "--input", image, "--out", Path.Combine(_tmp, "pred"));
+        Assert.True(pr.Code == 0, pr.Err);
+        Assert.True(File.Exists(Path.Combine(_tmp, "pred", Path.GetFileNameWithoutExtension(image) + ".png")));
+
+        string unfinished = Path.Combine(_tmp, "unfinished");
+        Directory.CreateDirectory(unfinished);
+        File.Copy(Path.Combine(outDir, "config.yaml"), Path.Combine(unfinished, "config.yaml"));
+        var none = Run("eval", "--model", unfinished, "--data", samples, "--out", Path.Combine(_tmp, "e2"));
+        Assert.Equal(1, none.Code);
+        Assert.Contains("model.safetensors", none.Err, StringComparison.Ordinal);
     }
 
     [Fact]

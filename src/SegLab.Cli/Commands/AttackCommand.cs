@@ -20,7 +20,7 @@ internal static class AttackCommand
 
     public static Command Create(CliIO io)
     {
-        var model = new Option<string>("--model") { Description = "Model name from the model table.", Required = true };
+        var model = new Option<string>("--model") { Description = "Model name from the model table (cgnet-camvid, espnet-camvid) or a seglab train run folder.", Required = true };
         var modelWeights = new Option<string?>("--weights") { Description = "Model weights (safetensors) instead of the pretrained file, as in seglab eval." };
         var data = new Option<string>("--data") { Description = "Dataset folder (camvid, voc or folder layout, see docs/data.md).", Required = true };
         var layout = new Option<string>("--layout") { Description = "Dataset layout: " + string.Join(", ", Datasets.Layouts) + ".", DefaultValueFactory = _ => "auto" };
@@ -59,7 +59,7 @@ internal static class AttackCommand
                 "all" => LossLogits.All,
                 var v => throw new ArgumentException($"--loss-logits must be scored or all, got '{v}'."),
             };
-            var seg = ModelTable.Load(r.GetValue(model)!, r.GetValue(modelWeights));
+            var seg = SegLab.Training.TrainedModel.Resolve(r.GetValue(model)!, r.GetValue(modelWeights));
             var dataset = Datasets.Open(r.GetValue(data)!, r.GetValue(split)!, r.GetValue(layout)!);
             var am = new AttackModel(seg, r.GetValue(ignore) ?? dataset.Classes.IgnoreIndex, logits);
             var ids = Select(Enumerable.Range(0, dataset.Count).Select(dataset.Id).ToArray(), r.GetValue(images), r.GetValue(shard), r.GetValue(limit));

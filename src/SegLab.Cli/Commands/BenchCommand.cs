@@ -21,7 +21,7 @@ internal static class BenchCommand
 
     private static Command Model(CliIO io)
     {
-        var model = new Option<string>("--model") { Description = "Model name from the model table.", Required = true };
+        var model = new Option<string>("--model") { Description = "Model name from the model table (cgnet-camvid, espnet-camvid) or a seglab train run folder.", Required = true };
         var size = new Option<string>("--size") { Description = "Input size HxW.", DefaultValueFactory = _ => "360x480" };
         var repeats = new Option<int>("--repeats") { Description = "Timed runs of each kind (after 2 warm-up runs).", DefaultValueFactory = _ => 7 };
         var weights = new Option<string?>("--weights") { Description = "Weights file (default: the pretrained weights; fresh weights when they are absent, which does not change the timing)." };
@@ -33,17 +33,22 @@ internal static class BenchCommand
             Cli.ApplyThreads(r);
             var name = r.GetValue(model)!;
             var (h, w) = ParseSize(r.GetValue(size)!);
-            var spec = SegLab.Models.ModelTable.Get(name);
             SegLab.Models.SegmentationModel m;
             string weightsNote;
             var file = r.GetValue(weights);
-            if (file is not null || SegLab.SharedData.Root is not null)
+            if (SegLab.Training.TrainedModel.IsRunFolder(name))
+            {
+                m = SegLab.Training.TrainedModel.Load(name, file);
+                weightsNote = file ?? "trained run";
+            }
+            else if (file is not null || SegLab.SharedData.Root is not null)
             {
                 m = SegLab.Models.ModelTable.Load(name, file);
                 weightsNote = file ?? "pretrained";
             }
             else
             {
+                var spec = SegLab.Models.ModelTable.Get(name);
                 m = new SegLab.Models.SegmentationModel(spec.Name, spec.Create(), spec.Preprocessing, spec.NumClasses);
                 weightsNote = "fresh (shared data not found; timing is the same)";
             }

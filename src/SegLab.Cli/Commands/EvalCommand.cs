@@ -12,7 +12,7 @@ internal static class EvalCommand
 {
     public static Command Create(CliIO io)
     {
-        var model = new Option<string>("--model") { Description = "Model name from the model table (cgnet-camvid, espnet-camvid).", Required = true };
+        var model = new Option<string>("--model") { Description = "Model name from the model table (cgnet-camvid, espnet-camvid) or a seglab train run folder.", Required = true };
         var data = new Option<string>("--data") { Description = "Dataset folder (CamVid, VOC or a folder with classes.json).", Required = true };
         var split = new Option<string>("--split") { Description = "Split to evaluate.", DefaultValueFactory = _ => "val" };
         var weights = new Option<string?>("--weights") { Description = "Weights file (default: the model's pretrained weights)." };
@@ -29,7 +29,7 @@ internal static class EvalCommand
         cmd.SetAction(r =>
         {
             Cli.ApplyThreads(r);
-            var m = ModelTable.Load(r.GetValue(model)!, r.GetValue(weights));
+            var m = SegLab.Training.TrainedModel.Resolve(r.GetValue(model)!, r.GetValue(weights));
             ISegmentationDataset ds = Datasets.Open(r.GetValue(data)!, r.GetValue(split)!, r.GetValue(layout)!, r.GetValue(classes));
             if (r.GetValue(limit) is int n)
             {

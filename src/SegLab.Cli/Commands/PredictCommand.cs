@@ -10,7 +10,7 @@ internal static class PredictCommand
 {
     public static Command Create(CliIO io)
     {
-        var model = new Option<string>("--model") { Description = "Model name from the model table.", Required = true };
+        var model = new Option<string>("--model") { Description = "Model name from the model table (cgnet-camvid, espnet-camvid) or a seglab train run folder.", Required = true };
         var weights = new Option<string?>("--weights") { Description = "Weights file (default: the model's pretrained weights)." };
         var input = new Option<string>("--input") { Description = "An image (PNG, JPEG, PPM/PGM) or a folder of images.", Required = true };
         var output = new Option<string>("--out") { Description = "Output folder: ID.png (class ids) and ID_overlay.png per image.", Required = true };
@@ -22,8 +22,8 @@ internal static class PredictCommand
             double a = r.GetValue(alpha);
             if (a is < 0 or > 1) throw new ArgumentException($"--alpha must be between 0 and 1, got {a}.");
             string name = r.GetValue(model)!;
-            var m = ModelTable.Load(name, r.GetValue(weights));
-            var classes = ModelTable.Classes(name);
+            var m = SegLab.Training.TrainedModel.Resolve(name, r.GetValue(weights));
+            var classes = SegLab.Training.TrainedModel.Classes(name);
             var files = Predictor.Inputs(r.GetValue(input)!);
             string outDir = r.GetValue(output)!;
             var written = new List<PredictionFiles>();
