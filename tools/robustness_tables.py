@@ -64,7 +64,7 @@ def run_tables(run, size_eps):
     s = d["sanity"]
     out += ["", f"Sanity: {s['gradients']} gradients, {s['zeroGradients']} zero, {s['nonFiniteGradients']} non-finite; ball violations "
             f"{s['ballViolations']}; attack runs above clean {s['attackRunsAboveClean']}; worst above clean {s['worstAboveClean']}; "
-            f"largest difference between two forward passes {s['maxForwardDifference']:.2g}" + (f"; warnings: {'; '.join(s['warnings'])}" if s["warnings"] else "") + ".", ""]
+            f"largest difference between two forward passes {s['maxForwardDifference']:.2g}" + (f"; warnings: {'; '.join(w.rstrip('.') for w in s['warnings'])}" if s["warnings"] else "") + ".", ""]
     return out, wins
 
 
