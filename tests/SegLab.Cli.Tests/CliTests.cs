@@ -166,4 +166,14 @@ public class CliTests
         Assert.Contains("--size", bad.Err, StringComparison.Ordinal);
         Assert.Equal(1, Run("bench", "model", "--model", "nonet").Code);
     }
+
+    [Fact]
+    public void Bench_model_profile_lists_the_backward_operations()
+    {
+        var r = Run("bench", "model", "--model", "cgnet-camvid", "--size", "32x48", "--repeats", "1", "--profile");
+        Assert.Equal(0, r.Code);
+        // CGNet's backward runs its fused batch norm + PReLU, 1x1 and depthwise convolutions and the cross-entropy.
+        foreach (var op in new[] { "batch_norm_prelu", "conv2d (1x1)", "conv2d (depthwise)", "cross_entropy", "total" })
+            Assert.Contains(op, r.Console, StringComparison.Ordinal);
+    }
 }

@@ -30,13 +30,8 @@ public static class ModelBench
     /// <param name="progress">Optional status lines.</param>
     public static ModelBenchResult Run(SegmentationModel model, int height, int width, int warmup = 2, int repeats = 7, IProgress<string>? progress = null)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        if (height < 8 || width < 8) throw new ArgumentException($"bench model: size {height}x{width} is too small.");
         if (repeats < 1 || warmup < 0) throw new ArgumentException("bench model: repeats must be positive and warm-up non-negative.");
-        model.Network.Eval();
-        var image = Tensor.Uniform([1, 3, height, width], 0, 1, 1);
-        Tensor target;
-        using (GradMode.NoGrad()) target = model.Predict(model.Forward(image));
+        var (image, target) = Prepare(model, height, width);
 
         double Forward()
         {
@@ -82,12 +77,8 @@ public static class ModelBench
     /// <param name="runs">Profiled passes.</param>
     public static IReadOnlyList<BackwardOpTime> ProfileInputGrad(SegmentationModel model, int height, int width, int runs = 3)
     {
-        ArgumentNullException.ThrowIfNull(model);
         if (runs < 1) throw new ArgumentException("bench model: profile runs must be positive.");
-        model.Network.Eval();
-        var image = Tensor.Uniform([1, 3, height, width], 0, 1, 1);
-        Tensor target;
-        using (GradMode.NoGrad()) target = model.Predict(model.Forward(image));
+        var (image, target) = Prepare(model, height, width);
         void Pass()
         {
             var x = image.RequireGrad();
@@ -97,6 +88,16 @@ public static class ModelBench
         BackwardProfile.Start();
         for (int i = 0; i < runs; i++) Pass();
         return [.. BackwardProfile.Stop().Select(t => t with { Calls = t.Calls / runs, Milliseconds = t.Milliseconds / runs })];
+    }
+
+    // The model in eval mode, a seeded random image [1, 3, H, W] and the model's own prediction as the target.
+    private static (Tensor Image, Tensor Target) Prepare(SegmentationModel model, int height, int width)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (height < 8 || width < 8) throw new ArgumentException($"bench model: size {height}x{width} is too small.");
+        model.Network.Eval();
+        var image = Tensor.Uniform([1, 3, height, width], 0, 1, 1);
+        using (GradMode.NoGrad()) return (image, model.Predict(model.Forward(image)));
     }
 
     private static double Median(List<double> xs)
