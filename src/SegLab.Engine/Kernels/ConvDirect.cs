@@ -1,11 +1,11 @@
 // Direct stride-1 convolution (groups = 1, float32, AVX2 + FMA) for kernels larger than 1x1, dilation and padding
-// included: the case where im2col + GEMM is memory-bound because the output has few channels (CGNet's 32-channel
-// 3x3 convolutions at 180x240, ESPNet's dilated 3x3 branches of 13-25 channels). The input is copied once into a
-// zero-padded scratch image; a register block of 6 output channels x 16 output columns (12 ymm accumulators)
-// runs over chunks of 4 input channels and every tap with one unaligned load pair per tap and 6 broadcast
-// weights, accumulating one output row of all channels in a stack buffer; nothing is unfolded. Weights are packed per block
-// of 6 output channels as [C][kh*kw][6] (zeros past K). Stride-1 input gradients reuse it through the flipped-
-// kernel identity in Conv2d.ConvInputGrad.
+// included, used where im2col + GEMM is inefficient: few output channels (ESPNet's dilated 3x3 branches of 13-25
+// channels), where the GEMM's 6x16 micro-kernel has too few rows to amortise packing the unfolded input. The input
+// is copied once into a zero-padded scratch image; a register block of 6 output channels x 16 output columns (12
+// ymm accumulators) runs over chunks of 4 input channels and every tap with one unaligned load pair per tap and 6
+// broadcast weights, accumulating one output row of all channels in a stack buffer; nothing is unfolded. Weights
+// are packed per block of 6 output channels as [C][kh*kw][6] (zeros past K). Stride-1 input gradients reuse it
+// through the flipped-kernel identity in Conv2d.ConvInputGrad.
 using System.Buffers;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -21,7 +21,12 @@ internal static unsafe class ConvDirect
     /// <summary>Whether this kernel handles the geometry (otherwise im2col + GEMM does).</summary>
     public static bool Applies(ConvGeometry g, int k, int groups) =>
         Fma.IsSupported && Avx.IsSupported && groups == 1 && g.Sh == 1 && g.Sw == 1 && g.Kh * g.Kw > 1
-        && g.Wo >= WB && (long)((k + KB - 1) / KB * KB) * ((g.Wo + WB - 1) / WB * WB) <= MaxRowFloats && (long)g.C * k * g.Kh * g.Kw <= 1L << 20;
+        && k <= MaxOutputChannels && g.Wo >= WB && (long)((k + KB - 1) / KB * KB) * ((g.Wo + WB - 1) / WB * WB) <= MaxRowFloats && (long)g.C * k * g.Kh * g.Kw <= 1L << 20;
+
+    // Measured on an idle machine (one thread, 2026-12-01): the direct kernel beats im2col + GEMM for few output
+    // channels (K 13 and 25: 0.74-0.78x the time) and loses from K 32 on (1.13-1.37x), where the GEMM's 6x16
+    // micro-kernel amortises its packing over enough rows.
+    private const int MaxOutputChannels = 24;
 
     // The row accumulators are on the stack: at most 64K floats (256 KB).
     private const int MaxRowFloats = 1 << 16;
