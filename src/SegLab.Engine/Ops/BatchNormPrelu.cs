@@ -134,6 +134,7 @@ public static partial class Ops
             int k = 0;
             if (sums is null)
             {
+                if (gxs.IsEmpty) continue; // nothing wanted from this rule
                 for (; k <= hw - lanes; k += lanes)
                 {
                     var z = new Vector<T>(xs.Slice(k)) * vs + vt;
