@@ -51,6 +51,13 @@ public sealed class FeatureCapture : IDisposable
     /// <summary>Ends the capture.</summary>
     public void Dispose() => t_current = _previous;
 
+    /// <summary>Whether an active capture wants <paramref name="m"/>'s own output (a parent must not fuse it away).</summary>
+    internal static bool Wants(Module m)
+    {
+        var c = t_current;
+        return c is not null && c._paths.TryGetValue(m, out var path) && c._wanted.Contains(path);
+    }
+
     internal static void Offer(Module m, string? local, Tensor t)
     {
         var c = t_current;

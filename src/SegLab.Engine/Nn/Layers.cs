@@ -174,6 +174,19 @@ public sealed class BatchNorm2d : Module
         if (Training) NumBatchesTracked.Span[0] += 1;
         return Ops.BatchNorm2d(x, Weight, Bias, RunningMean, RunningVar, Training, Momentum, Eps);
     }
+
+    /// <summary>
+    /// ReLU(this(x)) by the fused operation (<see cref="Ops.BatchNormRelu"/>), the same values and state updates as
+    /// <c>Ops.Relu(Forward(x))</c> without the intermediate tensor; falls back to exactly that while a
+    /// <see cref="FeatureCapture"/> wants this layer's own output.
+    /// </summary>
+    /// <param name="x">Input [N, C, ...].</param>
+    public Tensor ForwardRelu(Tensor x)
+    {
+        if (FeatureCapture.Wants(this)) return Ops.Relu(Forward(x));
+        if (Training) NumBatchesTracked.Span[0] += 1;
+        return Ops.BatchNormRelu(x, Weight, Bias, RunningMean, RunningVar, Training, Momentum, Eps);
+    }
 }
 
 /// <summary>Parametric ReLU with one slope per channel (or one shared).</summary>

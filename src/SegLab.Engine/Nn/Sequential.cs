@@ -30,9 +30,19 @@ public sealed class Sequential : Module
     }
 
     /// <inheritdoc/>
+    /// <remarks>A BatchNorm2d followed by a ReLU runs as one fused operation (<see cref="BatchNorm2d.ForwardRelu"/>): same values, one tensor fewer.</remarks>
     protected override Tensor ForwardCore(Tensor x)
     {
-        foreach (var l in _layers) x = l.Forward(x);
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            if (_layers[i] is BatchNorm2d bn && i + 1 < _layers.Count && _layers[i + 1] is Activation { Kind: "ReLU" } relu)
+            {
+                x = relu.Produced(bn.ForwardRelu(x));
+                i++;
+                continue;
+            }
+            x = _layers[i].Forward(x);
+        }
         return x;
     }
 }

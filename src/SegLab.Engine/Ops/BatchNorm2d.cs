@@ -32,17 +32,21 @@ public static partial class Ops
     /// <param name="momentum">Weight of the batch statistics in the running update: new = (1 - momentum) old + momentum batch.</param>
     /// <param name="eps">Added to the variance.</param>
     public static Tensor BatchNorm2d(Tensor x, Tensor? weight, Tensor? bias, Tensor runningMean, Tensor runningVar, bool training, double momentum = 0.1, double eps = 1e-5)
+        => BatchNormCore("batch_norm", x, weight, bias, runningMean, runningVar, training, momentum, eps, relu: false);
+
+    // Batch norm, and with relu the ReLU that follows it in the same pass (BatchNormRelu.cs): y = max(bn(x), 0).
+    private static Tensor BatchNormCore(string op, Tensor x, Tensor? weight, Tensor? bias, Tensor runningMean, Tensor runningVar, bool training, double momentum, double eps, bool relu)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(runningMean);
         ArgumentNullException.ThrowIfNull(runningVar);
-        if (x.Rank < 2) throw new ArgumentException($"batch_norm: input needs at least [N, C], got {Shapes.Format(x.Shape)}.");
+        if (x.Rank < 2) throw new ArgumentException($"{op}: input needs at least [N, C], got {Shapes.Format(x.Shape)}.");
         int n = x.Dims[0], c = x.Dims[1], hw = x.Numel / Math.Max(1, n * c);
         foreach (var (name, t) in new[] { ("weight", weight), ("bias", bias), ("running_mean", runningMean), ("running_var", runningVar) })
             if (t is not null && (t.Numel != c || t.DType != x.DType))
-                throw new ArgumentException($"batch_norm: {name} {Shapes.Format(t.Shape)} ({t.DType}) does not fit the {c} channels of input {Shapes.Format(x.Shape)} ({x.DType}).");
+                throw new ArgumentException($"{op}: {name} {Shapes.Format(t.Shape)} ({t.DType}) does not fit the {c} channels of input {Shapes.Format(x.Shape)} ({x.DType}).");
         long m = (long)n * hw;
-        if (training && m < 2) throw new ArgumentException($"batch_norm: training needs more than one value per channel, got input {Shapes.Format(x.Shape)}.");
+        if (training && m < 2) throw new ArgumentException($"{op}: training needs more than one value per channel, got input {Shapes.Format(x.Shape)}.");
 
         var y = Tensor.Uninitialized(x.DType, x.Dims);
         var mean = Tensor.Uninitialized(x.DType, [c]); // the statistics used: batch (training) or a snapshot of the running ones (eval)
@@ -50,23 +54,23 @@ public static partial class Ops
         long work = m * (training ? 4 : 2);
         if (x.DType == DType.Float32)
             Parallelism.For(c, work, ch => BnForward(x.Buf<float>(), Opt<float>(weight), Opt<float>(bias), runningMean.Buf<float>(), runningVar.Buf<float>(),
-                y.Buf<float>(), mean.Buf<float>(), rstd.Buf<float>(), ch, n, c, hw, training, momentum, eps));
+                y.Buf<float>(), mean.Buf<float>(), rstd.Buf<float>(), ch, n, c, hw, training, momentum, eps, relu));
         else
             Parallelism.For(c, work, ch => BnForward(x.Buf<double>(), Opt<double>(weight), Opt<double>(bias), runningMean.Buf<double>(), runningVar.Buf<double>(),
-                y.Buf<double>(), mean.Buf<double>(), rstd.Buf<double>(), ch, n, c, hw, training, momentum, eps));
+                y.Buf<double>(), mean.Buf<double>(), rstd.Buf<double>(), ch, n, c, hw, training, momentum, eps, relu));
 
         var inputs = weight is null ? (bias is null ? new[] { x } : [x, bias]) : bias is null ? [x, weight] : [x, weight, bias];
         if (!GradMode.Needs(inputs)) return y;
-        return Tape.Record(y, "batch_norm", inputs, g =>
+        return Tape.Record(y, op, inputs, g =>
         {
             var gx = Tape.Wants(x) ? Tensor.Uninitialized(x.DType, x.Dims) : null;
             var gw = Tape.Wants(weight) ? Tensor.Uninitialized(x.DType, [c]) : null;
             var gb = Tape.Wants(bias) ? Tensor.Uninitialized(x.DType, [c]) : null;
             if (x.DType == DType.Float32)
-                Parallelism.For(c, m * 4, ch => BnBackward(g.Buf<float>(), x.Buf<float>(), Opt<float>(weight), mean.Buf<float>(), rstd.Buf<float>(),
+                Parallelism.For(c, m * 4, ch => BnBackward(g.Buf<float>(), relu ? y.Buf<float>() : default, x.Buf<float>(), Opt<float>(weight), mean.Buf<float>(), rstd.Buf<float>(),
                     Opt<float>(gx), Opt<float>(gw), Opt<float>(gb), ch, n, c, hw, training));
             else
-                Parallelism.For(c, m * 4, ch => BnBackward(g.Buf<double>(), x.Buf<double>(), Opt<double>(weight), mean.Buf<double>(), rstd.Buf<double>(),
+                Parallelism.For(c, m * 4, ch => BnBackward(g.Buf<double>(), relu ? y.Buf<double>() : default, x.Buf<double>(), Opt<double>(weight), mean.Buf<double>(), rstd.Buf<double>(),
                     Opt<double>(gx), Opt<double>(gw), Opt<double>(gb), ch, n, c, hw, training));
             var grads = new Tensor?[inputs.Length];
             grads[0] = gx;
@@ -82,7 +86,7 @@ public static partial class Ops
     // x, y: [N, C, HW]; channel ch: statistics (training, also updating the running ones) or running statistics (eval),
     // then y = x * s + t on each of the channel's N planes.
     private static void BnForward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> runMean, Span<T> runVar, Span<T> y, Span<T> mean, Span<T> rstd,
-        int ch, int n, int c, int hw, bool training, double momentum, double eps) where T : unmanaged, IFloatingPointIeee754<T>
+        int ch, int n, int c, int hw, bool training, double momentum, double eps, bool relu) where T : unmanaged, IFloatingPointIeee754<T>
     {
         T mu, r;
         if (training)
@@ -118,12 +122,14 @@ public static partial class Ops
         for (int i = 0; i < n; i++)
         {
             int off = (i * c + ch) * hw;
-            BnScaleShift(x.Slice(off, hw), scale, shift, y.Slice(off, hw));
+            if (relu) BnScaleShiftRelu(x.Slice(off, hw), scale, shift, y.Slice(off, hw));
+            else BnScaleShift(x.Slice(off, hw), scale, shift, y.Slice(off, hw));
         }
     }
 
-    // g, x, gx: [N, C, HW]; channel ch. gw, gb: [C] (empty when not wanted).
-    private static void BnBackward<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> mean, ReadOnlySpan<T> rstd,
+    // g, x, gx: [N, C, HW]; channel ch. gw, gb: [C] (empty when not wanted). y: the fused ReLU's output (empty
+    // without one), whose positive entries let g through.
+    private static void BnBackward<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> y, ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> mean, ReadOnlySpan<T> rstd,
         Span<T> gx, Span<T> gw, Span<T> gb, int ch, int n, int c, int hw, bool training) where T : unmanaged, IFloatingPointIeee754<T>
     {
         T mu = mean[ch], r = rstd[ch], gamma = w.IsEmpty ? T.One : w[ch];
@@ -136,7 +142,8 @@ public static partial class Ops
                 for (int o = 0; o < hw; o += BnBlock)
                 {
                     int len = Math.Min(BnBlock, hw - o);
-                    var (sg, sd) = BnGradSums(g.Slice(off + o, len), x.Slice(off + o, len), mu);
+                    var (sg, sd) = y.IsEmpty ? BnGradSums(g.Slice(off + o, len), x.Slice(off + o, len), mu)
+                        : BnGradSumsMasked(g.Slice(off + o, len), y.Slice(off + o, len), x.Slice(off + o, len), mu);
                     sumG += double.CreateTruncating(sg);
                     dot += double.CreateTruncating(sd);
                 }
@@ -151,7 +158,8 @@ public static partial class Ops
         for (int i = 0; i < n; i++)
         {
             int off = (i * c + ch) * hw;
-            if (training) BnGradInputTrain(g.Slice(off, hw), x.Slice(off, hw), mu, k, gMean, r, gamma, gx.Slice(off, hw));
+            if (!y.IsEmpty) BnGradInputMasked(g.Slice(off, hw), y.Slice(off, hw), x.Slice(off, hw), mu, k, gMean, r, gamma, gx.Slice(off, hw), training);
+            else if (training) BnGradInputTrain(g.Slice(off, hw), x.Slice(off, hw), mu, k, gMean, r, gamma, gx.Slice(off, hw));
             else BnGradInputEval(g.Slice(off, hw), r, gamma, gx.Slice(off, hw));
         }
     }

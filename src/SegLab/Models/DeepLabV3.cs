@@ -107,7 +107,7 @@ public sealed class BasicBlock : Module
     /// <inheritdoc/>
     protected override Tensor ForwardCore(Tensor x)
     {
-        var y = Ops.Relu(_bn1.Forward(_conv1.Forward(x)));
+        var y = _bn1.ForwardRelu(_conv1.Forward(x));
         y = _bn2.Forward(_conv2.Forward(y));
         return Ops.Relu(Ops.Add(y, _downsample?.Forward(x) ?? x));
     }

@@ -9,5 +9,11 @@ internal static partial class OpTable
             x => Ops.BatchNormPrelu(x[0], x[1], x[2], Tensor.FromArray(new double[] { 0.1, -0.2, 0.3 }, 3).To(x[0].DType), Tensor.FromArray(new double[] { 0.5, 1.5, 2 }, 3).To(x[0].DType), x[3], 1e-3)),
         new("batch_norm_prelu_plain_shared_slope", ["BatchNormPrelu"], [[2, 2, 5], [1]],
             x => Ops.BatchNormPrelu(x[0], null, null, Tensor.FromArray(new double[] { 0.2, -0.1 }, 2).To(x[0].DType), Tensor.FromArray(new double[] { 1.2, 0.7 }, 2).To(x[0].DType), x[1])),
+        new("batch_norm_relu_train_affine", ["BatchNormRelu"], [[3, 2, 2, 3], [2], [2]],
+            x => Ops.BatchNormRelu(x[0], x[1], x[2], Stats(x[0], 2, 0), Stats(x[0], 2, 1), training: true)),
+        new("batch_norm_relu_train_plain_wide_plane", ["BatchNormRelu"], [[2, 2, 3, 7]], // 21-value planes: vector body and tail
+            x => Ops.BatchNormRelu(x[0], null, null, Stats(x[0], 2, 0), Stats(x[0], 2, 1), training: true, momentum: 0.5)),
+        new("batch_norm_relu_eval", ["BatchNormRelu"], [[2, 3, 2, 5], [3], [3]],
+            x => Ops.BatchNormRelu(x[0], x[1], x[2], Stats(x[0], 3, 0.2), Stats(x[0], 3, 1.5), training: false, eps: 1e-3)),
     ];
 }
