@@ -1,4 +1,6 @@
-// SGEMM through OpenBLAS (P/Invoke), used when libopenblas.so.0 loads; its thread count follows SEGLAB_THREADS.
+// SGEMM through OpenBLAS (P/Invoke), used when libopenblas.so.0 loads. OpenBLAS runs single-threaded; large
+// products are split into bands over the engine's workers (SEGLAB_THREADS), so that one pool, which never spins,
+// owns every thread (measured against OpenBLAS's own threads in docs/benchmarks.md).
 using SegLab.Engine.Threading;
 
 namespace SegLab.Engine.Linalg;
@@ -29,7 +31,7 @@ public sealed unsafe class OpenBlasGemm : IGemmProvider
     /// <inheritdoc/>
     public string Name => "openblas";
 
-    /// <summary>OpenBLAS's own thread count (openblas_get_num_threads), kept equal to <see cref="Parallelism.Threads"/>.</summary>
+    /// <summary>OpenBLAS's own thread count (openblas_get_num_threads): always 1, the engine's workers split the products.</summary>
     public int NativeThreads
     {
         get
@@ -45,7 +47,7 @@ public sealed unsafe class OpenBlasGemm : IGemmProvider
         SyncThreads();
         string config = _native.Config.Trim();
         if (!config.StartsWith("OpenBLAS", StringComparison.OrdinalIgnoreCase)) config = "OpenBLAS " + config;
-        return $"{config} (openblas_get_config), {_native.Threads} thread(s) (openblas_get_num_threads)";
+        return $"{config} (openblas_get_config), single-threaded in each of up to {Parallelism.Threads} bands on the engine's workers";
     }
 
     /// <inheritdoc/>
@@ -60,15 +62,50 @@ public sealed unsafe class OpenBlasGemm : IGemmProvider
             return;
         }
         SyncThreads();
+        lda = Math.Max(lda, 1);
+        ldb = Math.Max(ldb, 1);
+        ldc = Math.Max(ldc, 1);
+        int threads = Parallelism.Threads;
         fixed (float* pa = a, pb = b, pc = c)
-            _native.Sgemm(transA, transB, m, n, k, alpha, pa, Math.Max(lda, 1), pb, Math.Max(ldb, 1), beta, pc, Math.Max(ldc, 1));
+        {
+            if (threads == 1 || Parallelism.InParallelRegion)
+            {
+                _native.Sgemm(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+                return;
+            }
+            // OpenBLAS runs single-threaded on each of `threads` bands of C (columns when C is wide, rows
+            // otherwise; bands a multiple of 16 wide), spread over the engine's workers. Each element of C is
+            // computed by one band, with its full k sum.
+            bool byColumns = n >= m;
+            int extent = byColumns ? n : m;
+            int band = (extent + threads - 1) / threads;
+            band = (band + 15) / 16 * 16;
+            int bands = (extent + band - 1) / band;
+            nint ia = (nint)pa, ib = (nint)pb, ic = (nint)pc;
+            Parallelism.For(bands, 2L * m * n * k / bands / FlopsPerWorkUnit, t =>
+            {
+                int start = t * band, len = Math.Min(band, extent - start);
+                float* a0 = (float*)ia, b0 = (float*)ib, c0 = (float*)ic;
+                if (byColumns)
+                    _native.Sgemm(transA, transB, m, len, k, alpha, a0, lda, b0 + (transB ? (long)start * ldb : start), ldb, beta, c0 + start, ldc);
+                else
+                    _native.Sgemm(transA, transB, len, n, k, alpha, a0 + (transA ? start : (long)start * lda), lda, b0, ldb, beta, c0 + (long)start * ldc, ldc);
+            });
+        }
     }
+
+    /// <summary>
+    /// Flops per unit of Parallelism's work, as the managed GEMM counts them: a product is split only when 2mnk
+    /// reaches about 48 MFLOP.
+    /// </summary>
+    private const int FlopsPerWorkUnit = 48;
 
     private void SyncThreads()
     {
-        int t = Parallelism.Threads;
-        if (t == _threads) return;
-        _native.SetThreads(t);
-        _threads = t;
+        // OpenBLAS never threads: its idle threads would busy-wait after each call (about 0.1 s by default) on
+        // the core that the engine's next parallel loop needs, and convolutions call it from several workers at once.
+        if (_threads == 1) return;
+        _native.SetThreads(1);
+        _threads = 1;
     }
 }

@@ -6,12 +6,15 @@
 //   forward:  y[n, k] = W[k, :] . unfold(x[n]) (+ b[k])
 //   backward: db = sum dY;  dW += dY unfold(x)^T;  dx = fold(W^T dY), or, for stride 1, the convolution of dY
 //             with the flipped, transposed filter (the same fast forward paths).
-// Threads: the GEMM provider parallelises its own products; unfold/fold and depthwise planes go through
-// Parallelism.For.
+// Threads: the im2col/GEMM paths run work items (image, group, band of output rows) in parallel through
+// Parallelism.For, each with its own scratch and a single-threaded GEMM, and the weight gradient sums images per
+// thread; a lone item (batch 1 with one band) lets the GEMM provider and unfold/fold use the threads instead.
+// Depthwise planes and the direct kernel split their own loops.
 using System.Numerics;
 using System.Runtime.InteropServices;
 using SegLab.Engine.Autograd;
 using SegLab.Engine.Kernels;
+using SegLab.Engine.Threading;
 
 namespace SegLab.Engine;
 
@@ -102,6 +105,15 @@ public static partial class Ops
 
     private static bool IsPointwise(ConvGeometry g) => g.Kh == 1 && g.Kw == 1 && g.Sh == 1 && g.Sw == 1 && g.Ph == 0 && g.Pw == 0;
 
+    /// <summary>
+    /// Units of Parallelism's work per flop of the convolutions' GEMM items (1/48, as the managed GEMM counts): a
+    /// convolution is split over threads when its items add up to about 48 MFLOP. Tests raise it so that small
+    /// problems take the parallel paths.
+    /// </summary>
+    internal static double ConvWorkPerFlop { get; set; } = 1.0 / 48;
+
+    private static long ConvWork(long flops) => (long)Math.Min(long.MaxValue / 4, flops * ConvWorkPerFlop);
+
     private static int BandRows(ConvGeometry g) => Math.Clamp(ConvBandElements / Math.Max(1, g.Rows * g.Wo), 1, g.Ho);
 
     // x: [N, C, H, W], w: [K, C/G, kh, kw], b: [K] or empty -> y: [N, K, Ho, Wo] (written)
@@ -120,29 +132,37 @@ public static partial class Ops
         }
         int hw = g.H * g.W, howo = g.Ho * g.Wo, cIn = g.C * groups, kg = k / groups;
         bool pointwise = IsPointwise(g);
-        int band = BandRows(g);
-        using var cols = new ConvScratch<T>(pointwise ? 0 : g.Rows * band * g.Wo);
-        for (int img = 0; img < n; img++)
-            for (int gr = 0; gr < groups; gr++)
+        int band = pointwise ? g.Ho : BandRows(g), bands = (g.Ho + band - 1) / band;
+        // Work items (image, group, band of output rows) write disjoint parts of y, so they run in parallel, each
+        // GEMM single-threaded inside; a lone item (batch 1, one band) leaves the threads to the GEMM.
+        long flops = 2L * kg * g.Rows * Math.Min(band, g.Ho) * g.Wo;
+        unsafe
+        {
+            fixed (T* px = x, pw = w, py = y)
             {
-                var xs = x.Slice((img * cIn + gr * g.C) * hw, g.C * hw);
-                var ws = w.Slice(gr * kg * g.Rows, kg * g.Rows);
-                var ys = y.Slice((img * k + gr * kg) * howo, kg * howo);
-                if (pointwise)
+                nint ax = (nint)px, aw = (nint)pw, ay = (nint)py;
+                int xl = x.Length, wl = w.Length, yl = y.Length;
+                Parallelism.For(n * groups * bands, ConvWork(flops), item =>
                 {
-                    // [kg, C] x [C, H*W] -> [kg, H*W]
-                    ConvGemm.Gemm(false, false, kg, howo, g.C, T.One, ws, g.C, xs, hw, T.Zero, ys, howo);
-                    continue;
-                }
-                for (int oh0 = 0; oh0 < g.Ho; oh0 += band)
-                {
+                    int img = item / (groups * bands), gr = item / bands % groups, oh0 = item % bands * band;
+                    var xs = new ReadOnlySpan<T>((T*)ax, xl).Slice((img * cIn + gr * g.C) * hw, g.C * hw);
+                    var ws = new ReadOnlySpan<T>((T*)aw, wl).Slice(gr * kg * g.Rows, kg * g.Rows);
+                    var ys = new Span<T>((T*)ay, yl).Slice((img * k + gr * kg) * howo, kg * howo);
+                    if (pointwise)
+                    {
+                        // [kg, C] x [C, H*W] -> [kg, H*W]
+                        ConvGemm.Gemm(false, false, kg, howo, g.C, T.One, ws, g.C, xs, hw, T.Zero, ys, howo);
+                        return;
+                    }
                     int rows = Math.Min(band, g.Ho - oh0), width = rows * g.Wo;
+                    using var cols = new ConvScratch<T>(g.Rows * width);
                     var c = cols.Span(g.Rows * width);
                     Im2Col.Unfold<T>(xs, g, oh0, rows, c);
                     // [kg, C*kh*kw] x [C*kh*kw, rows*Wo] -> y rows [oh0, oh0 + rows) of each of the kg planes
                     ConvGemm.Gemm(false, false, kg, width, g.Rows, T.One, ws, g.Rows, c, width, T.Zero, ys.Slice(oh0 * g.Wo), howo);
-                }
+                });
             }
+        }
         if (!b.IsEmpty) AddChannelBias(y, b, n, k, howo);
     }
 
@@ -186,28 +206,50 @@ public static partial class Ops
         int hw = g.H * g.W, howo = g.Ho * g.Wo, cIn = g.C * groups, kg = k / groups;
         bool pointwise = IsPointwise(g);
         int band = BandRows(g);
-        using var cols = new ConvScratch<T>(pointwise ? 0 : g.Rows * band * g.Wo);
-        for (int img = 0; img < n; img++)
-            for (int gr = 0; gr < groups; gr++)
+        // Images are split into one chunk per thread; chunk 0 adds into dw, the others into zeroed partial sums
+        // that are added to dw in chunk order afterwards: the result depends on the thread count, not on timing.
+        long flopsPerImage = 2L * k * g.Rows * howo;
+        int chunks = Parallelism.Threads == 1 || Parallelism.InParallelRegion || (double)ConvWork(flopsPerImage) * n < Parallelism.MinParallelWork
+            ? 1 : Math.Min(Parallelism.Threads, n);
+        var partials = new T[Math.Max(0, chunks - 1)][];
+        for (int p = 1; p < chunks; p++) partials[p - 1] = new T[dw.Length];
+        unsafe
+        {
+            fixed (T* px = x, pdy = dy, pdw = dw)
             {
-                var xs = x.Slice((img * cIn + gr * g.C) * hw, g.C * hw);
-                var dys = dy.Slice((img * k + gr * kg) * howo, kg * howo);
-                var dws = dw.Slice(gr * kg * g.Rows, kg * g.Rows);
-                if (pointwise)
+                nint ax = (nint)px, ady = (nint)pdy, adw = (nint)pdw;
+                int xl = x.Length, dyl = dy.Length, dwl = dw.Length;
+                Parallelism.For(chunks, ConvWork(flopsPerImage * n / chunks), chunk =>
                 {
-                    // [kg, H*W] x [C, H*W]^T -> [kg, C]
-                    ConvGemm.Gemm(false, true, kg, g.C, howo, T.One, dys, howo, xs, hw, T.One, dws, g.C);
-                    continue;
-                }
-                for (int oh0 = 0; oh0 < g.Ho; oh0 += band)
-                {
-                    int rows = Math.Min(band, g.Ho - oh0), width = rows * g.Wo;
-                    var c = cols.Span(g.Rows * width);
-                    Im2Col.Unfold<T>(xs, g, oh0, rows, c);
-                    // [kg, rows*Wo] x [C*kh*kw, rows*Wo]^T -> [kg, C*kh*kw]
-                    ConvGemm.Gemm(false, true, kg, g.Rows, width, T.One, dys.Slice(oh0 * g.Wo), howo, c, width, T.One, dws, g.Rows);
-                }
+                    var xAll = new ReadOnlySpan<T>((T*)ax, xl);
+                    var dyAll = new ReadOnlySpan<T>((T*)ady, dyl);
+                    var acc = chunk == 0 ? new Span<T>((T*)adw, dwl) : partials[chunk - 1].AsSpan();
+                    using var cols = new ConvScratch<T>(pointwise ? 0 : g.Rows * band * g.Wo);
+                    for (int img = chunk * n / chunks; img < (chunk + 1) * n / chunks; img++)
+                        for (int gr = 0; gr < groups; gr++)
+                        {
+                            var xs = xAll.Slice((img * cIn + gr * g.C) * hw, g.C * hw);
+                            var dys = dyAll.Slice((img * k + gr * kg) * howo, kg * howo);
+                            var dws = acc.Slice(gr * kg * g.Rows, kg * g.Rows);
+                            if (pointwise)
+                            {
+                                // [kg, H*W] x [C, H*W]^T -> [kg, C]
+                                ConvGemm.Gemm(false, true, kg, g.C, howo, T.One, dys, howo, xs, hw, T.One, dws, g.C);
+                                continue;
+                            }
+                            for (int oh0 = 0; oh0 < g.Ho; oh0 += band)
+                            {
+                                int rows = Math.Min(band, g.Ho - oh0), width = rows * g.Wo;
+                                var c = cols.Span(g.Rows * width);
+                                Im2Col.Unfold<T>(xs, g, oh0, rows, c);
+                                // [kg, rows*Wo] x [C*kh*kw, rows*Wo]^T -> [kg, C*kh*kw]
+                                ConvGemm.Gemm(false, true, kg, g.Rows, width, T.One, dys.Slice(oh0 * g.Wo), howo, c, width, T.One, dws, g.Rows);
+                            }
+                        }
+                });
             }
+        }
+        foreach (var part in partials) System.Numerics.Tensors.TensorPrimitives.Add<T>(dw, part, dw);
     }
 
     // dy: [N, K, Ho, Wo], w: [K, C/G, kh, kw] -> dx: [N, C, H, W] (written)
@@ -242,21 +284,30 @@ public static partial class Ops
         dx.Clear();
         int hw = g.H * g.W, howo = g.Ho * g.Wo;
         int band = BandRows(g);
-        using var cols = new ConvScratch<T>(g.Rows * band * g.Wo);
-        for (int img = 0; img < n; img++)
-            for (int gr = 0; gr < groups; gr++)
+        // Items (image, group) fold into disjoint slices of dx; bands within one overlap, so they stay in order.
+        unsafe
+        {
+            fixed (T* pdy = dy, pwt = w, pdx = dx)
             {
-                var ws = w.Slice(gr * kg * g.Rows, kg * g.Rows);
-                var dys = dy.Slice((img * k + gr * kg) * howo, kg * howo);
-                var dxs = dx.Slice((img * cIn + gr * g.C) * hw, g.C * hw);
-                for (int oh0 = 0; oh0 < g.Ho; oh0 += band)
+                nint ady = (nint)pdy, aw = (nint)pwt, adx = (nint)pdx;
+                int dyl = dy.Length, wl = w.Length, dxl = dx.Length;
+                Parallelism.For(n * groups, ConvWork(2L * kg * g.Rows * howo), item =>
                 {
-                    int rows = Math.Min(band, g.Ho - oh0), width = rows * g.Wo;
-                    var c = cols.Span(g.Rows * width);
-                    // [kg, C*kh*kw]^T x [kg, rows*Wo] -> [C*kh*kw, rows*Wo], folded back into dx
-                    ConvGemm.Gemm(true, false, g.Rows, width, kg, T.One, ws, g.Rows, dys.Slice(oh0 * g.Wo), howo, T.Zero, c, width);
-                    Im2Col.FoldAdd<T>(c, g, oh0, rows, dxs);
-                }
+                    int img = item / groups, gr = item % groups;
+                    var ws = new ReadOnlySpan<T>((T*)aw, wl).Slice(gr * kg * g.Rows, kg * g.Rows);
+                    var dys = new ReadOnlySpan<T>((T*)ady, dyl).Slice((img * k + gr * kg) * howo, kg * howo);
+                    var dxs = new Span<T>((T*)adx, dxl).Slice((img * cIn + gr * g.C) * hw, g.C * hw);
+                    using var cols = new ConvScratch<T>(g.Rows * band * g.Wo);
+                    for (int oh0 = 0; oh0 < g.Ho; oh0 += band)
+                    {
+                        int rows = Math.Min(band, g.Ho - oh0), width = rows * g.Wo;
+                        var c = cols.Span(g.Rows * width);
+                        // [kg, C*kh*kw]^T x [kg, rows*Wo] -> [C*kh*kw, rows*Wo], folded back into dx
+                        ConvGemm.Gemm(true, false, g.Rows, width, kg, T.One, ws, g.Rows, dys.Slice(oh0 * g.Wo), howo, T.Zero, c, width);
+                        Im2Col.FoldAdd<T>(c, g, oh0, rows, dxs);
+                    }
+                });
             }
+        }
     }
 }
