@@ -98,7 +98,7 @@ public sealed unsafe class OpenBlasGemm : IGemmProvider
     /// Flops per unit of Parallelism's work, as the managed GEMM counts them: a product is split only when 2mnk
     /// reaches about 48 MFLOP.
     /// </summary>
-    private const int FlopsPerWorkUnit = 48;
+    private const int FlopsPerWorkUnit = 6;
 
     private void SyncThreads()
     {

@@ -285,23 +285,32 @@ public static partial class Ops
         dx.Clear();
         int hw = g.H * g.W, howo = g.Ho * g.Wo;
         int band = BandRows(g);
-        // Items (image, group) fold into disjoint slices of dx; bands within one overlap, so they stay in order.
+        // Items (image, group) fold into disjoint slices of dx, in parallel. Bands of one item overlap in dx, so
+        // when there are fewer items than threads (batch 1) each item's bands are split into one run per thread,
+        // folding into its own zeroed copy of the item's slice (the first run into dx itself), and the copies are
+        // added in run order: deterministic for a thread count.
+        int bands = (g.Ho + band - 1) / band, items = n * groups;
+        int runs = items >= Parallelism.Threads || Parallelism.InParallelRegion || (double)ConvWork(2L * kg * g.Rows * howo) * items < Parallelism.MinParallelWork
+            ? 1 : Math.Max(1, Math.Min(Parallelism.Threads / items, bands));
+        int slice = g.C * hw;
+        var copies = new T[runs > 1 ? items * (runs - 1) : 0][];
+        for (int i = 0; i < copies.Length; i++) copies[i] = new T[slice];
         unsafe
         {
             fixed (T* pdy = dy, pwt = w, pdx = dx)
             {
                 nint ady = (nint)pdy, aw = (nint)pwt, adx = (nint)pdx;
                 int dyl = dy.Length, wl = w.Length, dxl = dx.Length;
-                Parallelism.For(n * groups, ConvWork(2L * kg * g.Rows * howo), item =>
+                Parallelism.For(items * runs, ConvWork(2L * kg * g.Rows * howo / runs), work =>
                 {
-                    int img = item / groups, gr = item % groups;
+                    int item = work / runs, run = work % runs, img = item / groups, gr = item % groups;
                     var ws = new ReadOnlySpan<T>((T*)aw, wl).Slice(gr * kg * g.Rows, kg * g.Rows);
                     var dys = new ReadOnlySpan<T>((T*)ady, dyl).Slice((img * k + gr * kg) * howo, kg * howo);
-                    var dxs = new Span<T>((T*)adx, dxl).Slice((img * cIn + gr * g.C) * hw, g.C * hw);
+                    var dxs = run == 0 ? new Span<T>((T*)adx, dxl).Slice((img * cIn + gr * g.C) * hw, slice) : copies[item * (runs - 1) + run - 1].AsSpan();
                     using var cols = new ConvScratch<T>(g.Rows * band * g.Wo);
-                    for (int oh0 = 0; oh0 < g.Ho; oh0 += band)
+                    for (int bi = run * bands / runs; bi < (run + 1) * bands / runs; bi++)
                     {
-                        int rows = Math.Min(band, g.Ho - oh0), width = rows * g.Wo;
+                        int oh0 = bi * band, rows = Math.Min(band, g.Ho - oh0), width = rows * g.Wo;
                         var c = cols.Span(g.Rows * width);
                         // [kg, C*kh*kw]^T x [kg, rows*Wo] -> [C*kh*kw, rows*Wo], folded back into dx
                         ConvGemm.Gemm(true, false, g.Rows, width, kg, T.One, ws, g.Rows, dys.Slice(oh0 * g.Wo), howo, T.Zero, c, width);
@@ -309,6 +318,12 @@ public static partial class Ops
                     }
                 });
             }
+        }
+        for (int item = 0; item < items && runs > 1; item++)
+        {
+            int img = item / groups, gr = item % groups;
+            var dxs = dx.Slice((img * cIn + gr * g.C) * hw, slice);
+            for (int run = 1; run < runs; run++) System.Numerics.Tensors.TensorPrimitives.Add<T>(dxs, copies[item * (runs - 1) + run - 1], dxs);
         }
     }
 }
