@@ -290,23 +290,33 @@ public static partial class Ops
         // folding into its own zeroed copy of the item's slice (the first run into dx itself), and the copies are
         // added in run order: deterministic for a thread count.
         int bands = (g.Ho + band - 1) / band, items = n * groups;
-        int runs = items >= Parallelism.Threads || Parallelism.InParallelRegion || (double)ConvWork(2L * kg * g.Rows * howo) * items < Parallelism.MinParallelWork
+        // Only where the GEMM does at least 128 flops per element of the copy to clear and add. Single convolutions
+        // at batch 1, 2 threads (quiet machine, median of 7): CGNet's 3->32 stride 2 at 360x480 (144 flops per
+        // element) 15.0 -> 7.6 ms and 131->128 at 90x120 (576) 28.7 -> 19.3 ms against one thread. ESPNet's strided
+        // convolutions (54-113) stay whole: split, its input-gradient pass peaked at 686-727 MB against 654-661.
+        long flopsPerItem = 2L * kg * g.Rows * howo;
+        int runs = items >= Parallelism.Threads || Parallelism.InParallelRegion
+            || (double)ConvWork(flopsPerItem) * items < Parallelism.MinParallelWork || flopsPerItem < 128L * g.C * hw
             ? 1 : Math.Max(1, Math.Min(Parallelism.Threads / items, bands));
         int slice = g.C * hw;
-        var copies = new T[runs > 1 ? items * (runs - 1) : 0][];
-        for (int i = 0; i < copies.Length; i++) copies[i] = new T[slice];
+        var copies = new T[runs > 1 ? items * (runs - 1) : 0][]; // pooled: a fresh array per call would be fresh pages
+        for (int i = 0; i < copies.Length; i++)
+        {
+            copies[i] = System.Buffers.ArrayPool<T>.Shared.Rent(slice);
+            Array.Clear(copies[i], 0, slice);
+        }
         unsafe
         {
             fixed (T* pdy = dy, pwt = w, pdx = dx)
             {
                 nint ady = (nint)pdy, aw = (nint)pwt, adx = (nint)pdx;
                 int dyl = dy.Length, wl = w.Length, dxl = dx.Length;
-                Parallelism.For(items * runs, ConvWork(2L * kg * g.Rows * howo / runs), work =>
+                Parallelism.For(items * runs, ConvWork(flopsPerItem / runs), work =>
                 {
                     int item = work / runs, run = work % runs, img = item / groups, gr = item % groups;
                     var ws = new ReadOnlySpan<T>((T*)aw, wl).Slice(gr * kg * g.Rows, kg * g.Rows);
                     var dys = new ReadOnlySpan<T>((T*)ady, dyl).Slice((img * k + gr * kg) * howo, kg * howo);
-                    var dxs = run == 0 ? new Span<T>((T*)adx, dxl).Slice((img * cIn + gr * g.C) * hw, slice) : copies[item * (runs - 1) + run - 1].AsSpan();
+                    var dxs = run == 0 ? new Span<T>((T*)adx, dxl).Slice((img * cIn + gr * g.C) * hw, slice) : copies[item * (runs - 1) + run - 1].AsSpan(0, slice);
                     using var cols = new ConvScratch<T>(g.Rows * band * g.Wo);
                     for (int bi = run * bands / runs; bi < (run + 1) * bands / runs; bi++)
                     {
@@ -323,7 +333,8 @@ public static partial class Ops
         {
             int img = item / groups, gr = item % groups;
             var dxs = dx.Slice((img * cIn + gr * g.C) * hw, slice);
-            for (int run = 1; run < runs; run++) System.Numerics.Tensors.TensorPrimitives.Add<T>(dxs, copies[item * (runs - 1) + run - 1], dxs);
+            for (int run = 1; run < runs; run++) System.Numerics.Tensors.TensorPrimitives.Add<T>(dxs, copies[item * (runs - 1) + run - 1].AsSpan(0, slice), dxs);
         }
+        foreach (var copy in copies) System.Buffers.ArrayPool<T>.Shared.Return(copy);
     }
 }

@@ -21,6 +21,8 @@ public class ConvReferenceTests
         new("general_rect_stride_dilation", 1, 4, 15, 19, 6, 3, 5, Sh: 2, Sw: 3, Ph: 2, Pw: 1, Dh: 2, Bias: false),
         new("general_pad_beyond_kernel", 1, 3, 9, 11, 4, 2, 2, Ph: 2, Pw: 3),
         new("general_stride2_even_kernel", 2, 3, 10, 13, 4, 4, 4, Sh: 2, Sw: 2, Ph: 1, Pw: 1),
+        // one image, many filters: its input gradient splits bands over threads (ConvThreadsTests)
+        new("general_stride2_many_filters", 1, 2, 9, 11, 32, 3, 3, Sh: 2, Sw: 2, Ph: 1, Pw: 1),
         new("pointwise_1x1", 2, 7, 11, 23, 9, 1, 1),
         new("pointwise_1x1_stride2", 1, 5, 9, 13, 3, 1, 1, Sh: 2, Sw: 2, Bias: false),
         new("depthwise_3x3_dil2", 2, 5, 19, 37, 5, 3, 3, Ph: 2, Pw: 2, Dh: 2, Dw: 2, Groups: 5),
