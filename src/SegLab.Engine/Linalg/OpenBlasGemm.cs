@@ -9,12 +9,13 @@ namespace SegLab.Engine.Linalg;
 public sealed unsafe class OpenBlasGemm : IGemmProvider
 {
     private readonly OpenBlasNative _native;
-    private int _threads;
 
     private OpenBlasGemm(OpenBlasNative native)
     {
         _native = native;
-        SyncThreads();
+        // OpenBLAS never threads: its idle threads would busy-wait after each call (about 0.1 s by default) on
+        // the core that the engine's next parallel loop needs, and convolutions call it from several workers at once.
+        _native.SetThreads(1);
     }
 
     /// <summary>The provider, or null when libopenblas.so.0 cannot be loaded.</summary>
@@ -32,19 +33,11 @@ public sealed unsafe class OpenBlasGemm : IGemmProvider
     public string Name => "openblas";
 
     /// <summary>OpenBLAS's own thread count (openblas_get_num_threads): always 1, the engine's workers split the products.</summary>
-    public int NativeThreads
-    {
-        get
-        {
-            SyncThreads();
-            return _native.Threads;
-        }
-    }
+    public int NativeThreads => _native.Threads;
 
     /// <inheritdoc/>
     public string Describe()
     {
-        SyncThreads();
         string config = _native.Config.Trim();
         if (!config.StartsWith("OpenBLAS", StringComparison.OrdinalIgnoreCase)) config = "OpenBLAS " + config;
         return $"{config} (openblas_get_config), single-threaded in each of up to {Parallelism.Threads} bands on the engine's workers";
@@ -61,7 +54,6 @@ public sealed unsafe class OpenBlasGemm : IGemmProvider
             GemmChecks.ScaleC(m, n, beta, c, ldc);
             return;
         }
-        SyncThreads();
         lda = Math.Max(lda, 1);
         ldb = Math.Max(ldb, 1);
         ldc = Math.Max(ldc, 1);
@@ -95,17 +87,8 @@ public sealed unsafe class OpenBlasGemm : IGemmProvider
     }
 
     /// <summary>
-    /// Flops per unit of Parallelism's work, as the managed GEMM counts them: a product is split only when 2mnk
-    /// reaches about 48 MFLOP.
+    /// Flops per unit of Parallelism's work: a product is split when 2mnk reaches about 6 MFLOP (CGNet's 1x1
+    /// convolutions at batch 1, about 44 MFLOP, went from 1.0x to 1.3-2.1x with two threads; docs/benchmarks.md).
     /// </summary>
     private const int FlopsPerWorkUnit = 6;
-
-    private void SyncThreads()
-    {
-        // OpenBLAS never threads: its idle threads would busy-wait after each call (about 0.1 s by default) on
-        // the core that the engine's next parallel loop needs, and convolutions call it from several workers at once.
-        if (_threads == 1) return;
-        _native.SetThreads(1);
-        _threads = 1;
-    }
 }

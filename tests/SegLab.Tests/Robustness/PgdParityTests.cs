@@ -1,7 +1,7 @@
 // Parity with PyTorch (shared/reference/espnet-camvid_val_0016E5_07959_pgd20.json): 20-step sign PGD, no random
-// start, CE over ESPNet's 12 logits at non-void pixels, alpha = eps/4, at eps 1, 2 and 8 /255; loss, pixel
-// accuracy and image mIoU after 0, 5, 10 and 20 steps must match within 1 point and the loss within 2 % (2 points
-// and 4 % after 20 steps).
+// start, CE over ESPNet's 12 logits at non-void pixels, alpha = eps/4, at eps 1, 2 and 8 /255; after 0, 5, 10 and
+// 20 steps pixel accuracy and image mIoU must match within 1 point and the loss within 2 % (2 points and 4 % after
+// 20 steps).
 // Sign steps amplify float rounding: the same code at eps 2/255 ends step 20 at 40.66 % accuracy with OpenBLAS on
 // one thread, 40.85 % with the managed GEMM (any thread count) and 41.32 % with OpenBLAS's own two threads, against
 // PyTorch's 41.99 % (measured 2026-12-01), so one point at step 20 was met by only one of four valid summation orders.
