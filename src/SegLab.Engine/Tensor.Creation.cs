@@ -37,7 +37,8 @@ public sealed partial class Tensor
     public static Tensor Zeros(DType dtype, params int[] shape)
     {
         int n = Shapes.Numel(shape);
-        return new Tensor(dtype == DType.Float32 ? new float[n] : new double[n], (int[])shape.Clone());
+        var data = Autograd.GradBuffers.Allocate(dtype, n, zeroed: true) ?? (dtype == DType.Float32 ? new float[n] : new double[n]);
+        return new Tensor(data, (int[])shape.Clone());
     }
 
     /// <summary>A float32 tensor of ones.</summary>
@@ -135,7 +136,22 @@ public sealed partial class Tensor
     internal static Tensor Uninitialized(DType dtype, int[] shape)
     {
         int n = Shapes.Numel(shape);
-        Array data = dtype == DType.Float32 ? GC.AllocateUninitializedArray<float>(n) : GC.AllocateUninitializedArray<double>(n);
+        var data = Autograd.GradBuffers.Allocate(dtype, n, zeroed: false);
+        if (data is null)
+        {
+            if (dtype == DType.Float32)
+            {
+                var f = GC.AllocateUninitializedArray<float>(n);
+                Autograd.Poison.Fill(f);
+                data = f;
+            }
+            else
+            {
+                var d = GC.AllocateUninitializedArray<double>(n);
+                Autograd.Poison.Fill(d);
+                data = d;
+            }
+        }
         return new Tensor(data, (int[])shape.Clone());
     }
 

@@ -146,7 +146,8 @@ public sealed partial class Tensor
 
     /// <summary>Back-propagates from this scalar (or with an explicit output gradient), accumulating into leaves' <see cref="Grad"/>.</summary>
     /// <param name="gradient">Gradient of the output; required unless this tensor has one element.</param>
-    public void Backward(Tensor? gradient = null) => Tape.Backward(this, gradient);
+    /// <param name="retainGraph">Keep the graph for another backward pass; by default every node that ran is released.</param>
+    public void Backward(Tensor? gradient = null, bool retainGraph = false) => Tape.Backward(this, gradient, retainGraph);
 
     /// <inheritdoc/>
     public override string ToString()

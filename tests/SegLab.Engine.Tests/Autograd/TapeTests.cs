@@ -23,7 +23,7 @@ public class TapeTests
     {
         var x = Leaf(1, -1);
         var y = Ops.Sum(Ops.Exp(x));
-        y.Backward();
+        y.Backward(retainGraph: true);
         y.Backward();
         Assert.Equal(2 * Math.E, x.Grad!.ToArray()[0], 5);
         Assert.Equal(2 / Math.E, x.Grad!.ToArray()[1], 5);
@@ -100,8 +100,8 @@ public class TapeTests
             return [Ops.Mul(g, w), Ops.Mul(g, x)];
         });
         var loss = Ops.Sum(y);
-        Assert.Equal(new float[] { 3, 4 }, Tape.Grad(loss, [x])[0].ToArray());
-        Assert.Equal(new float[] { 1, 2 }, Tape.Grad(loss, [w])[0].ToArray());
+        Assert.Equal(new float[] { 3, 4 }, Tape.Grad(loss, [x], retainGraph: true)[0].ToArray());
+        Assert.Equal(new float[] { 1, 2 }, Tape.Grad(loss, [w], retainGraph: true)[0].ToArray());
         loss.Backward();
         Assert.Equal([(true, false), (false, true), (true, true)], wanted);
         Assert.Equal(new float[] { 1, 2 }, w.Grad!.ToArray());

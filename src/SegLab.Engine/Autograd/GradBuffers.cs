@@ -1,0 +1,171 @@
+// Storage reuse inside one backward pass. A network's backward allocates about as much as its forward keeps
+// (CGNet at 360x480: 450 MB of gradients and scratch against a 330 MB tape), nearly all of it dead a few nodes
+// later. Left to the garbage collector, that garbage comes on top of the tape before a collection runs, and fresh
+// large arrays cost page faults. The tape knows when a gradient dies: once its node has run and no pending entry
+// shares its storage. It hands such storage back here, and the allocations of the same pass take it again.
+//
+// Only storage that this pass allocated, on the tape's thread, is ever handed back: never a forward tensor, a
+// caller's seed, a captured result or anything a kernel's worker threads made. Storage is reused at its exact
+// length only, so that no kernel ever sees an array longer than its tensor.
+namespace SegLab.Engine.Autograd;
+
+/// <summary>Free lists of gradient storage for the backward pass running on this thread.</summary>
+internal sealed class GradBuffers
+{
+    /// <summary>Arrays below this many elements are left to the collector: they are cheap and short-lived there.</summary>
+    internal const int MinElements = 4096;
+
+    [ThreadStatic] private static GradBuffers? t_active;
+    [ThreadStatic] private static long t_lastReusedBytes;
+
+    /// <summary>Whether backward passes reuse storage (tests compare against passes that do not).</summary>
+    internal static bool Enabled { get; set; } = true;
+
+    /// <summary>Bytes the last backward pass on this thread reused instead of allocating.</summary>
+    internal static long LastReusedBytes => t_lastReusedBytes;
+
+    private readonly Dictionary<int, Stack<float[]>> _free32 = [];
+    private readonly Dictionary<int, Stack<double[]>> _free64 = [];
+    private readonly HashSet<Array> _owned = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<Array> _escaped = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<Array, int> _refs = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Bytes handed out again instead of allocated, over this pass (for tests and profiles).</summary>
+    internal long ReusedBytes { get; private set; }
+
+    /// <summary>The pool of the pass running on this thread, or null outside a backward pass.</summary>
+    internal static GradBuffers? Active => t_active;
+
+    /// <summary>Makes a new pool current on this thread until the scope is disposed (the previous one is restored).</summary>
+    internal static Scope Begin() => new(new GradBuffers());
+
+    /// <summary>
+    /// Storage of <paramref name="n"/> elements for a tensor created during the pass: reused where a dead array of
+    /// that length is free, else new. Null outside a pass or for small arrays (the caller allocates as usual).
+    /// </summary>
+    /// <param name="dtype">Element type.</param>
+    /// <param name="n">Element count.</param>
+    /// <param name="zeroed">Whether the contents must be zero.</param>
+    internal static Array? Allocate(DType dtype, int n, bool zeroed)
+    {
+        var pool = t_active;
+        if (pool is null || n < MinElements || !Enabled) return null;
+        Array data;
+        if (dtype == DType.Float32)
+        {
+            if (pool._free32.TryGetValue(n, out var s) && s.TryPop(out var f))
+            {
+                if (zeroed) Array.Clear(f);
+                else Poison.Fill(f);
+                pool.ReusedBytes += 4L * n;
+                data = f;
+            }
+            else if (zeroed) data = new float[n];
+            else
+            {
+                f = GC.AllocateUninitializedArray<float>(n);
+                Poison.Fill(f);
+                data = f;
+            }
+        }
+        else
+        {
+            if (pool._free64.TryGetValue(n, out var s) && s.TryPop(out var d))
+            {
+                if (zeroed) Array.Clear(d);
+                else Poison.Fill(d);
+                pool.ReusedBytes += 8L * n;
+                data = d;
+            }
+            else if (zeroed) data = new double[n];
+            else
+            {
+                d = GC.AllocateUninitializedArray<double>(n);
+                Poison.Fill(d);
+                data = d;
+            }
+        }
+        pool._owned.Add(data);
+        return data;
+    }
+
+    /// <summary>A pending entry now holds <paramref name="t"/>.</summary>
+    internal void Hold(Tensor t) => _refs[t.Storage] = _refs.GetValueOrDefault(t.Storage) + 1;
+
+    /// <summary>A pending entry no longer holds <paramref name="t"/> (call <see cref="Recycle"/> after).</summary>
+    internal void Release(Tensor t)
+    {
+        var a = t.Storage;
+        if (!_refs.TryGetValue(a, out int r)) return;
+        if (r <= 1) _refs.Remove(a);
+        else _refs[a] = r - 1;
+    }
+
+    /// <summary><paramref name="t"/> leaves the pass (a captured result): its storage is never reused.</summary>
+    internal void Escape(Tensor t) => _escaped.Add(t.Storage);
+
+    /// <summary>Whether <paramref name="t"/>'s storage is this pass's own and held by exactly one pending entry.</summary>
+    internal bool SoleOwner(Tensor t) =>
+        _owned.Contains(t.Storage) && !_escaped.Contains(t.Storage) && _refs.GetValueOrDefault(t.Storage) == 1;
+
+    /// <summary>Frees <paramref name="t"/>'s storage for reuse if this pass made it and nothing pending holds it.</summary>
+    internal void Recycle(Tensor t)
+    {
+        var a = t.Storage;
+        if (_refs.ContainsKey(a) || _escaped.Contains(a) || !_owned.Remove(a)) return;
+        switch (a)
+        {
+            case float[] f:
+                if (!_free32.TryGetValue(f.Length, out var s32)) _free32[f.Length] = s32 = new Stack<float[]>();
+                s32.Push(f);
+                break;
+            case double[] d:
+                if (!_free64.TryGetValue(d.Length, out var s64)) _free64[d.Length] = s64 = new Stack<double[]>();
+                s64.Push(d);
+                break;
+        }
+    }
+
+    /// <summary>Keeps a pool current on this thread.</summary>
+    internal readonly struct Scope : IDisposable
+    {
+        private readonly GradBuffers? _previous;
+
+        internal Scope(GradBuffers pool)
+        {
+            Pool = pool;
+            _previous = t_active;
+            t_active = pool;
+        }
+
+        /// <summary>The pool this scope made current.</summary>
+        internal GradBuffers Pool { get; }
+
+        /// <inheritdoc/>
+        public void Dispose()
+        {
+            t_active = _previous;
+            t_lastReusedBytes = Pool.ReusedBytes;
+        }
+    }
+}
+
+/// <summary>
+/// Debug aid: with SEGLAB_POISON_UNINITIALIZED=1 in the environment, storage that a kernel promised to overwrite
+/// (<c>Tensor.Uninitialized</c>) starts as NaN instead of whatever the allocator had, so that a kernel which reads
+/// before it writes fails its gradient checks instead of passing on zeroed fresh memory.
+/// </summary>
+internal static class Poison
+{
+    internal static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("SEGLAB_POISON_UNINITIALIZED") == "1";
+
+    internal static void Fill(float[] a)
+    {
+        if (Enabled) a.AsSpan().Fill(float.NaN);
+    }
+
+    internal static void Fill(double[] a)
+    {
+        if (Enabled) a.AsSpan().Fill(double.NaN);
+    }
+}
