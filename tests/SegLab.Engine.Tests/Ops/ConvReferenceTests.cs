@@ -30,6 +30,9 @@ public class ConvReferenceTests
         new("depthwise_5x3_dil3_stride12", 1, 3, 21, 29, 3, 5, 3, Sh: 1, Sw: 2, Ph: 6, Pw: 1, Dh: 3, Dw: 1, Groups: 3),
         new("depthwise_big_padding", 1, 2, 7, 9, 2, 3, 3, Ph: 4, Pw: 3, Groups: 2),
         new("depthwise_wide_simd", 1, 2, 5, 67, 2, 3, 3, Ph: 1, Pw: 1, Groups: 2),
+        // the 3x3 stride-1 register kernel at one vector per row exactly, and just below it (the generic loop)
+        new("depthwise_3x3_one_vector", 1, 3, 6, 8, 3, 3, 3, Ph: 1, Pw: 1, Groups: 3),
+        new("depthwise_3x3_below_one_vector", 1, 3, 6, 7, 3, 3, 3, Ph: 1, Pw: 1, Groups: 3),
         new("grouped_3", 2, 6, 11, 13, 9, 3, 3, Ph: 1, Pw: 1, Groups: 3),
         new("grouped_channel_multiplier", 1, 3, 10, 12, 6, 3, 3, Ph: 1, Pw: 1, Groups: 3),
         new("grouped_strided_dilated", 1, 4, 13, 11, 4, 3, 3, Sh: 2, Sw: 2, Ph: 2, Pw: 2, Dh: 2, Dw: 2, Groups: 2, Bias: false),
