@@ -37,7 +37,8 @@ public sealed partial class Tensor
     public static Tensor Zeros(DType dtype, params int[] shape)
     {
         int n = Shapes.Numel(shape);
-        var data = Autograd.GradBuffers.Allocate(dtype, n, zeroed: true) ?? (dtype == DType.Float32 ? new float[n] : new double[n]);
+        var data = Autograd.GradBuffers.Allocate(dtype, n, zeroed: true) ?? TensorScope.Allocate(dtype, n, zeroed: true)
+            ?? (dtype == DType.Float32 ? new float[n] : new double[n]);
         return new Tensor(data, (int[])shape.Clone());
     }
 
@@ -136,7 +137,7 @@ public sealed partial class Tensor
     internal static Tensor Uninitialized(DType dtype, int[] shape)
     {
         int n = Shapes.Numel(shape);
-        var data = Autograd.GradBuffers.Allocate(dtype, n, zeroed: false);
+        var data = Autograd.GradBuffers.Allocate(dtype, n, zeroed: false) ?? TensorScope.Allocate(dtype, n, zeroed: false);
         if (data is null)
         {
             if (dtype == DType.Float32)

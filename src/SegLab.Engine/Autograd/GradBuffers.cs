@@ -60,6 +60,7 @@ internal sealed class GradBuffers
                 pool.ReusedBytes += 4L * n;
                 data = f;
             }
+            else if (TensorScope.TakeIdle(dtype, n, zeroed) is { } idle) data = idle;
             else if (zeroed) data = new float[n];
             else
             {
@@ -77,6 +78,7 @@ internal sealed class GradBuffers
                 pool.ReusedBytes += 8L * n;
                 data = d;
             }
+            else if (TensorScope.TakeIdle(dtype, n, zeroed) is { } idle) data = idle;
             else if (zeroed) data = new double[n];
             else
             {

@@ -128,6 +128,7 @@ public static class Evaluator
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(sample);
         using var _ = GradMode.NoGrad();
+        using var scope = TensorScope.Begin(); // the forward's storage is reused by the next image's
         var ids = model.Predict(model.Forward(sample.ImageTensor())).Span;
         var pred = new int[ids.Length];
         for (int k = 0; k < pred.Length; k++) pred[k] = (int)ids[k];

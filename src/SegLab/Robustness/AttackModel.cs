@@ -88,6 +88,7 @@ public sealed class AttackModel
     {
         ArgumentNullException.ThrowIfNull(x);
         using var _ = GradMode.NoGrad();
+        using var scope = TensorScope.Begin(); // copied out below; the next forward reuses the storage
         Forwards++;
         return Model.Forward(Tensor.FromArray((float[])x.Clone(), n, 3, h, w)).ToArray();
     }

@@ -52,6 +52,7 @@ public static class Validation
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(sample);
+        using var scope = TensorScope.Begin(); // only the class ids leave; the next image reuses the storage
         var x = sample.ImageTensor();
         int h = Math.Max(8, (int)Math.Round(sample.Height * inputScale)), w = Math.Max(8, (int)Math.Round(sample.Width * inputScale));
         if (h != sample.Height || w != sample.Width) x = Ops.Interpolate(x, h, w, InterpolationMode.Bilinear);

@@ -1,0 +1,113 @@
+using SegLab.Engine.Autograd;
+
+namespace SegLab.Engine.Tests;
+
+// Storage recycled across inference forwards. The poison switch is process-wide, so these run alone (with the
+// GradBuffers tests, which switch it too).
+[Collection("GradBuffers")]
+public class TensorScopeTests
+{
+    private static readonly Tensor s_w = Tensor.Uniform([8, 4, 3, 3], -0.5, 0.5, 2);
+
+    // A few ops whose outputs are all pooled sizes (>= 4096 elements).
+    private static Tensor Net(Tensor x) => Ops.Relu(Ops.Conv2d(Ops.Exp(Ops.Mul(x, 0.5)), s_w, padding: 1)) + 1;
+
+    private static Tensor Input() => Tensor.Uniform([2, 4, 32, 32], -1, 1, 7);
+
+    [Fact]
+    public void Forwards_in_scopes_reuse_storage_and_give_the_results_of_fresh_storage()
+    {
+        float[] reference;
+        using (GradMode.NoGrad()) reference = Net(Input()).ToArray();
+        bool poisoned = Poison.Enabled;
+        Poison.Enabled = true; // a kernel reading reused storage before writing it would give NaN
+        try
+        {
+            var x = Input();
+            long before = TensorScope.ReusedBytes;
+            for (int i = 0; i < 3; i++)
+            {
+                using var _ = GradMode.NoGrad();
+                using var scope = TensorScope.Begin();
+                Assert.Equal(reference, Net(x).ToArray());
+            }
+            Assert.True(TensorScope.ReusedBytes > before, "the second and third forwards reused no storage");
+        }
+        finally
+        {
+            Poison.Enabled = poisoned;
+        }
+    }
+
+    [Fact]
+    public void A_tensor_used_after_its_scope_shows_the_poison()
+    {
+        bool poisoned = Poison.Enabled;
+        Poison.Enabled = true;
+        try
+        {
+            Tensor y;
+            using (GradMode.NoGrad())
+            using (TensorScope.Begin()) y = Net(Input());
+            Assert.Contains(y.ToArray(), float.IsNaN);
+        }
+        finally
+        {
+            Poison.Enabled = poisoned;
+        }
+    }
+
+    [Fact]
+    public void Tensors_a_tape_records_are_not_pooled()
+    {
+        var x = Input().RequireGrad();
+        Tensor y;
+        using (TensorScope.Begin()) y = Net(x);
+        float[] expected;
+        using (GradMode.NoGrad()) expected = Net(Input()).ToArray();
+        using (GradMode.NoGrad())
+        using (TensorScope.Begin()) Net(Input()); // would overwrite y's storage if it had been pooled
+        Assert.Equal(expected, y.ToArray());
+        var g = Tape.Grad(Ops.Sum(y), [x])[0];
+        Assert.DoesNotContain(g.ToArray(), float.IsNaN);
+    }
+
+    [Fact]
+    public void A_recorded_forward_takes_idle_pool_storage_for_good()
+    {
+        var x = Input().RequireGrad();
+        float[] expected;
+        using (GradMode.NoGrad()) expected = Net(Input()).ToArray();
+        using (GradMode.NoGrad())
+        using (TensorScope.Begin()) Net(Input()); // leaves its storage idle in the pool
+        long before = TensorScope.ReusedBytes;
+        var y = Net(x); // records a tape: takes the idle storage, which leaves the pool
+        Assert.True(TensorScope.ReusedBytes > before, "the recorded forward took no idle storage");
+        using (GradMode.NoGrad())
+        using (TensorScope.Begin()) Net(Input()); // must not get y's storage back
+        Assert.Equal(expected, y.ToArray());
+    }
+
+    [Fact]
+    public void Gradients_computed_inside_a_scope_stay_valid_after_it()
+    {
+        var x = Input().RequireGrad();
+        Tensor g;
+        using (TensorScope.Begin()) g = Tape.Grad(Ops.Sum(Net(x)), [x])[0];
+        var copy = g.ToArray();
+        using (GradMode.NoGrad())
+        using (TensorScope.Begin()) Net(Input());
+        Assert.Equal(copy, g.ToArray());
+    }
+
+    [Fact]
+    public void Scopes_ended_out_of_order_are_an_error()
+    {
+        var outer = TensorScope.Begin();
+        var inner = TensorScope.Begin();
+        var e = Assert.Throws<InvalidOperationException>(outer.Dispose);
+        Assert.Contains("reverse order", e.Message);
+        inner.Dispose();
+        outer.Dispose();
+    }
+}
