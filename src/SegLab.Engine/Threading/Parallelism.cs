@@ -1,9 +1,11 @@
 // The engine's one threading policy: SEGLAB_THREADS participants (default: processor count), the caller being one
-// of them, and dedicated background workers that block when idle. No spinning anywhere (workers and the caller
-// wait on events created with spinCount 0): on a shared 2-core VM whose second core is often taken, a busy-waiting
-// pool runs several times slower than one thread. Work is parallelised only when it is large enough to pay for
-// waking a worker and joining it, about 100 us here.
+// of them, and dedicated background workers. A worker stays awake (spinning, yielding now and then) for
+// SpinMicroseconds after a job, then blocks on its event; the caller likewise waits awake that long for the
+// workers' share before blocking. Unbounded busy-waiting is ruled out: on a shared 2-core VM whose second core is
+// often taken, a pool that spins without limit ran several times slower than one thread. Work is parallelised
+// only when it is large enough to pay for handing half of it to an awake worker (MinParallelWork).
 using System.Globalization;
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
 namespace SegLab.Engine.Threading;
@@ -15,12 +17,36 @@ public static class Parallelism
     public const string EnvironmentVariable = "SEGLAB_THREADS";
 
     /// <summary>
-    /// Total work below which a loop runs inline, in scalar floating-point operations or bytes touched: waking a
-    /// blocked worker and joining it costs about 100 us on the shared VMs, and 1e6 scalar operations take
-    /// 100-300 us at 3-10 Gop/s, so below this a second thread cannot win. Vectorised kernels that run far faster
+    /// Total work below which a loop runs inline, in scalar floating-point operations or bytes touched. Waking a
+    /// blocked worker costs about 100 us on the shared VMs, but workers stay awake for <see cref="SpinMicroseconds"/>
+    /// after a job and a network's loops come tens of microseconds apart, so a worker is usually awake and handing
+    /// it half a loop costs a few microseconds: 1e5 scalar operations (10-30 us) is where a second thread starts to
+    /// win (measured on CGNet's and ESPNet's forwards with two threads: 1e6 and no spinning gave 123-135 and 89-95 ms,
+    /// 1e5 with 200 us of spinning 102-110 and 81-85 ms; docs/benchmarks.md). Vectorised kernels that run far faster
     /// than scalar code (GEMM's micro-kernel) should divide their flop counts accordingly.
     /// </summary>
-    public const long MinParallelWork = 1_000_000;
+    public static long MinParallelWork { get; internal set; } = 100_000;
+
+    /// <summary>
+    /// How long a worker stays awake after its job, and the caller waits awake for the workers, before blocking
+    /// (0: block at once). Bounded so that an idle engine leaves the cores to others within this time.
+    /// </summary>
+    internal static int SpinMicroseconds { get; set; } = 200;
+
+    // Spins (with pause instructions, yielding now and then) until the condition holds or SpinMicroseconds pass.
+    private static bool SpinUntil(Func<bool> done)
+    {
+        int us = SpinMicroseconds;
+        if (us <= 0) return done();
+        long end = Stopwatch.GetTimestamp() + us * Stopwatch.Frequency / 1_000_000;
+        var spin = new SpinWait();
+        while (!done())
+        {
+            if (Stopwatch.GetTimestamp() > end) return false;
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+        return true;
+    }
 
     [ThreadStatic] private static bool t_inParallel;
     private static readonly WorkerPool s_pool = new();
@@ -154,6 +180,8 @@ public static class Parallelism
 
         public void WaitAndRethrow()
         {
+            // the workers' share usually ends within microseconds of the caller's: wait for it awake first
+            if (Volatile.Read(ref _running) > 0) SpinUntil(() => Volatile.Read(ref _running) == 0);
             _done.Wait();
             _done.Dispose(); // every participant has left: nobody touches the event again
             if (_errors.Count == 1) ExceptionDispatchInfo.Capture(_errors[0]).Throw();
@@ -161,7 +189,7 @@ public static class Parallelism
         }
     }
 
-    /// <summary>Dedicated background threads, each blocked on its own event (no spinning) until given a job; grown on demand, never shrunk.</summary>
+    /// <summary>Dedicated background threads, each awake for a short while after a job and then blocked on its own event until given one; grown on demand, never shrunk.</summary>
     private sealed class WorkerPool
     {
         private readonly List<Worker> _workers = [];
@@ -202,8 +230,14 @@ public static class Parallelism
             {
                 while (true)
                 {
-                    _wake.Wait();
-                    _wake.Reset(); // before taking the job: the next Post can only follow this job's completion
+                    // A job posted while the worker still spins after its last one is taken at once; only then
+                    // does it block. Waking a blocked thread costs about 100 us here, and a network's forward
+                    // posts jobs tens of microseconds apart.
+                    if (Volatile.Read(ref _job) is null && !SpinUntil(() => Volatile.Read(ref _job) is not null))
+                    {
+                        _wake.Wait();
+                        _wake.Reset(); // before taking the job: the next Post can only follow this job's completion
+                    }
                     Interlocked.Exchange(ref _job, null)?.Work();
                 }
             }

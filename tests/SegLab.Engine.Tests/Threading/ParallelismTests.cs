@@ -55,6 +55,38 @@ public class ParallelismTests
         Assert.Equal(2, ids.Count);
     });
 
+    [Theory]
+    [InlineData(0)]      // workers block at once after each job
+    [InlineData(200)]    // the default: workers stay awake a while and take the next job without blocking
+    [InlineData(100000)] // awake through the whole test
+    public void Back_to_back_loops_run_every_index_once_whether_workers_spin_or_block(int spinMicroseconds) => WithThreads(2, () =>
+    {
+        int saved = Parallelism.SpinMicroseconds;
+        Parallelism.SpinMicroseconds = spinMicroseconds;
+        try
+        {
+            var helpers = new System.Collections.Concurrent.ConcurrentDictionary<int, bool>();
+            int caller = Environment.CurrentManagedThreadId;
+            for (int loop = 0; loop < 300; loop++)
+            {
+                var hits = new int[16];
+                Parallelism.For(16, Parallelism.MinParallelWork, i =>
+                {
+                    if (Environment.CurrentManagedThreadId != caller) helpers[Environment.CurrentManagedThreadId] = true;
+                    Thread.SpinWait(2000); // long enough for a worker to join in
+                    Interlocked.Increment(ref hits[i]);
+                });
+                Assert.All(hits, h => Assert.Equal(1, h));
+                if (loop % 50 == 0) Thread.Sleep(1); // now and then a gap longer than the spin, so workers block
+            }
+            Assert.NotEmpty(helpers); // the worker took part in some loops
+        }
+        finally
+        {
+            Parallelism.SpinMicroseconds = saved;
+        }
+    });
+
     [Fact]
     public void Participants_are_at_most_the_thread_count() => WithThreads(2, () =>
     {
