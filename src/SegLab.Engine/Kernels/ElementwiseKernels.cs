@@ -2,6 +2,7 @@
 // pattern) specialise each loop per operation and element type at no cost. Vectorised paths call TensorPrimitives.
 using System.Numerics;
 using System.Numerics.Tensors;
+using SegLab.Engine.Threading;
 
 namespace SegLab.Engine.Kernels;
 
@@ -59,9 +60,53 @@ internal static class ElementwiseKernels
     {
         ArgumentNullException.ThrowIfNull(x);
         var y = Tensor.Uninitialized(x.DType, x.Dims);
-        if (x.DType == DType.Float32) TOp.Vec<float>(x.Buf<float>(), y.Buf<float>());
-        else TOp.Vec<double>(x.Buf<double>(), y.Buf<double>());
+        if (x.DType == DType.Float32) UnaryChunks<TOp, float>(x, y);
+        else UnaryChunks<TOp, double>(x, y);
         return y;
+    }
+
+    // Large same-length operands are cut into contiguous chunks run in parallel: each chunk is the same vectorised
+    // loop, so results do not depend on the thread count. Below ParallelElements the loop runs inline.
+    private const int ParallelElements = 1 << 16;
+    private const int ChunkElements = 1 << 15;
+
+    private static int Chunks(int n) => n < ParallelElements || Parallelism.Threads == 1 || Parallelism.InParallelRegion ? 1 : (n + ChunkElements - 1) / ChunkElements;
+
+    private static void UnaryChunks<TOp, T>(Tensor x, Tensor y)
+        where TOp : struct, IUnaryOp<TOp>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = y.Numel, chunks = Chunks(n);
+        if (chunks == 1)
+        {
+            TOp.Vec<T>(x.Buf<T>(), y.Buf<T>());
+            return;
+        }
+        var xa = (T[])x.Storage;
+        var ya = (T[])y.Storage;
+        Parallelism.For(chunks, 4L * ChunkElements, c =>
+        {
+            int s = c * ChunkElements, len = Math.Min(ChunkElements, n - s);
+            TOp.Vec<T>(xa.AsSpan(s, len), ya.AsSpan(s, len));
+        });
+    }
+
+    private static void BinaryChunks<TOp, T>(Tensor a, Tensor b, Tensor y, int mode)
+        where TOp : struct, IBinaryOp<TOp>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = y.Numel;
+        var aa = (T[])a.Storage;
+        var ba = (T[])b.Storage;
+        var ya = (T[])y.Storage;
+        Parallelism.For(Chunks(n), 4L * ChunkElements, c =>
+        {
+            int s = c * ChunkElements, len = Math.Min(ChunkElements, n - s);
+            var d = ya.AsSpan(s, len);
+            if (mode == 0) TOp.Vec<T>(aa.AsSpan(s, len), ba.AsSpan(s, len), d);
+            else if (mode == 1) TOp.VecScalarB(aa.AsSpan(s, len), ba[0], d);
+            else TOp.VecScalarA(aa[0], ba.AsSpan(s, len), d);
+        });
     }
 
     private static void Run<TOp, T>(Tensor a, Tensor b, Tensor y)
@@ -69,17 +114,23 @@ internal static class ElementwiseKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Span<T> ad = a.Buf<T>(), bd = b.Buf<T>(), yd = y.Buf<T>();
-        if (a.Numel == y.Numel && b.Numel == y.Numel)
+        int mode = a.Numel == y.Numel && b.Numel == y.Numel ? 0 : b.Numel == 1 && a.Numel == y.Numel ? 1 : a.Numel == 1 && b.Numel == y.Numel ? 2 : -1;
+        if (mode >= 0 && Chunks(y.Numel) > 1)
+        {
+            BinaryChunks<TOp, T>(a, b, y, mode);
+            return;
+        }
+        if (mode == 0)
         {
             TOp.Vec<T>(ad, bd, yd);
             return;
         }
-        if (b.Numel == 1 && a.Numel == y.Numel)
+        if (mode == 1)
         {
             TOp.VecScalarB(ad, bd[0], yd);
             return;
         }
-        if (a.Numel == 1 && b.Numel == y.Numel)
+        if (mode == 2)
         {
             TOp.VecScalarA(ad[0], bd, yd);
             return;
