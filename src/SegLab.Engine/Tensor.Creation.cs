@@ -38,7 +38,7 @@ public sealed partial class Tensor
     {
         int n = Shapes.Numel(shape);
         var data = Autograd.GradBuffers.Allocate(dtype, n, zeroed: true) ?? TensorScope.Allocate(dtype, n, zeroed: true)
-            ?? (dtype == DType.Float32 ? new float[n] : new double[n]);
+            ?? StoragePool.Fresh(dtype, n, zeroed: true);
         return new Tensor(data, (int[])shape.Clone());
     }
 
@@ -137,22 +137,8 @@ public sealed partial class Tensor
     internal static Tensor Uninitialized(DType dtype, int[] shape)
     {
         int n = Shapes.Numel(shape);
-        var data = Autograd.GradBuffers.Allocate(dtype, n, zeroed: false) ?? TensorScope.Allocate(dtype, n, zeroed: false);
-        if (data is null)
-        {
-            if (dtype == DType.Float32)
-            {
-                var f = GC.AllocateUninitializedArray<float>(n);
-                Autograd.Poison.Fill(f);
-                data = f;
-            }
-            else
-            {
-                var d = GC.AllocateUninitializedArray<double>(n);
-                Autograd.Poison.Fill(d);
-                data = d;
-            }
-        }
+        var data = Autograd.GradBuffers.Allocate(dtype, n, zeroed: false) ?? TensorScope.Allocate(dtype, n, zeroed: false)
+            ?? StoragePool.Fresh(dtype, n, zeroed: false);
         return new Tensor(data, (int[])shape.Clone());
     }
 

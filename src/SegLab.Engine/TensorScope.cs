@@ -22,7 +22,7 @@ public sealed class TensorScope : IDisposable
     private const int MinElements = 4096;
 
     [ThreadStatic] private static TensorScope? t_current;
-    [ThreadStatic] private static Pool? t_pool;
+    [ThreadStatic] private static StoragePool? t_pool;
 
     private readonly TensorScope? _outer;
     private readonly List<Array> _allocated = [];
@@ -41,7 +41,7 @@ public sealed class TensorScope : IDisposable
     public static TensorScope Begin() => new();
 
     /// <summary>Bytes that scopes on this thread handed out again instead of allocating (for tests).</summary>
-    internal static long ReusedBytes => t_pool?.Reused ?? 0;
+    internal static long ReusedBytes => t_pool?.ReusedBytes ?? 0;
 
     /// <summary>Storage for a tensor created while a scope is open and no tape records; null otherwise.</summary>
     /// <param name="dtype">Element type.</param>
@@ -52,8 +52,8 @@ public sealed class TensorScope : IDisposable
         if (n < MinElements) return null;
         var scope = t_current;
         if (scope is null || GradMode.IsEnabled || GradBuffers.Active is not null) return TakeIdle(dtype, n, zeroed);
-        var pool = t_pool ??= new Pool();
-        var data = pool.Take(dtype, n, zeroed);
+        var pool = t_pool ??= new StoragePool();
+        var data = pool.Take(dtype, n, zeroed) ?? StoragePool.Fresh(dtype, n, zeroed);
         scope._allocated.Add(data);
         return data;
     }
@@ -66,7 +66,7 @@ public sealed class TensorScope : IDisposable
     /// <param name="dtype">Element type.</param>
     /// <param name="n">Element count.</param>
     /// <param name="zeroed">Whether the contents must be zero.</param>
-    internal static Array? TakeIdle(DType dtype, int n, bool zeroed) => t_pool?.TakeFree(dtype, n, zeroed);
+    internal static Array? TakeIdle(DType dtype, int n, bool zeroed) => t_pool?.Take(dtype, n, zeroed);
 
     /// <summary>Ends the scope: its storage goes back to this thread's pool.</summary>
     public void Dispose()
@@ -76,87 +76,15 @@ public sealed class TensorScope : IDisposable
             throw new InvalidOperationException("TensorScope: scopes must end in the reverse order of their start, on the thread that began them.");
         _disposed = true;
         t_current = _outer;
-        var pool = t_pool!;
-        if (_allocated.Count > 0) pool.Return(_allocated);
-        _allocated.Clear();
-    }
-
-    // Free arrays by exact length. It holds at most what the last scope returned (plus what it did not take back),
-    // so that a change of image size does not keep the old sizes' storage forever.
-    private sealed class Pool
-    {
-        private readonly Dictionary<int, Stack<float[]>> _f32 = [];
-        private readonly Dictionary<int, Stack<double[]>> _f64 = [];
-        private long _bytes;
-
-        public long Reused { get; private set; }
-
-        public Array Take(DType dtype, int n, bool zeroed) => TakeFree(dtype, n, zeroed) ?? Fresh(dtype, n, zeroed);
-
-        public Array? TakeFree(DType dtype, int n, bool zeroed)
+        if (_allocated.Count > 0)
         {
-            if (_bytes == 0) return null;
-            if (dtype == DType.Float32)
-            {
-                if (!_f32.TryGetValue(n, out var s) || !s.TryPop(out var f)) return null;
-                _bytes -= 4L * n;
-                Reused += 4L * n;
-                if (zeroed) Array.Clear(f);
-                else Poison.Fill(f);
-                return f;
-            }
-            if (!_f64.TryGetValue(n, out var s64) || !s64.TryPop(out var d)) return null;
-            _bytes -= 8L * n;
-            Reused += 8L * n;
-            if (zeroed) Array.Clear(d);
-            else Poison.Fill(d);
-            return d;
-        }
-
-        private static Array Fresh(DType dtype, int n, bool zeroed)
-        {
-            if (dtype == DType.Float32)
-            {
-                if (zeroed) return new float[n];
-                var fresh = GC.AllocateUninitializedArray<float>(n);
-                Poison.Fill(fresh);
-                return fresh;
-            }
-            if (zeroed) return new double[n];
-            var fresh64 = GC.AllocateUninitializedArray<double>(n);
-            Poison.Fill(fresh64);
-            return fresh64;
-        }
-
-        public void Return(List<Array> arrays)
-        {
-            long incoming = 0;
-            foreach (var a in arrays) incoming += a is float[] f ? 4L * f.Length : 8L * a.Length;
-            if (_bytes > incoming)
-            {
-                // the pool holds more than one scope needs: storage of other sizes, left by earlier scopes
-                _f32.Clear();
-                _f64.Clear();
-                _bytes = 0;
-            }
-            foreach (var a in arrays)
-            {
-                switch (a)
-                {
-                    case float[] f:
-                        Poison.Fill(f);
-                        if (!_f32.TryGetValue(f.Length, out var s)) _f32[f.Length] = s = new Stack<float[]>();
-                        s.Push(f);
-                        _bytes += 4L * f.Length;
-                        break;
-                    case double[] d:
-                        Poison.Fill(d);
-                        if (!_f64.TryGetValue(d.Length, out var s64)) _f64[d.Length] = s64 = new Stack<double[]>();
-                        s64.Push(d);
-                        _bytes += 8L * d.Length;
-                        break;
-                }
-            }
+            // It holds at most what this scope returns (plus what it did not take back), so that a change of image
+            // size does not keep the old sizes' storage forever.
+            var pool = t_pool!;
+            long incoming = _allocated.Sum(StoragePool.SizeOf);
+            if (pool.Bytes > incoming) pool.Clear();
+            foreach (var a in _allocated) pool.Push(a);
+            _allocated.Clear();
         }
     }
 }

@@ -24,14 +24,13 @@ internal sealed class GradBuffers
     /// <summary>Bytes the last backward pass on this thread reused instead of allocating.</summary>
     internal static long LastReusedBytes => t_lastReusedBytes;
 
-    private readonly Dictionary<int, Stack<float[]>> _free32 = [];
-    private readonly Dictionary<int, Stack<double[]>> _free64 = [];
+    private readonly StoragePool _free = new();
     private readonly HashSet<Array> _owned = new(ReferenceEqualityComparer.Instance);
     private readonly HashSet<Array> _escaped = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<Array, int> _refs = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>Bytes handed out again instead of allocated, over this pass (for tests and profiles).</summary>
-    internal long ReusedBytes { get; private set; }
+    internal long ReusedBytes => _free.ReusedBytes;
 
     /// <summary>The pool of the pass running on this thread, or null outside a backward pass.</summary>
     internal static GradBuffers? Active => t_active;
@@ -50,43 +49,7 @@ internal sealed class GradBuffers
     {
         var pool = t_active;
         if (pool is null || n < MinElements || !Enabled) return null;
-        Array data;
-        if (dtype == DType.Float32)
-        {
-            if (pool._free32.TryGetValue(n, out var s) && s.TryPop(out var f))
-            {
-                if (zeroed) Array.Clear(f);
-                else Poison.Fill(f);
-                pool.ReusedBytes += 4L * n;
-                data = f;
-            }
-            else if (TensorScope.TakeIdle(dtype, n, zeroed) is { } idle) data = idle;
-            else if (zeroed) data = new float[n];
-            else
-            {
-                f = GC.AllocateUninitializedArray<float>(n);
-                Poison.Fill(f);
-                data = f;
-            }
-        }
-        else
-        {
-            if (pool._free64.TryGetValue(n, out var s) && s.TryPop(out var d))
-            {
-                if (zeroed) Array.Clear(d);
-                else Poison.Fill(d);
-                pool.ReusedBytes += 8L * n;
-                data = d;
-            }
-            else if (TensorScope.TakeIdle(dtype, n, zeroed) is { } idle) data = idle;
-            else if (zeroed) data = new double[n];
-            else
-            {
-                d = GC.AllocateUninitializedArray<double>(n);
-                Poison.Fill(d);
-                data = d;
-            }
-        }
+        var data = pool._free.Take(dtype, n, zeroed) ?? TensorScope.TakeIdle(dtype, n, zeroed) ?? StoragePool.Fresh(dtype, n, zeroed);
         pool._owned.Add(data);
         return data;
     }
@@ -115,17 +78,7 @@ internal sealed class GradBuffers
     {
         var a = t.Storage;
         if (_refs.ContainsKey(a) || _escaped.Contains(a) || !_owned.Remove(a)) return;
-        switch (a)
-        {
-            case float[] f:
-                if (!_free32.TryGetValue(f.Length, out var s32)) _free32[f.Length] = s32 = new Stack<float[]>();
-                s32.Push(f);
-                break;
-            case double[] d:
-                if (!_free64.TryGetValue(d.Length, out var s64)) _free64[d.Length] = s64 = new Stack<double[]>();
-                s64.Push(d);
-                break;
-        }
+        _free.Push(a);
     }
 
     /// <summary>Keeps a pool current on this thread.</summary>
@@ -149,25 +102,5 @@ internal sealed class GradBuffers
             t_active = _previous;
             t_lastReusedBytes = Pool.ReusedBytes;
         }
-    }
-}
-
-/// <summary>
-/// Debug aid: with SEGLAB_POISON_UNINITIALIZED=1 in the environment, storage that a kernel promised to overwrite
-/// (<c>Tensor.Uninitialized</c>) starts as NaN instead of whatever the allocator had, so that a kernel which reads
-/// before it writes fails its gradient checks instead of passing on zeroed fresh memory.
-/// </summary>
-internal static class Poison
-{
-    internal static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("SEGLAB_POISON_UNINITIALIZED") == "1";
-
-    internal static void Fill(float[] a)
-    {
-        if (Enabled) a.AsSpan().Fill(float.NaN);
-    }
-
-    internal static void Fill(double[] a)
-    {
-        if (Enabled) a.AsSpan().Fill(double.NaN);
     }
 }
