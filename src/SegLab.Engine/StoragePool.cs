@@ -6,6 +6,9 @@ namespace SegLab.Engine;
 /// <summary>Free float32 and float64 arrays, by length. Not thread-safe: each owner keeps its own.</summary>
 internal sealed class StoragePool
 {
+    /// <summary>Arrays below this many elements are never pooled: they are cheap and short-lived for the collector.</summary>
+    internal const int MinElements = 4096;
+
     private readonly Dictionary<int, Stack<float[]>> _f32 = [];
     private readonly Dictionary<int, Stack<double[]>> _f64 = [];
 

@@ -37,9 +37,7 @@ public sealed partial class Tensor
     public static Tensor Zeros(DType dtype, params int[] shape)
     {
         int n = Shapes.Numel(shape);
-        var data = Autograd.GradBuffers.Allocate(dtype, n, zeroed: true) ?? TensorScope.Allocate(dtype, n, zeroed: true)
-            ?? StoragePool.Fresh(dtype, n, zeroed: true);
-        return new Tensor(data, (int[])shape.Clone());
+        return new Tensor(NewStorage(dtype, n, zeroed: true), (int[])shape.Clone());
     }
 
     /// <summary>A float32 tensor of ones.</summary>
@@ -137,10 +135,12 @@ public sealed partial class Tensor
     internal static Tensor Uninitialized(DType dtype, int[] shape)
     {
         int n = Shapes.Numel(shape);
-        var data = Autograd.GradBuffers.Allocate(dtype, n, zeroed: false) ?? TensorScope.Allocate(dtype, n, zeroed: false)
-            ?? StoragePool.Fresh(dtype, n, zeroed: false);
-        return new Tensor(data, (int[])shape.Clone());
+        return new Tensor(NewStorage(dtype, n, zeroed: false), (int[])shape.Clone());
     }
+
+    // Storage for a new tensor: the running backward pass's free gradients, else an inference scope's pool, else new.
+    private static Array NewStorage(DType dtype, int n, bool zeroed) =>
+        Autograd.GradBuffers.Allocate(dtype, n, zeroed) ?? TensorScope.Allocate(dtype, n, zeroed) ?? StoragePool.Fresh(dtype, n, zeroed);
 
     internal void SetFlat(int i, double v)
     {

@@ -19,8 +19,6 @@ namespace SegLab.Engine;
 /// </summary>
 public sealed class TensorScope : IDisposable
 {
-    private const int MinElements = 4096;
-
     [ThreadStatic] private static TensorScope? t_current;
     [ThreadStatic] private static StoragePool? t_pool;
 
@@ -49,7 +47,7 @@ public sealed class TensorScope : IDisposable
     /// <param name="zeroed">Whether the contents must be zero.</param>
     internal static Array? Allocate(DType dtype, int n, bool zeroed)
     {
-        if (n < MinElements) return null;
+        if (n < StoragePool.MinElements) return null;
         var scope = t_current;
         if (scope is null || GradMode.IsEnabled || GradBuffers.Active is not null) return TakeIdle(dtype, n, zeroed);
         var pool = t_pool ??= new StoragePool();

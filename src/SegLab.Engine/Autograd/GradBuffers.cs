@@ -12,9 +12,6 @@ namespace SegLab.Engine.Autograd;
 /// <summary>Free lists of gradient storage for the backward pass running on this thread.</summary>
 internal sealed class GradBuffers
 {
-    /// <summary>Arrays below this many elements are left to the collector: they are cheap and short-lived there.</summary>
-    internal const int MinElements = 4096;
-
     [ThreadStatic] private static GradBuffers? t_active;
     [ThreadStatic] private static long t_lastReusedBytes;
 
@@ -48,7 +45,7 @@ internal sealed class GradBuffers
     internal static Array? Allocate(DType dtype, int n, bool zeroed)
     {
         var pool = t_active;
-        if (pool is null || n < MinElements || !Enabled) return null;
+        if (pool is null || n < StoragePool.MinElements || !Enabled) return null;
         var data = pool._free.Take(dtype, n, zeroed) ?? TensorScope.TakeIdle(dtype, n, zeroed) ?? StoragePool.Fresh(dtype, n, zeroed);
         pool._owned.Add(data);
         return data;

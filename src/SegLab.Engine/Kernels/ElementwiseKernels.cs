@@ -66,46 +66,25 @@ internal static class ElementwiseKernels
     }
 
     // Large same-length operands are cut into contiguous chunks run in parallel: each chunk is the same vectorised
-    // loop, so results do not depend on the thread count. Below ParallelElements the loop runs inline.
+    // loop, so results do not depend on the thread count. Below ParallelElements the operand is one chunk, inline.
     private const int ParallelElements = 1 << 16;
     private const int ChunkElements = 1 << 15;
 
-    private static int Chunks(int n) => n < ParallelElements || Parallelism.Threads == 1 || Parallelism.InParallelRegion ? 1 : (n + ChunkElements - 1) / ChunkElements;
+    private static (int Count, int Length) Chunks(int n) =>
+        n < ParallelElements || Parallelism.Threads == 1 || Parallelism.InParallelRegion ? (1, n) : ((n + ChunkElements - 1) / ChunkElements, ChunkElements);
 
     private static void UnaryChunks<TOp, T>(Tensor x, Tensor y)
         where TOp : struct, IUnaryOp<TOp>
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int n = y.Numel, chunks = Chunks(n);
-        if (chunks == 1)
-        {
-            TOp.Vec<T>(x.Buf<T>(), y.Buf<T>());
-            return;
-        }
+        int n = y.Numel;
+        var (count, length) = Chunks(n);
         var xa = (T[])x.Storage;
         var ya = (T[])y.Storage;
-        Parallelism.For(chunks, 4L * ChunkElements, c =>
+        Parallelism.For(count, 4L * length, c =>
         {
-            int s = c * ChunkElements, len = Math.Min(ChunkElements, n - s);
+            int s = c * length, len = Math.Min(length, n - s);
             TOp.Vec<T>(xa.AsSpan(s, len), ya.AsSpan(s, len));
-        });
-    }
-
-    private static void BinaryChunks<TOp, T>(Tensor a, Tensor b, Tensor y, int mode)
-        where TOp : struct, IBinaryOp<TOp>
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int n = y.Numel;
-        var aa = (T[])a.Storage;
-        var ba = (T[])b.Storage;
-        var ya = (T[])y.Storage;
-        Parallelism.For(Chunks(n), 4L * ChunkElements, c =>
-        {
-            int s = c * ChunkElements, len = Math.Min(ChunkElements, n - s);
-            var d = ya.AsSpan(s, len);
-            if (mode == 0) TOp.Vec<T>(aa.AsSpan(s, len), ba.AsSpan(s, len), d);
-            else if (mode == 1) TOp.VecScalarB(aa.AsSpan(s, len), ba[0], d);
-            else TOp.VecScalarA(aa[0], ba.AsSpan(s, len), d);
         });
     }
 
@@ -113,28 +92,26 @@ internal static class ElementwiseKernels
         where TOp : struct, IBinaryOp<TOp>
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Span<T> ad = a.Buf<T>(), bd = b.Buf<T>(), yd = y.Buf<T>();
+        // 0: same shape, 1: scalar b, 2: scalar a (chunked); anything else broadcasts below, inline
         int mode = a.Numel == y.Numel && b.Numel == y.Numel ? 0 : b.Numel == 1 && a.Numel == y.Numel ? 1 : a.Numel == 1 && b.Numel == y.Numel ? 2 : -1;
-        if (mode >= 0 && Chunks(y.Numel) > 1)
+        if (mode >= 0)
         {
-            BinaryChunks<TOp, T>(a, b, y, mode);
+            int n = y.Numel;
+            var (count, length) = Chunks(n);
+            var aa = (T[])a.Storage;
+            var ba = (T[])b.Storage;
+            var ya = (T[])y.Storage;
+            Parallelism.For(count, 4L * length, c =>
+            {
+                int s = c * length, len = Math.Min(length, n - s);
+                var d = ya.AsSpan(s, len);
+                if (mode == 0) TOp.Vec<T>(aa.AsSpan(s, len), ba.AsSpan(s, len), d);
+                else if (mode == 1) TOp.VecScalarB(aa.AsSpan(s, len), ba[0], d);
+                else TOp.VecScalarA(aa[0], ba.AsSpan(s, len), d);
+            });
             return;
         }
-        if (mode == 0)
-        {
-            TOp.Vec<T>(ad, bd, yd);
-            return;
-        }
-        if (mode == 1)
-        {
-            TOp.VecScalarB(ad, bd[0], yd);
-            return;
-        }
-        if (mode == 2)
-        {
-            TOp.VecScalarA(ad[0], bd, yd);
-            return;
-        }
+        Span<T> ad = a.Buf<T>(), bd = b.Buf<T>(), yd = y.Buf<T>();
         var (dims, sa, sb) = Coalesce(y.Dims, Shapes.BroadcastStrides(a.Shape, y.Shape), Shapes.BroadcastStrides(b.Shape, y.Shape));
         int r = dims.Length;
         int inner = dims[r - 1], ia = sa[r - 1], ib = sb[r - 1];

@@ -215,8 +215,13 @@ public static class Parallelism
             private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
             private Job? _job;
 
-            public Worker(int id) =>
+            private readonly Func<bool> _hasJob;
+
+            public Worker(int id)
+            {
+                _hasJob = () => Volatile.Read(ref _job) is not null;
                 new Thread(Loop) { IsBackground = true, Name = $"seglab-worker-{id}" }.Start();
+            }
 
             public void Post(Job job)
             {
@@ -233,7 +238,7 @@ public static class Parallelism
                     // A job posted while the worker still spins after its last one is taken at once; only then
                     // does it block. Waking a blocked thread costs about 100 us here, and a network's forward
                     // posts jobs tens of microseconds apart.
-                    if (Volatile.Read(ref _job) is null && !SpinUntil(() => Volatile.Read(ref _job) is not null))
+                    if (Volatile.Read(ref _job) is null && !SpinUntil(_hasJob))
                     {
                         _wake.Wait();
                         _wake.Reset(); // before taking the job: the next Post can only follow this job's completion

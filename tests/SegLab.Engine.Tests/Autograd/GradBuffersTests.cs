@@ -3,7 +3,7 @@ using SegLab.Engine.Autograd;
 
 namespace SegLab.Engine.Tests.Autograd;
 
-// Storage reuse in the backward pass and the release of the graph. Arrays below GradBuffers.MinElements are not
+// Storage reuse in the backward pass and the release of the graph. Arrays below StoragePool.MinElements are not
 // pooled, so these graphs use tensors of 16 thousand elements and more. The switches are process-wide: the
 // collection runs alone.
 [CollectionDefinition("GradBuffers", DisableParallelization = true)]
