@@ -5,6 +5,9 @@
 // parallel fold has no races).
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using SegLab.Engine.Threading;
 
 namespace SegLab.Engine.Kernels;
@@ -60,6 +63,11 @@ internal static class Im2Col
 
     private static void UnfoldChannels<T>(ReadOnlySpan<T> image, ConvGeometry g, int oh0, int rows, Span<T> cols, int c0, int c1) where T : unmanaged, INumberBase<T>
     {
+        if (g.Sh == 1 && g.Sw == 1 && g.W == g.Wo)
+        {
+            UnfoldSameWidth(image, g, oh0, rows, cols, c0, c1);
+            return;
+        }
         int width = rows * g.Wo;
         for (int c = c0; c < c1; c++)
             for (int i = 0; i < g.Kh; i++)
@@ -84,6 +92,10 @@ internal static class Im2Col
                         {
                             src.Slice(lo + dw, hi - lo).CopyTo(drow[lo..hi]);
                         }
+                        else if (typeof(T) == typeof(float) && g.Sw == 2 && Avx2.IsSupported)
+                        {
+                            GatherEven(MemoryMarshal.Cast<T, float>(src), MemoryMarshal.Cast<T, float>(drow), lo, hi, dw);
+                        }
                         else
                         {
                             int sw = g.Sw;
@@ -91,6 +103,51 @@ internal static class Im2Col
                         }
                     }
                 }
+    }
+
+    // Stride 1 with output width = input width (a "same" convolution: 3x3 with padding 1, dilated ones with padding
+    // = dilation): for one tap (i, j), the output rows whose input row exists read one contiguous run of the image
+    // shifted by dw, so each (channel, tap) is one block copy, and only the columns whose input column is outside
+    // the image (dw of them per row) are zeroed afterwards. On small planes (8x8 to 32x32) a copy per output row
+    // cost more in per-row overhead than in bytes.
+    private static void UnfoldSameWidth<T>(ReadOnlySpan<T> image, ConvGeometry g, int oh0, int rows, Span<T> cols, int c0, int c1) where T : unmanaged, INumberBase<T>
+    {
+        int w = g.W, width = rows * w;
+        for (int c = c0; c < c1; c++)
+        {
+            var plane = image.Slice(c * g.H * w, g.H * w);
+            for (int i = 0; i < g.Kh; i++)
+            {
+                // output rows r in [r0, r1) read input row ih = oh0 + r - Ph + i Dh inside [0, H)
+                int shift = oh0 - g.Ph + i * g.Dh;
+                int r0 = Math.Clamp(-shift, 0, rows), r1 = Math.Clamp(g.H - shift, r0, rows);
+                for (int j = 0; j < g.Kw; j++)
+                {
+                    var dst = cols.Slice(((c * g.Kh + i) * g.Kw + j) * width, width);
+                    int dw = j * g.Dw - g.Pw;
+                    var (lo, hi) = ValidRange(dw, 1, w, w);
+                    if (r0 > 0) dst[..(r0 * w)].Clear();
+                    if (r1 < rows) dst[(r1 * w)..].Clear();
+                    if (r1 == r0) continue;
+                    if (lo >= hi)
+                    {
+                        dst[(r0 * w)..(r1 * w)].Clear();
+                        continue;
+                    }
+                    // dst[r w + ow] = plane[(r + shift) w + ow + dw] for ow in [lo, hi): one run from (r0, lo) to (r1 - 1, hi)
+                    int length = (r1 - r0 - 1) * w + hi - lo;
+                    plane.Slice((r0 + shift) * w + lo + dw, length).CopyTo(dst.Slice(r0 * w + lo, length));
+                    if (lo == 0 && hi == w) continue;
+                    // the run wrapped around the rows: clear columns [0, lo) and [hi, w) of rows r0 .. r1 - 1
+                    for (int r = r0; r < r1; r++)
+                    {
+                        var row = dst.Slice(r * w, w);
+                        if (lo > 0) row[..lo].Clear();
+                        if (hi < w) row[hi..].Clear();
+                    }
+                }
+            }
+        }
     }
 
     private static void FoldChannels<T>(ReadOnlySpan<T> cols, ConvGeometry g, int oh0, int rows, Span<T> image, int c0, int c1) where T : unmanaged, INumberBase<T>
@@ -115,6 +172,10 @@ internal static class Im2Col
                             var d = dst.Slice(lo + dw, hi - lo);
                             TensorPrimitives.Add<T>(d, srow[lo..hi], d);
                         }
+                        else if (typeof(T) == typeof(float) && g.Sw == 2 && Avx2.IsSupported)
+                        {
+                            ScatterAddEven(MemoryMarshal.Cast<T, float>(srow), MemoryMarshal.Cast<T, float>(dst), lo, hi, dw);
+                        }
                         else
                         {
                             int sw = g.Sw;
@@ -122,6 +183,47 @@ internal static class Im2Col
                         }
                     }
                 }
+    }
+
+    // Stride 2 (float32, AVX2): drow[ow] = src[2 ow + dw] for ow in [lo, hi), 8 columns per step from two loads of
+    // 8 (a shuffle keeps the even lanes of each 128-bit half, a cross-lane permute puts them in order); the last
+    // columns, whose 16-float load would pass the end of the row, go one by one.
+    private static unsafe void GatherEven(ReadOnlySpan<float> src, Span<float> drow, int lo, int hi, int dw)
+    {
+        int ow = lo;
+        fixed (float* ps = src, pd = drow)
+        {
+            // src[2 ow + dw .. 2 ow + dw + 15] must lie inside the row: 2 ow + dw + 16 <= src.Length
+            for (; ow + 8 <= hi && 2 * ow + dw + 16 <= src.Length; ow += 8)
+            {
+                var a = Avx.LoadVector256(ps + 2 * ow + dw);
+                var b = Avx.LoadVector256(ps + 2 * ow + dw + 8);
+                // [a0 a2 b0 b2 | a4 a6 b4 b6] -> [a0 a2 a4 a6 b0 b2 b4 b6]
+                var even = Avx.Shuffle(a, b, 0b10_00_10_00);
+                Avx.Store(pd + ow, Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle());
+            }
+        }
+        for (; ow < hi; ow++) drow[ow] = src[2 * ow + dw];
+    }
+
+    // Stride 2 (float32, AVX2), the adjoint of GatherEven: dst[2 ow + dw] += srow[ow]. Eight values are spread over
+    // the even lanes of 16 (zeros in the odd lanes) and added to two vectors of dst.
+    private static unsafe void ScatterAddEven(ReadOnlySpan<float> srow, Span<float> dst, int lo, int hi, int dw)
+    {
+        int ow = lo;
+        fixed (float* ps = srow, pd = dst)
+        {
+            var zero = Vector256<float>.Zero;
+            for (; ow + 8 <= hi && 2 * ow + dw + 16 <= dst.Length; ow += 8)
+            {
+                // [s0 s1 s2 s3 s4 s5 s6 s7] -> [s0 s1 s4 s5 | s2 s3 s6 s7]; unpack with zeros: [s0 0 s1 0 s2 0 s3 0], [s4 0 .. s7 0]
+                var v = Avx2.Permute4x64(Avx.LoadVector256(ps + ow).AsDouble(), 0b11_01_10_00).AsSingle();
+                float* d = pd + 2 * ow + dw;
+                Avx.Store(d, Avx.Add(Avx.LoadVector256(d), Avx.UnpackLow(v, zero)));
+                Avx.Store(d + 8, Avx.Add(Avx.LoadVector256(d + 8), Avx.UnpackHigh(v, zero)));
+            }
+        }
+        for (; ow < hi; ow++) dst[2 * ow + dw] += srow[ow];
     }
 
     /// <summary>Output columns [lo, hi) whose input column ow*s + dw lies in [0, w) (lo == hi when none).</summary>

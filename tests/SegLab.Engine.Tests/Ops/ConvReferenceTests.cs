@@ -23,6 +23,14 @@ public class ConvReferenceTests
         new("general_stride2_even_kernel", 2, 3, 10, 13, 4, 4, 4, Sh: 2, Sw: 2, Ph: 1, Pw: 1),
         // one image, many filters: its input gradient splits bands over threads (ConvThreadsTests)
         new("general_stride2_many_filters", 1, 2, 9, 11, 32, 3, 3, Sh: 2, Sw: 2, Ph: 1, Pw: 1),
+        // stride 2 wide enough for the vector gather and scatter of Im2Col (8 columns per step) and their tails
+        new("general_7x7_stride2_wide", 2, 3, 11, 53, 5, 7, 7, Sh: 2, Sw: 2, Ph: 3, Pw: 3),
+        new("general_stride2_dilated_wide", 1, 2, 9, 47, 4, 3, 3, Sh: 2, Sw: 2, Ph: 2, Pw: 1, Dh: 2, Dw: 2, Bias: false),
+        // "same" stride-1 convolutions on small planes through im2col (K > 24: not the direct kernel): one block
+        // copy per tap; a dilation larger than the plane leaves taps wholly outside it
+        new("general_same_small_plane", 2, 4, 5, 9, 30, 3, 3, Ph: 1, Pw: 1),
+        new("general_same_dilation_beyond_plane", 1, 3, 6, 7, 28, 3, 3, Ph: 8, Pw: 8, Dh: 8, Dw: 8, Bias: false),
+        new("general_same_rect_dilated", 1, 2, 7, 10, 26, 5, 3, Ph: 4, Pw: 2, Dh: 2, Dw: 2),
         new("pointwise_1x1", 2, 7, 11, 23, 9, 1, 1),
         new("pointwise_1x1_stride2", 1, 5, 9, 13, 3, 1, 1, Sh: 2, Sw: 2, Bias: false),
         new("depthwise_3x3_dil2", 2, 5, 19, 37, 5, 3, 3, Ph: 2, Pw: 2, Dh: 2, Dw: 2, Groups: 5),
