@@ -138,9 +138,11 @@ public sealed partial class Tensor
         return new Tensor(NewStorage(dtype, n, zeroed: false), (int[])shape.Clone());
     }
 
-    // Storage for a new tensor: the running backward pass's free gradients, else an inference scope's pool, else new.
+    // Storage for a new tensor: the running backward pass's free gradients, else an inference scope's pool, else
+    // what the last backward pass left free, else new.
     private static Array NewStorage(DType dtype, int n, bool zeroed) =>
-        Autograd.GradBuffers.Allocate(dtype, n, zeroed) ?? TensorScope.Allocate(dtype, n, zeroed) ?? StoragePool.Fresh(dtype, n, zeroed);
+        Autograd.GradBuffers.Allocate(dtype, n, zeroed) ?? TensorScope.Allocate(dtype, n, zeroed)
+        ?? Autograd.GradBuffers.TakeLeftover(dtype, n, zeroed) ?? StoragePool.Fresh(dtype, n, zeroed);
 
     internal void SetFlat(int i, double v)
     {

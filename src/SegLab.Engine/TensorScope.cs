@@ -51,7 +51,7 @@ public sealed class TensorScope : IDisposable
         var scope = t_current;
         if (scope is null || GradMode.IsEnabled || GradBuffers.Active is not null) return TakeIdle(dtype, n, zeroed);
         var pool = t_pool ??= new StoragePool();
-        var data = pool.Take(dtype, n, zeroed) ?? StoragePool.Fresh(dtype, n, zeroed);
+        var data = pool.Take(dtype, n, zeroed) ?? GradBuffers.TakeLeftover(dtype, n, zeroed) ?? StoragePool.Fresh(dtype, n, zeroed);
         scope._allocated.Add(data);
         return data;
     }

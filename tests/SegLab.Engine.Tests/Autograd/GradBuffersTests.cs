@@ -136,4 +136,60 @@ public class GradBuffersTests
         var h = Ops.Exp(x);
         return (Ops.Sum(h * h), new WeakReference(h));
     }
+
+    // Three SGD steps on the small network: forward, backward, update. With reuse on, what each pass leaves free
+    // is handed to the next step's forward and gradients; the weights must come out as with fresh storage.
+    private static (float[] W, long Leftover, long TakenByForward) TrainThreeSteps(bool reuse)
+    {
+        bool saved = GradBuffers.Enabled;
+        GradBuffers.Enabled = reuse;
+        GradBuffers.DropLeftovers();
+        try
+        {
+            var rng = new Rng(9);
+            var w = Tensor.Uniform(rng, [8, 8, 3, 3], -0.3, 0.3).RequireGrad();
+            var opt = new SegLab.Engine.Optim.Sgd([w], 0.05, momentum: 0.9);
+            long leftover = 0, taken = 0;
+            for (int step = 0; step < 3; step++)
+            {
+                var x = Tensor.Uniform(new Rng(20 + step), [2, 8, 32, 32], -1, 1);
+                opt.ZeroGrad();
+                long before = GradBuffers.LeftoverBytes;
+                var h = Ops.Conv2d(x, w, padding: 1);
+                var r = Ops.Relu(h);
+                taken += before - GradBuffers.LeftoverBytes;
+                var loss = Ops.Sum((h + r) * Ops.Exp(Ops.Mul(h, -0.1)));
+                loss.Backward();
+                leftover = Math.Max(leftover, GradBuffers.LeftoverBytes);
+                opt.Step();
+            }
+            return (w.ToArray(), leftover, taken);
+        }
+        finally
+        {
+            GradBuffers.Enabled = saved;
+            GradBuffers.DropLeftovers();
+        }
+    }
+
+    [Fact]
+    public void What_a_pass_leaves_free_serves_the_next_step_and_the_weights_match_fresh_storage()
+    {
+        var fresh = TrainThreeSteps(reuse: false);
+        bool poisoned = Poison.Enabled;
+        Poison.Enabled = true; // a kernel that read handed-over storage before writing it would now see NaN
+        try
+        {
+            var reused = TrainThreeSteps(reuse: true);
+            Assert.Equal(0, fresh.Leftover);
+            Assert.True(reused.Leftover > 0, "no pass left storage free: the test no longer covers the hand-over");
+            Assert.True(reused.TakenByForward > 0, "no forward took the storage a pass left free");
+            Assert.Equal(fresh.W, reused.W);
+            Assert.DoesNotContain(reused.W, float.IsNaN);
+        }
+        finally
+        {
+            Poison.Enabled = poisoned;
+        }
+    }
 }
