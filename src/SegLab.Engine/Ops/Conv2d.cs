@@ -20,15 +20,24 @@ namespace SegLab.Engine;
 
 public static partial class Ops
 {
+    // The convolution switches below are read on the thread that calls the op (never inside its parallel items),
+    // and setting one affects only the setting thread: a test that switches a path off does not change the
+    // rounding of the tests running beside it.
+    [ThreadStatic] private static int? t_convBandElements;
+    [ThreadStatic] private static bool? t_useDirectConv;
+    [ThreadStatic] private static bool? t_pruneTaps;
+    [ThreadStatic] private static double? t_convWorkPerFlop;
+    private static readonly bool s_useDirectConv = Environment.GetEnvironmentVariable("SEGLAB_CONV_DIRECT") != "0";
+
     /// <summary>Target size (elements) of one unfolded band of output rows: small enough to stay in L2 while the GEMM packs it.</summary>
-    /// <remarks>128K floats = 512 KB, one core's L2 here; tests shrink it to one row to exercise banding.</remarks>
-    internal static int ConvBandElements { get; set; } = 1 << 17;
+    /// <remarks>128K floats = 512 KB, one core's L2 here; tests shrink it to one row to exercise banding (this thread only).</remarks>
+    internal static int ConvBandElements { get => t_convBandElements ?? 1 << 17; set => t_convBandElements = value; }
 
     /// <summary>
-    /// Whether float32 stride-1 convolutions may take the direct kernel (tests compare both paths; the environment
-    /// variable SEGLAB_CONV_DIRECT=0 turns it off, for side-by-side benchmarks).
+    /// Whether float32 stride-1 convolutions may take the direct kernel (tests compare both paths, on their own
+    /// thread; the environment variable SEGLAB_CONV_DIRECT=0 turns it off, for side-by-side benchmarks).
     /// </summary>
-    internal static bool UseDirectConv { get; set; } = Environment.GetEnvironmentVariable("SEGLAB_CONV_DIRECT") != "0";
+    internal static bool UseDirectConv { get => t_useDirectConv ?? s_useDirectConv; set => t_useDirectConv = value; }
 
     /// <summary>2-D convolution with square stride, padding and dilation (PyTorch's conv2d argument order).</summary>
     /// <param name="x">[N, C, H, W].</param>
@@ -58,6 +67,15 @@ public static partial class Ops
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(weight);
         var (g, n, k) = ConvGeometryOf(x, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW, groups);
+        if (PruneTaps && OuterTapsInPadding(g, out int ti, out int tj))
+        {
+            // The outer ti rows and tj columns of the kernel read only padding at every output position (a dilation
+            // larger than the plane: DeepLabV3's ASPP rates 12 and 18 on 8x8 features are 1x1 convolutions): the
+            // same convolution without them, on the kernel's centre, with ti (tj) dilations less padding. The
+            // weight's pruned taps get a zero gradient through the slices, as they would from the full kernel.
+            var centre = Slice(Slice(weight, 2, ti, g.Kh - ti), 3, tj, g.Kw - tj);
+            return Conv2d(x, centre, bias, strideH, strideW, padH - ti * dilationH, padW - tj * dilationW, dilationH, dilationW, groups);
+        }
         var y = Tensor.Uninitialized(x.DType, [n, k, g.Ho, g.Wo]);
         if (x.DType == DType.Float32) ConvForward(x.Buf<float>(), weight.Buf<float>(), ConvSpan<float>(bias), y.Buf<float>(), g, n, k, groups);
         else ConvForward(x.Buf<double>(), weight.Buf<double>(), ConvSpan<double>(bias), y.Buf<double>(), g, n, k, groups);
@@ -77,6 +95,36 @@ public static partial class Ops
     }
 
     private static Span<T> ConvSpan<T>(Tensor? t) where T : unmanaged => t is null ? default : t.Buf<T>();
+
+    /// <summary>Whether convolutions drop kernel taps that read only padding (tests compare both, on their own thread).</summary>
+    internal static bool PruneTaps { get => t_pruneTaps ?? true; set => t_pruneTaps = value; }
+
+    // Kernel rows [0, ti) and [kh - ti, kh), and columns likewise, that no output position reads inside the image;
+    // symmetric only, so that the centre is a convolution with symmetric padding and the same output size.
+    private static bool OuterTapsInPadding(ConvGeometry g, out int ti, out int tj)
+    {
+        ti = OuterTaps(g.H, g.Kh, g.Sh, g.Ph, g.Dh, g.Ho);
+        tj = OuterTaps(g.W, g.Kw, g.Sw, g.Pw, g.Dw, g.Wo);
+        return ti > 0 || tj > 0;
+    }
+
+    // Along one axis: how many taps from each end (the same count at both ends, at most the padding allows) read
+    // no input element for any of the `outSize` positions.
+    private static int OuterTaps(int size, int kernel, int stride, int pad, int dilation, int outSize)
+    {
+        bool Reads(int tap)
+        {
+            for (int o = 0; o < outSize; o++)
+            {
+                int i = o * stride - pad + tap * dilation;
+                if ((uint)i < (uint)size) return true;
+            }
+            return false;
+        }
+        int t = 0;
+        while (2 * (t + 1) <= kernel - 1 && !Reads(t) && !Reads(kernel - 1 - t) && pad - (t + 1) * dilation >= 0) t++;
+        return t;
+    }
 
     private static (ConvGeometry G, int N, int K) ConvGeometryOf(Tensor x, Tensor weight, Tensor? bias, int sh, int sw, int ph, int pw, int dh, int dw, int groups)
     {
@@ -109,9 +157,9 @@ public static partial class Ops
     /// Units of Parallelism's work per flop of the convolutions' GEMM items: a convolution is split over threads
     /// when its items add up to about 6 MFLOP. Measured on the quiet 2-core machine (DeepLabV3 training step, 2
     /// threads, in-process, 3 interleaved rounds): 147 ms at 48 MFLOP, 124 at 16, 114 at 6, 112 at 2; the UNet's
-    /// step did not change. Tests raise it so that small problems take the parallel paths.
+    /// step did not change. Tests raise it (on their own thread) so that small problems take the parallel paths.
     /// </summary>
-    internal static double ConvWorkPerFlop { get; set; } = 1.0 / 6;
+    internal static double ConvWorkPerFlop { get => t_convWorkPerFlop ?? 1.0 / 6; set => t_convWorkPerFlop = value; }
 
     private static long ConvWork(long flops) => (long)Math.Min(long.MaxValue / 4, flops * ConvWorkPerFlop);
 

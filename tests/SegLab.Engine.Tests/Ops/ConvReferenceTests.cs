@@ -31,6 +31,10 @@ public class ConvReferenceTests
         new("general_same_small_plane", 2, 4, 5, 9, 30, 3, 3, Ph: 1, Pw: 1),
         new("general_same_dilation_beyond_plane", 1, 3, 6, 7, 28, 3, 3, Ph: 8, Pw: 8, Dh: 8, Dw: 8, Bias: false),
         new("general_same_rect_dilated", 1, 2, 7, 10, 26, 5, 3, Ph: 4, Pw: 2, Dh: 2, Dw: 2),
+        // outer taps that read only padding are dropped (Ops.PruneTaps): rows only (the 1x3 centre then takes the
+        // direct kernel), and a grouped strided convolution that becomes 1x1
+        new("pruned_rows_dilation_beyond_height", 1, 3, 5, 20, 7, 3, 3, Ph: 6, Pw: 6, Dh: 6, Dw: 6),
+        new("pruned_grouped_strided_to_1x1", 2, 4, 5, 6, 4, 3, 3, Sh: 2, Sw: 2, Ph: 7, Pw: 7, Dh: 7, Dw: 7, Groups: 2),
         new("pointwise_1x1", 2, 7, 11, 23, 9, 1, 1),
         new("pointwise_1x1_stride2", 1, 5, 9, 13, 3, 1, 1, Sh: 2, Sw: 2, Bias: false),
         new("depthwise_3x3_dil2", 2, 5, 19, 37, 5, 3, 3, Ph: 2, Pw: 2, Dh: 2, Dw: 2, Groups: 5),
@@ -117,6 +121,54 @@ public class ConvReferenceTests
         finally
         {
             Ops.UseDirectConv = true;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ConvSpecs))]
+    public void Conv2d_matches_direct_loops_without_tap_pruning(Spec s)
+    {
+        Ops.PruneTaps = false;
+        try
+        {
+            Conv2d_matches_direct_loops(s);
+        }
+        finally
+        {
+            Ops.PruneTaps = true;
+        }
+    }
+
+    [Fact]
+    public void Pruned_taps_give_the_full_kernels_result_and_zero_weight_gradient()
+    {
+        // DeepLabV3's ASPP rate 12 on an 8x8 map: every tap but the centre reads padding only.
+        var rng = new Rng(12);
+        var x = Tensor.Uniform(rng, [2, 5, 8, 8], -1, 1).RequireGrad();
+        var w = Tensor.Uniform(rng, [6, 5, 3, 3], -1, 1).RequireGrad();
+        var gOut = Tensor.Uniform(rng, [2, 6, 8, 8], -1, 1);
+        (float[] Y, float[] Gx, float[] Gw) Run(bool prune)
+        {
+            Ops.PruneTaps = prune;
+            try
+            {
+                var y = Ops.Conv2d(x, w, null, 1, 12, 12);
+                var g = Tape.Grad(Ops.Sum(Ops.Mul(y, gOut)), [x, w]);
+                return (y.ToArray(), g[0].ToArray(), g[1].ToArray());
+            }
+            finally
+            {
+                Ops.PruneTaps = true;
+            }
+        }
+        var full = Run(prune: false);
+        var pruned = Run(prune: true);
+        for (int i = 0; i < full.Y.Length; i++) Assert.Equal(full.Y[i], pruned.Y[i], 1e-4f);
+        for (int i = 0; i < full.Gx.Length; i++) Assert.Equal(full.Gx[i], pruned.Gx[i], 1e-4f);
+        for (int i = 0; i < full.Gw.Length; i++)
+        {
+            Assert.Equal(full.Gw[i], pruned.Gw[i], 1e-4f);
+            if (i % 9 != 4) Assert.Equal(0f, pruned.Gw[i]); // every tap but the centre
         }
     }
 
