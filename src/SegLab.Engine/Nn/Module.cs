@@ -33,6 +33,13 @@ public abstract class Module
         return y;
     }
 
+    /// <summary>
+    /// Whether a parent may compute <paramref name="child"/>'s output by a fused path that never materialises it:
+    /// false while an active <see cref="FeatureCapture"/> asks for that output.
+    /// </summary>
+    /// <param name="child">A child module.</param>
+    protected static bool MayFuse(Module child) => !FeatureCapture.Wants(child);
+
     /// <summary>The computation; call <see cref="Forward"/> (not this) from parents.</summary>
     /// <param name="x">Input.</param>
     protected abstract Tensor ForwardCore(Tensor x);

@@ -92,12 +92,11 @@ public sealed class CGNet : Module
 
         public Sequential Fc { get; }
 
-        protected override Tensor ForwardCore(Tensor x)
-        {
-            int n = x.Size(0), c = x.Size(1);
-            var y = Fc.Forward(Ops.Reshape(Ops.GlobalAvgPool2d(x), n, c));
-            return Ops.Mul(x, Ops.Reshape(y, n, c, 1, 1));
-        }
+        protected override Tensor ForwardCore(Tensor x) => Ops.Mul(x, Ops.Reshape(Scale(x), x.Size(0), x.Size(1), 1, 1));
+
+        /// <summary>The channel factors [N, C] that the block multiplies x by.</summary>
+        /// <param name="x">[N, C, H, W].</param>
+        public Tensor Scale(Tensor x) => Fc.Forward(Ops.Reshape(Ops.GlobalAvgPool2d(x), x.Size(0), x.Size(1)));
     }
 
     /// <summary>The down-sampling context-guided block: (H, W, C) -> (H/2, W/2, nOut).</summary>
@@ -164,7 +163,8 @@ public sealed class CGNet : Module
         {
             var o = Conv1x1.Forward(x);
             var joint = BnPreluJoint.Forward(Ops.Cat([FLoc.Forward(o), FSur.Forward(o)], 1));
-            return Ops.Add(x, FGlo.Forward(joint));
+            // x + F_glo(joint) in one pass, unless a capture asks for F_glo's own output.
+            return MayFuse(FGlo) ? Ops.AddChannelScaled(x, joint, FGlo.Scale(joint)) : Ops.Add(x, FGlo.Forward(joint));
         }
     }
 }

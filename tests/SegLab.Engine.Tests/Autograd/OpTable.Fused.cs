@@ -13,6 +13,10 @@ internal static partial class OpTable
             x => Ops.BatchNormRelu(x[0], x[1], x[2], Stats(x[0], 2, 0), Stats(x[0], 2, 1), training: true)),
         new("batch_norm_relu_train_plain_wide_plane", ["BatchNormRelu"], [[2, 2, 3, 7]], // 21-value planes: vector body and tail
             x => Ops.BatchNormRelu(x[0], null, null, Stats(x[0], 2, 0), Stats(x[0], 2, 1), training: true, momentum: 0.5)),
+        new("add_channel_scaled", ["AddChannelScaled"], [[2, 3, 2, 5], [2, 3, 2, 5], [2, 3]],
+            x => Ops.AddChannelScaled(x[0], x[1], x[2])),
+        new("add_channel_scaled_4d_scale_wide_plane", ["AddChannelScaled"], [[1, 2, 3, 7], [1, 2, 3, 7], [1, 2, 1, 1]], // 21-value planes: vector body and tail
+            x => Ops.AddChannelScaled(x[0], x[1], x[2])),
         new("batch_norm_relu_eval", ["BatchNormRelu"], [[2, 3, 2, 5], [3], [3]],
             x => Ops.BatchNormRelu(x[0], x[1], x[2], Stats(x[0], 3, 0.2), Stats(x[0], 3, 1.5), training: false, eps: 1e-3)),
     ];

@@ -12,6 +12,18 @@ public class ShapeErrorTests
         Assert.Contains("[4, 3]", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Add_channel_scaled_names_the_shapes_it_cannot_combine()
+    {
+        var x = Tensor.Zeros(2, 3, 4, 4);
+        var e = Assert.Throws<ArgumentException>(() => Ops.AddChannelScaled(x, Tensor.Zeros(2, 3, 4, 5), Tensor.Zeros(2, 3)));
+        Assert.Contains("add_channel_scaled", e.Message, StringComparison.Ordinal);
+        Assert.Contains("[2, 3, 4, 5]", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ArgumentException>(() => Ops.AddChannelScaled(x, x, Tensor.Zeros(3, 2)));
+        Assert.Contains("[3, 2]", e.Message, StringComparison.Ordinal);
+        Assert.Contains("[2, 3]", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("sub")]
     [InlineData("mul")]

@@ -21,6 +21,22 @@ public class ModelFamilyTests
         _ => (new ESPNet(6, p: 1, q: 1, rng: new Rng(4)), ESPNet.StageNames, 6), // ESP blocks split channels by 5: fewer than 5 classes leaves empty branches
     };
 
+    [Fact]
+    public void A_captured_context_block_output_leaves_the_logits_as_the_fused_path_gives_them()
+    {
+        // The context-guided block fuses x + F_glo(joint) unless a capture asks for F_glo's own output.
+        var net = new CGNet(4, m: 2, n: 2, rng: new Rng(3));
+        net.Eval();
+        var x = Tensor.Uniform([1, 3, 32, 48], -1, 1, 8);
+        var fused = net.Forward(x).ToArray();
+        using var cap = FeatureCapture.Start(net, "level2.0.F_glo");
+        var unfused = net.Forward(x).ToArray();
+        var f = cap["level2.0.F_glo"];
+        Assert.Equal(new[] { 1, 64, 8, 12 }, f.ShapeArray());
+        Assert.Equal(fused.Length, unfused.Length);
+        for (int i = 0; i < fused.Length; i++) Assert.Equal(fused[i], unfused[i], 1e-4f);
+    }
+
     [Theory]
     [MemberData(nameof(Families))]
     public void Output_is_logits_at_input_size_and_stages_are_named(string family)
