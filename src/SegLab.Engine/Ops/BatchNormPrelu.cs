@@ -1,5 +1,7 @@
 // Eval-mode batch norm fused with the PReLU that follows it (CGNet's and ESPNet's "BN + PReLU" pair, oneDNN's
-// post-op idea): one pass over each channel plane instead of two passes and two output arrays.
+// post-op idea): one pass over each channel plane instead of two passes and two output arrays. Both models apply
+// the pair to a concatenation along channels: CatBatchNormPrelu reads the parts where they are, so the
+// concatenated tensor is never written (channel ch of the output is channel ch - offset of its part).
 //   forward:  z = x s + t  (s = gamma / sqrt(var + eps), t = beta - mean s),  y = max(z, 0) + a min(z, 0)
 //   backward: gz = g (z > 0 ? 1 : a);  dx = gz s;  dgamma = sum gz (x - mean) / sqrt(var + eps);  dbeta = sum gz;
 //             da = sum g min(z, 0)
@@ -23,15 +25,50 @@ public static partial class Ops
     public static Tensor BatchNormPrelu(Tensor x, Tensor? weight, Tensor? bias, Tensor runningMean, Tensor runningVar, Tensor preluWeight, double eps = 1e-5)
     {
         ArgumentNullException.ThrowIfNull(x);
+        return CatBatchNormPrelu([x], weight, bias, runningMean, runningVar, preluWeight, eps);
+    }
+
+    /// <summary>
+    /// PReLU(BatchNorm2d(Cat(parts, 1))) with running statistics (evaluation mode), in one pass that reads each
+    /// part in place: the concatenation is never materialised.
+    /// </summary>
+    /// <param name="parts">[N, C_i, ...] tensors of one type and the same sizes except the channels.</param>
+    /// <param name="weight">Batch-norm scale [C] (C = sum of C_i) or null.</param>
+    /// <param name="bias">Batch-norm shift [C] or null.</param>
+    /// <param name="runningMean">Running mean [C].</param>
+    /// <param name="runningVar">Running variance [C].</param>
+    /// <param name="preluWeight">PReLU slopes [1] or [C].</param>
+    /// <param name="eps">Added to the variance.</param>
+    public static Tensor CatBatchNormPrelu(IReadOnlyList<Tensor> parts, Tensor? weight, Tensor? bias, Tensor runningMean, Tensor runningVar, Tensor preluWeight, double eps = 1e-5)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
         ArgumentNullException.ThrowIfNull(runningMean);
         ArgumentNullException.ThrowIfNull(runningVar);
         ArgumentNullException.ThrowIfNull(preluWeight);
-        if (x.Rank < 2) throw new ArgumentException($"batch_norm_prelu: input needs at least [N, C], got {Shapes.Format(x.Shape)}.");
-        int n = x.Dims[0], c = x.Dims[1], hw = x.Numel / Math.Max(1, n * c);
+        if (parts.Count == 0) throw new ArgumentException("batch_norm_prelu: no input.");
+        var x0 = parts[0] ?? throw new ArgumentNullException(nameof(parts));
+        if (x0.Rank < 2) throw new ArgumentException($"batch_norm_prelu: input needs at least [N, C], got {Shapes.Format(x0.Shape)}.");
+        int n = x0.Dims[0], hw = x0.Numel / Math.Max(1, n * x0.Dims[1]);
+        // output channel ch comes from part partOf[ch], channel ch - offsets[partOf[ch]]
+        var offsets = new int[parts.Count];
+        int c = 0;
+        for (int i = 0; i < parts.Count; i++)
+        {
+            var p = parts[i] ?? throw new ArgumentNullException(nameof(parts));
+            bool fits = p.Rank == x0.Rank && p.DType == x0.DType && p.Dims[0] == n;
+            for (int d = 2; fits && d < p.Rank; d++) fits = p.Dims[d] == x0.Dims[d];
+            if (!fits)
+                throw new ArgumentException($"batch_norm_prelu: part {i} {Shapes.Format(p.Shape)} ({p.DType}) does not concatenate with part 0 {Shapes.Format(x0.Shape)} ({x0.DType}) along channels.");
+            offsets[i] = c;
+            c += p.Dims[1];
+        }
+        var partOf = new int[c];
+        for (int i = 0; i < parts.Count; i++) Array.Fill(partOf, i, offsets[i], parts[i].Dims[1]);
+        string shapes = parts.Count == 1 ? $"input {Shapes.Format(x0.Shape)}" : $"{parts.Count} inputs of {c} channels in all";
         foreach (var (name, t) in new[] { ("weight", weight), ("bias", bias), ("running_mean", runningMean), ("running_var", runningVar) })
-            if (t is not null && (t.Numel != c || t.DType != x.DType))
-                throw new ArgumentException($"batch_norm_prelu: {name} {Shapes.Format(t.Shape)} ({t.DType}) does not fit {c} channels of input {Shapes.Format(x.Shape)} ({x.DType}).");
-        if ((preluWeight.Numel != 1 && preluWeight.Numel != c) || preluWeight.DType != x.DType)
+            if (t is not null && (t.Numel != c || t.DType != x0.DType))
+                throw new ArgumentException($"batch_norm_prelu: {name} {Shapes.Format(t.Shape)} ({t.DType}) does not fit {c} channels of {shapes} ({x0.DType}).");
+        if ((preluWeight.Numel != 1 && preluWeight.Numel != c) || preluWeight.DType != x0.DType)
             throw new ArgumentException($"batch_norm_prelu: PReLU weight {Shapes.Format(preluWeight.Shape)} fits neither one slope nor {c} channels.");
 
         // Per-channel affine in float64, as batch norm's evaluation path computes it.
@@ -45,50 +82,60 @@ public static partial class Ops
         }
         var a = new double[c];
         for (int ch = 0; ch < c; ch++) a[ch] = preluWeight.GetFlat(preluWeight.Numel == 1 ? 0 : ch);
-        var y = Tensor.Uninitialized(x.DType, x.Dims);
-        if (x.DType == DType.Float32)
-            Parallelism.For(c, 4L * n * hw, ch => FusedForward(x.Buf<float>(), y.Buf<float>(), (float)s[ch], (float)t0[ch], (float)a[ch], ch, n, c, hw));
+        var outDims = x0.ShapeArray();
+        outDims[1] = c;
+        var y = Tensor.Uninitialized(x0.DType, outDims);
+        var pc = new Plane[c];
+        for (int ch = 0; ch < c; ch++) pc[ch] = new Plane(ch - offsets[partOf[ch]], parts[partOf[ch]].Dims[1], ch, c);
+        if (x0.DType == DType.Float32)
+            Parallelism.For(c, 4L * n * hw, ch => FusedForward(parts[partOf[ch]].Buf<float>(), y.Buf<float>(), (float)s[ch], (float)t0[ch], (float)a[ch], pc[ch], n, hw));
         else
-            Parallelism.For(c, 4L * n * hw, ch => FusedForward(x.Buf<double>(), y.Buf<double>(), s[ch], t0[ch], a[ch], ch, n, c, hw));
+            Parallelism.For(c, 4L * n * hw, ch => FusedForward(parts[partOf[ch]].Buf<double>(), y.Buf<double>(), s[ch], t0[ch], a[ch], pc[ch], n, hw));
 
-        Tensor[] inputs = [x, runningMean, runningVar, preluWeight, .. weight is null ? Array.Empty<Tensor>() : [weight], .. bias is null ? Array.Empty<Tensor>() : [bias]];
+        Tensor[] inputs = [.. parts, runningMean, runningVar, preluWeight, .. weight is null ? Array.Empty<Tensor>() : [weight], .. bias is null ? Array.Empty<Tensor>() : [bias]];
         if (!GradMode.Needs(inputs)) return y;
         var mean = runningMean.ToArrayF64();
         var var = runningVar.ToArrayF64();
+        int k = parts.Count;
         return Tape.Record(y, "batch_norm_prelu", inputs, g =>
         {
-            var gx = Tape.Wants(x) ? Tensor.Uninitialized(x.DType, x.Dims) : null;
+            var gxs = new Tensor?[k];
+            for (int i = 0; i < k; i++) gxs[i] = Tape.Wants(parts[i]) ? Tensor.Uninitialized(x0.DType, parts[i].Dims) : null;
             // per channel: sum gz, sum gz (x - mean), sum g min(z, 0); only when a parameter gradient is wanted
             var sums = Tape.Wants(preluWeight) || Tape.Wants(weight) || Tape.Wants(bias) ? new double[c * 3] : null;
-            if (x.DType == DType.Float32)
-                Parallelism.For(c, 8L * n * hw, ch => FusedBackward(x.Buf<float>(), g.Buf<float>(), gx is null ? default : gx.Buf<float>(), (float)s[ch], (float)t0[ch], (float)a[ch], (float)mean[ch], sums, ch, n, c, hw));
+            if (x0.DType == DType.Float32)
+                Parallelism.For(c, 8L * n * hw, ch => FusedBackward(parts[partOf[ch]].Buf<float>(), g.Buf<float>(), gxs[partOf[ch]] is { } gx ? gx.Buf<float>() : default, (float)s[ch], (float)t0[ch], (float)a[ch], (float)mean[ch], sums, pc[ch], n, hw));
             else
-                Parallelism.For(c, 8L * n * hw, ch => FusedBackward(x.Buf<double>(), g.Buf<double>(), gx is null ? default : gx.Buf<double>(), s[ch], t0[ch], a[ch], mean[ch], sums, ch, n, c, hw));
+                Parallelism.For(c, 8L * n * hw, ch => FusedBackward(parts[partOf[ch]].Buf<double>(), g.Buf<double>(), gxs[partOf[ch]] is { } gx ? gx.Buf<double>() : default, s[ch], t0[ch], a[ch], mean[ch], sums, pc[ch], n, hw));
             Tensor? gp = null, gw = null, gb = null;
             if (Tape.Wants(preluWeight))
             {
-                gp = Tensor.Zeros(x.DType, preluWeight.Dims);
+                gp = Tensor.Zeros(x0.DType, preluWeight.Dims);
                 for (int ch = 0; ch < c; ch++) gp.SetFlat(preluWeight.Numel == 1 ? 0 : ch, gp.GetFlat(preluWeight.Numel == 1 ? 0 : ch) + sums![ch * 3 + 2]);
             }
             if (Tape.Wants(weight))
             {
-                gw = Tensor.Zeros(x.DType, weight.Dims);
+                gw = Tensor.Zeros(x0.DType, weight.Dims);
                 for (int ch = 0; ch < c; ch++) gw.SetFlat(ch, sums![ch * 3 + 1] / Math.Sqrt(var[ch] + eps));
             }
             if (Tape.Wants(bias))
             {
-                gb = Tensor.Zeros(x.DType, bias.Dims);
+                gb = Tensor.Zeros(x0.DType, bias.Dims);
                 for (int ch = 0; ch < c; ch++) gb.SetFlat(ch, sums![ch * 3]);
             }
-            var grads = new List<Tensor?> { gx, null, null, gp };
+            var grads = new List<Tensor?>(gxs) { null, null, gp };
             if (weight is not null) grads.Add(gw);
             if (bias is not null) grads.Add(gb);
             return grads.ToArray();
         });
     }
 
-    // x, y: [N, C, HW]; channel ch: z = x s + t, y = z > 0 ? z : a z (Vector<T> lanes, scalar tail)
-    private static void FusedForward<T>(ReadOnlySpan<T> x, Span<T> y, T s, T t, T a, int ch, int n, int c, int hw) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Where one output channel's planes are: channel XCh of a part with XC channels, channel YCh of the output's YC.</summary>
+    private readonly record struct Plane(int XCh, int XC, int YCh, int YC);
+
+    // x: [N, XC, HW] (a part), y: [N, YC, HW]; plane XCh of x -> plane YCh of y: z = x s + t, y = z > 0 ? z : a z
+    // (Vector<T> lanes, scalar tail)
+    private static void FusedForward<T>(ReadOnlySpan<T> x, Span<T> y, T s, T t, T a, Plane pl, int n, int hw) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var vs = new Vector<T>(s);
         var vt = new Vector<T>(t);
@@ -96,9 +143,8 @@ public static partial class Ops
         int lanes = Vector<T>.Count;
         for (int i = 0; i < n; i++)
         {
-            int off = (i * c + ch) * hw;
-            var xs = x.Slice(off, hw);
-            var ys = y.Slice(off, hw);
+            var xs = x.Slice((i * pl.XC + pl.XCh) * hw, hw);
+            var ys = y.Slice((i * pl.YC + pl.YCh) * hw, hw);
             int k = 0;
             for (; k <= hw - lanes; k += lanes)
             {
@@ -113,10 +159,11 @@ public static partial class Ops
         }
     }
 
-    // x, g, gx: [N, C, HW]; channel ch: gz = z > 0 ? g : a g, gx = gz s; sums (only when wanted, for the parameter
-    // gradients): sum gz, sum gz (x - mean), sum_{z <= 0} g z. Vector<T> lanes; the lane sums are flushed into
-    // float64 every 1024 elements so long planes keep float64-like accuracy.
-    private static void FusedBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> g, Span<T> gx, T s, T t, T a, T mean, double[]? sums, int ch, int n, int c, int hw)
+    // x, gx: [N, XC, HW] (a part), g: [N, YC, HW]; plane XCh of x and gx, plane YCh of g: gz = z > 0 ? g : a g,
+    // gx = gz s; sums (only when wanted, for the parameter gradients) of output channel YCh: sum gz, sum gz (x - mean),
+    // sum_{z <= 0} g z. Vector<T> lanes; the lane sums are flushed into float64 every 1024 elements so long planes
+    // keep float64-like accuracy.
+    private static void FusedBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> g, Span<T> gx, T s, T t, T a, T mean, double[]? sums, Plane pl, int n, int hw)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var vs = new Vector<T>(s);
@@ -127,9 +174,9 @@ public static partial class Ops
         double sumGz = 0, sumGzX = 0, sumGNeg = 0;
         for (int i = 0; i < n; i++)
         {
-            int off = (i * c + ch) * hw;
+            int off = (i * pl.XC + pl.XCh) * hw;
             var xs = x.Slice(off, hw);
-            var gs = g.Slice(off, hw);
+            var gs = g.Slice((i * pl.YC + pl.YCh) * hw, hw);
             var gxs = gx.IsEmpty ? default : gx.Slice(off, hw);
             int k = 0;
             if (sums is null)
@@ -178,8 +225,8 @@ public static partial class Ops
             }
         }
         if (sums is null) return;
-        sums[ch * 3] = sumGz;
-        sums[ch * 3 + 1] = sumGzX;
-        sums[ch * 3 + 2] = sumGNeg;
+        sums[pl.YCh * 3] = sumGz;
+        sums[pl.YCh * 3 + 1] = sumGzX;
+        sums[pl.YCh * 3 + 2] = sumGNeg;
     }
 }

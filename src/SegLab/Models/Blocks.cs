@@ -38,10 +38,19 @@ internal sealed class BnPrelu : Module
 
     protected override Tensor ForwardCore(Tensor x) => Apply(_bn, _act, x);
 
+    /// <summary>This block on the concatenation of <paramref name="parts"/> along channels, without writing the concatenation in evaluation mode.</summary>
+    /// <param name="parts">[N, C_i, H, W] tensors whose channels add up to the block's.</param>
+    internal Tensor ForwardCat(IReadOnlyList<Tensor> parts) => Training ? Forward(Ops.Cat(parts, 1)) : Produced(ApplyCat(_bn, _act, parts));
+
     /// <summary>act(bn(x)): fused with running statistics in evaluation mode, two layers in training mode.</summary>
     internal static Tensor Apply(BatchNorm2d bn, PReLU act, Tensor x) => bn.Training
         ? act.Forward(bn.Forward(x))
         : act.Produced(Ops.BatchNormPrelu(x, bn.Weight, bn.Bias, bn.RunningMean, bn.RunningVar, act.Weight, bn.Eps));
+
+    /// <summary>act(bn(Cat(parts, 1))): in evaluation mode one fused pass over the parts where they are.</summary>
+    internal static Tensor ApplyCat(BatchNorm2d bn, PReLU act, IReadOnlyList<Tensor> parts) => bn.Training
+        ? Apply(bn, act, Ops.Cat(parts, 1))
+        : act.Produced(Ops.CatBatchNormPrelu(parts, bn.Weight, bn.Bias, bn.RunningMean, bn.RunningVar, act.Weight, bn.Eps));
 }
 
 /// <summary>A bias-free (dilated, grouped) convolution with "same" padding, wrapped as "conv".</summary>

@@ -68,15 +68,15 @@ public sealed class CGNet : Module
         var out0 = Level1_2.Forward(Level1_1.Forward(Level1_0.Forward(x)));
         var inp1 = Downsample(x);
         var inp2 = Downsample(inp1);
-        var out0Cat = B1.Forward(Ops.Cat([out0, inp1], 1));
+        var out0Cat = B1.ForwardCat([out0, inp1]);
         var out1_0 = Level2_0.Forward(out0Cat);
         var out1 = out1_0;
         foreach (var layer in _level2) out1 = layer.Forward(out1);
-        var out1Cat = BnPrelu2.Forward(Ops.Cat([out1, out1_0, inp2], 1));
+        var out1Cat = BnPrelu2.ForwardCat([out1, out1_0, inp2]);
         var out2_0 = Level3_0.Forward(out1Cat);
         var out2 = out2_0;
         foreach (var layer in _level3) out2 = layer.Forward(out2);
-        var out2Cat = BnPrelu3.Forward(Ops.Cat([out2_0, out2], 1));
+        var out2Cat = BnPrelu3.ForwardCat([out2_0, out2]);
         var logits = Classifier.Forward(out2Cat);
         return Ops.Interpolate(logits, x.Size(2), x.Size(3), InterpolationMode.Bilinear, alignCorners: false);
     }
@@ -130,8 +130,7 @@ public sealed class CGNet : Module
         protected override Tensor ForwardCore(Tensor x)
         {
             var o = Conv1x1.Forward(x);
-            var joint = Ops.Cat([FLoc.Forward(o), FSur.Forward(o)], 1);
-            joint = Reduce.Forward(Act.Forward(Bn.Forward(joint)));
+            var joint = Reduce.Forward(BnPrelu.ApplyCat(Bn, Act, [FLoc.Forward(o), FSur.Forward(o)]));
             return FGlo.Forward(joint);
         }
     }
@@ -162,7 +161,7 @@ public sealed class CGNet : Module
         protected override Tensor ForwardCore(Tensor x)
         {
             var o = Conv1x1.Forward(x);
-            var joint = BnPreluJoint.Forward(Ops.Cat([FLoc.Forward(o), FSur.Forward(o)], 1));
+            var joint = BnPreluJoint.ForwardCat([FLoc.Forward(o), FSur.Forward(o)]);
             // x + F_glo(joint) in one pass, unless a capture asks for F_glo's own output.
             return MayFuse(FGlo) ? Ops.AddChannelScaled(x, joint, FGlo.Scale(joint)) : Ops.Add(x, FGlo.Forward(joint));
         }
