@@ -93,51 +93,35 @@ public class ConvReferenceTests
         if (b is not null) AssertClose(s.Name + " dB", rgb, grads[2].ToArrayF64());
     }
 
-    [Theory]
-    [MemberData(nameof(ConvSpecs))]
-    public void Conv2d_matches_direct_loops_with_one_row_bands(Spec s)
+    // The convolution switches are per thread: flipping one here leaves the tests running beside it alone.
+    private static void WithSwitch<T>(Func<T> get, Action<T> set, T value, Action run)
     {
-        int saved = Ops.ConvBandElements;
-        Ops.ConvBandElements = 1;
+        T saved = get();
+        set(value);
         try
         {
-            Conv2d_matches_direct_loops(s);
+            run();
         }
         finally
         {
-            Ops.ConvBandElements = saved;
+            set(saved);
         }
     }
 
     [Theory]
     [MemberData(nameof(ConvSpecs))]
-    public void Conv2d_matches_direct_loops_without_the_direct_kernel(Spec s)
-    {
-        Ops.UseDirectConv = false;
-        try
-        {
-            Conv2d_matches_direct_loops(s);
-        }
-        finally
-        {
-            Ops.UseDirectConv = true;
-        }
-    }
+    public void Conv2d_matches_direct_loops_with_one_row_bands(Spec s) =>
+        WithSwitch(() => Ops.ConvBandElements, v => Ops.ConvBandElements = v, 1, () => Conv2d_matches_direct_loops(s));
 
     [Theory]
     [MemberData(nameof(ConvSpecs))]
-    public void Conv2d_matches_direct_loops_without_tap_pruning(Spec s)
-    {
-        Ops.PruneTaps = false;
-        try
-        {
-            Conv2d_matches_direct_loops(s);
-        }
-        finally
-        {
-            Ops.PruneTaps = true;
-        }
-    }
+    public void Conv2d_matches_direct_loops_without_the_direct_kernel(Spec s) =>
+        WithSwitch(() => Ops.UseDirectConv, v => Ops.UseDirectConv = v, false, () => Conv2d_matches_direct_loops(s));
+
+    [Theory]
+    [MemberData(nameof(ConvSpecs))]
+    public void Conv2d_matches_direct_loops_without_tap_pruning(Spec s) =>
+        WithSwitch(() => Ops.PruneTaps, v => Ops.PruneTaps = v, false, () => Conv2d_matches_direct_loops(s));
 
     [Fact]
     public void Pruned_taps_give_the_full_kernels_result_and_zero_weight_gradient()
@@ -149,17 +133,14 @@ public class ConvReferenceTests
         var gOut = Tensor.Uniform(rng, [2, 6, 8, 8], -1, 1);
         (float[] Y, float[] Gx, float[] Gw) Run(bool prune)
         {
-            Ops.PruneTaps = prune;
-            try
+            (float[], float[], float[]) r = default;
+            WithSwitch(() => Ops.PruneTaps, v => Ops.PruneTaps = v, prune, () =>
             {
                 var y = Ops.Conv2d(x, w, null, 1, 12, 12);
                 var g = Tape.Grad(Ops.Sum(Ops.Mul(y, gOut)), [x, w]);
-                return (y.ToArray(), g[0].ToArray(), g[1].ToArray());
-            }
-            finally
-            {
-                Ops.PruneTaps = true;
-            }
+                r = (y.ToArray(), g[0].ToArray(), g[1].ToArray());
+            });
+            return r;
         }
         var full = Run(prune: false);
         var pruned = Run(prune: true);
