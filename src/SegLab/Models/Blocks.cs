@@ -40,7 +40,7 @@ internal sealed class BnPrelu : Module
 
     /// <summary>This block on the concatenation of <paramref name="parts"/> along channels, without writing the concatenation in evaluation mode.</summary>
     /// <param name="parts">[N, C_i, H, W] tensors whose channels add up to the block's.</param>
-    internal Tensor ForwardCat(IReadOnlyList<Tensor> parts) => Training ? Forward(Ops.Cat(parts, 1)) : Produced(ApplyCat(_bn, _act, parts));
+    internal Tensor ForwardCat(IReadOnlyList<Tensor> parts) => Produced(ApplyCat(_bn, _act, parts));
 
     /// <summary>act(bn(x)): fused with running statistics in evaluation mode, two layers in training mode.</summary>
     internal static Tensor Apply(BatchNorm2d bn, PReLU act, Tensor x) => bn.Training
