@@ -51,7 +51,10 @@ internal static class InfoCommand
             Row("x86 features", $"AVX2 {YesNo(info.Avx2)}, FMA {YesNo(info.Fma)}, AVX-512F {YesNo(info.Avx512F)}");
             Row("BLAS (SEGLAB_BLAS=" + info.BlasSetting + ")", info.BlasProvider);
             Row("BLAS configuration", info.BlasConfiguration);
-            Row("OpenBLAS available", info.OpenBlasAvailable ? "yes" : "no (apt-get install libopenblas0-pthread)");
+            Row("OpenBLAS available", !info.OpenBlasAvailable ? "no (apt-get install libopenblas0-pthread)"
+                : Gemm.OpenBlas is { } ob && !ReferenceEquals(Gemm.Provider, ob)
+                    ? $"yes, {ob.CoreName} kernels{(ob.UsesAvx512Kernels ? "" : " (not AVX-512: auto prefers the managed AVX-512 kernel)")}"
+                    : "yes");
             io.Console.Write(t);
             return 0;
         });

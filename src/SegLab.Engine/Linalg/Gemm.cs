@@ -1,5 +1,5 @@
-// Provider selection for SGEMM (SEGLAB_BLAS=auto|managed|openblas; auto takes OpenBLAS when it loads) and the
-// float64 path used by gradient checks.
+// Provider selection for SGEMM (SEGLAB_BLAS=auto|managed|openblas; auto takes OpenBLAS when it loads, unless the
+// managed kernel is AVX-512 and OpenBLAS's is not) and the float64 path used by gradient checks.
 namespace SegLab.Engine.Linalg;
 
 /// <summary>The engine's GEMM entry point.</summary>
@@ -21,6 +21,14 @@ public static class Gemm
         set => s_provider = value ?? throw new ArgumentNullException(nameof(value));
     }
 
+    /// <summary>
+    /// What auto selects: OpenBLAS when it loads, except where the managed provider runs its AVX-512 kernel and
+    /// OpenBLAS does not (Debian's OpenBLAS 0.3.21 runs Haswell kernels on AMD's AVX-512 processors, or wherever
+    /// OPENBLAS_CORETYPE=Haswell is set): there the managed one is faster (1024^3 on one thread of a Zen 5 VM:
+    /// 161 against 94 GFLOP/s; a DeepLabV3 training step about 20% faster; docs/benchmarks.md).
+    /// </summary>
+    public static IGemmProvider Auto => OpenBlas is { } ob && !(Managed.Wide && !ob.UsesAvx512Kernels) ? ob : Managed;
+
     /// <summary>The provider a SEGLAB_BLAS value selects.</summary>
     /// <param name="setting">auto (or empty), managed or openblas.</param>
     public static IGemmProvider Select(string? setting)
@@ -28,7 +36,7 @@ public static class Gemm
         switch ((setting ?? "auto").Trim().ToLowerInvariant())
         {
             case "" or "auto":
-                return (IGemmProvider?)OpenBlas ?? Managed;
+                return Auto;
             case "managed":
                 return Managed;
             case "openblas":

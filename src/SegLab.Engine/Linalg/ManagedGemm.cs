@@ -1,6 +1,6 @@
 // Managed SGEMM in the GotoBLAS/BLIS shape: C is cut into NC-column and KC-deep blocks; B's block is packed once
-// into NR-wide slivers (L3), each MC-row block of A into MR-tall slivers (L2), and the 6x16 Vector256 FMA
-// micro-kernel in ManagedGemmKernels runs over sliver pairs, one B sliver held in L1 while the A slivers pass.
+// into NR-wide slivers (L3), each MC-row block of A into MR-tall slivers (L2), and a micro-kernel in
+// ManagedGemmKernels (8x32 Vector512 where AVX-512 runs, else 6x16 Vector256 FMA) runs over sliver pairs, one B sliver held in L1 while the A slivers pass.
 // Threads take (A block, column slice) tiles through Parallelism.For; every element of C is computed by one tile
 // with the same k order, and neither the blocks nor the sliver edges depend on the thread count, so results are
 // bitwise the same for any SEGLAB_THREADS.
@@ -38,12 +38,30 @@ public sealed unsafe class ManagedGemm : IGemmProvider
     [ThreadStatic] private static float* t_bPack;
     [ThreadStatic] private static long t_bCapacity;
 
+    private readonly bool _wide;
+    private readonly int _mr, _nr;
+
+    /// <summary>The provider with the widest micro-kernel this processor runs.</summary>
+    public ManagedGemm() : this(Wide512Supported) { }
+
+    /// <summary>The provider with the 8x32 AVX-512 micro-kernel (wide) or the 6x16 AVX2 one.</summary>
+    /// <param name="wide">True for the Vector512 kernel; it must be supported here.</param>
+    internal ManagedGemm(bool wide)
+    {
+        if (wide && !Wide512Supported) throw new PlatformNotSupportedException("managed gemm: the 8x32 kernel needs AVX-512 F and an accelerated Vector512.");
+        _wide = wide;
+        (_mr, _nr) = wide ? (MR512, NR512) : (MR, NR);
+    }
+
+    /// <summary>Whether this instance runs the 8x32 Vector512 micro-kernel.</summary>
+    public bool Wide => _wide;
+
     /// <inheritdoc/>
     public string Name => "managed";
 
     /// <inheritdoc/>
     public string Describe() =>
-        $"packed {MR}x{NR} {(Fma.IsSupported ? "AVX2 FMA" : Vector256.IsHardwareAccelerated ? "Vector256 (no FMA)" : "scalar")} micro-kernel, "
+        $"packed {_mr}x{_nr} {(_wide ? "AVX-512" : Fma.IsSupported ? "AVX2 FMA" : Vector256.IsHardwareAccelerated ? "Vector256 (no FMA)" : "scalar")} micro-kernel, "
         + $"KC {KC}, MC {MC}, NC {NC}, direct loops under m*n*k {SmallVolume:N0}, {Parallelism.Threads} thread(s)";
 
     /// <inheritdoc/>
@@ -66,26 +84,28 @@ public sealed unsafe class ManagedGemm : IGemmProvider
             Blocked(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
     }
 
-    private static void Blocked(bool transA, bool transB, int m, int n, int k, float alpha,
+    private void Blocked(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
     {
         int threads = Parallelism.Threads;
         int kcMax = Math.Min(KC, k);
-        int ncMax = Math.Min(NC, RoundUp(n, NR));
+        int mrT = _mr, nrT = _nr;
+        bool wide = _wide;
+        int ncMax = Math.Min(NC, RoundUp(n, nrT));
         float* bPack = BPackBuffer((long)ncMax * kcMax);
         nint aAddr = (nint)a, bAddr = (nint)b, cAddr = (nint)c, bpAddr = (nint)bPack;
         int mBlocks = (m + MC - 1) / MC;
         for (int jc = 0; jc < n; jc += NC)
         {
             int nc = Math.Min(NC, n - jc);
-            int slivers = (nc + NR - 1) / NR;
+            int slivers = (nc + nrT - 1) / nrT;
             // Column slices (whole slivers) only when there are too few A blocks to keep every thread busy with
             // about three tiles each; the slicing changes who computes a tile, never how.
             int nSlices = Math.Clamp((3 * threads + mBlocks - 1) / mBlocks, 1, slivers);
             if (threads == 1) nSlices = 1;
             int sliceSlivers = (slivers + nSlices - 1) / nSlices;
             nSlices = (slivers + sliceSlivers - 1) / sliceSlivers;
-            int sliceN = sliceSlivers * NR;
+            int sliceN = sliceSlivers * nrT;
             for (int pc = 0; pc < k; pc += KC)
             {
                 int kc = Math.Min(KC, k - pc);
@@ -93,16 +113,16 @@ public sealed unsafe class ManagedGemm : IGemmProvider
                 int jcc = jc, pcc = pc;
                 // Packing is a plain copy, cheaper per element than a scalar flop: counted in elements, it is
                 // parallelised only for B blocks over a million elements, where it outlasts a worker's wake-up.
-                Parallelism.For(slivers, (long)kc * NR, s =>
-                    PackB(transB, (float*)bAddr, ldb, pcc, jcc + s * NR, kc, Math.Min(NR, nc - s * NR), (float*)bpAddr + (long)s * NR * kc));
+                Parallelism.For(slivers, (long)kc * nrT, s =>
+                    PackB(transB, (float*)bAddr, ldb, pcc, jcc + s * nrT, kc, Math.Min(nrT, nc - s * nrT), (float*)bpAddr + (long)s * nrT * kc, nrT));
                 long tileFlops = 2L * Math.Min(MC, m) * Math.Min(sliceN, nc) * kc;
                 Parallelism.For(mBlocks * nSlices, tileFlops / FlopsPerWorkUnit, t =>
                 {
                     int ic = t / nSlices * MC, js = t % nSlices * sliceN;
                     int mc = Math.Min(MC, m - ic), ns = Math.Min(sliceN, nc - js);
                     float* ap = APackBuffer();
-                    PackA(transA, (float*)aAddr, lda, ic, pcc, mc, kc, ap);
-                    Macro(mc, ns, kc, alpha, ap, (float*)bpAddr + (long)js * kc, betaBlock, (float*)cAddr + (long)ic * ldc + jcc + js, ldc);
+                    PackA(transA, (float*)aAddr, lda, ic, pcc, mc, kc, ap, mrT);
+                    Macro(wide, mc, ns, kc, alpha, ap, (float*)bpAddr + (long)js * kc, betaBlock, (float*)cAddr + (long)ic * ldc + jcc + js, ldc);
                 });
             }
         }
@@ -110,7 +130,7 @@ public sealed unsafe class ManagedGemm : IGemmProvider
 
     private static float* APackBuffer()
     {
-        if (t_aPack == null) t_aPack = (float*)NativeMemory.AlignedAlloc((nuint)(RoundUp(MC, MR) * KC * sizeof(float)), 64);
+        if (t_aPack == null) t_aPack = (float*)NativeMemory.AlignedAlloc((nuint)(Math.Max(RoundUp(MC, MR), RoundUp(MC, MR512)) * KC * sizeof(float)), 64);
         return t_aPack;
     }
 

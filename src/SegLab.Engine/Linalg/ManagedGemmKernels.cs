@@ -1,6 +1,7 @@
-// The pieces under ManagedGemm's loops: packing of A into MR-row slivers and of B into NR-column slivers (the
-// transposes are absorbed here, edges zero-padded), the macro-kernel over one packed block pair, and the 6x16
-// register-blocked micro-kernel (12 Vector256 accumulators, A broadcast, two loads of B per k step).
+// The pieces under ManagedGemm's loops: packing of A into mr-row slivers and of B into nr-column slivers (the
+// transposes are absorbed here, edges zero-padded), the macro-kernel over one packed block pair, and two
+// register-blocked micro-kernels: 6x16 (12 Vector256 accumulators, A broadcast, two loads of B per k step) and,
+// where AVX-512 runs, 8x32 (16 Vector512 accumulators, the same scheme twice as wide).
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -9,142 +10,167 @@ namespace SegLab.Engine.Linalg;
 
 internal static unsafe class ManagedGemmKernels
 {
+    /// <summary>The AVX2 (Vector256) micro-kernel's tile.</summary>
     public const int MR = 6, NR = 16;
 
+    /// <summary>The AVX-512 (Vector512) micro-kernel's tile.</summary>
+    public const int MR512 = 8, NR512 = 32;
+
+    /// <summary>Whether the 8x32 Vector512 kernel can run here (AVX-512 F, and Vector512 accelerated by the runtime).</summary>
+    public static bool Wide512Supported => Avx512F.IsSupported && Vector512.IsHardwareAccelerated;
+
     /// <summary>
-    /// Packs op(A)[ic.., pc..] (mc x kc) as ceil(mc/MR) slivers, each kc x MR (k-major), rows past mc zeroed.
+    /// Packs op(A)[ic.., pc..] (mc x kc) as ceil(mc/mrT) slivers, each kc x mrT (k-major), rows past mc zeroed.
     /// </summary>
-    public static void PackA(bool transA, float* a, int lda, int ic, int pc, int mc, int kc, float* dst)
+    public static void PackA(bool transA, float* a, int lda, int ic, int pc, int mc, int kc, float* dst, int mrT)
     {
-        for (int i0 = 0; i0 < mc; i0 += MR, dst += (long)MR * kc)
+        for (int i0 = 0; i0 < mc; i0 += mrT, dst += (long)mrT * kc)
         {
-            int mr = Math.Min(MR, mc - i0);
+            int mr = Math.Min(mrT, mc - i0);
             if (transA)
             {
-                // A stored k x m: each k step is MR contiguous floats.
+                // A stored k x m: each k step is mrT contiguous floats.
                 float* src = a + (long)pc * lda + ic + i0;
                 float* d = dst;
-                if (mr == MR)
+                if (mr == 6 && mrT == 6)
                 {
-                    for (int p = 0; p < kc; p++, src += lda, d += MR)
+                    for (int p = 0; p < kc; p++, src += lda, d += 6)
                     {
                         *(Vector128<float>*)d = Vector128.Load(src);
                         *(Vector64<float>*)(d + 4) = Vector64.Load(src + 4);
                     }
                 }
+                else if (mr == 8 && mrT == 8)
+                {
+                    for (int p = 0; p < kc; p++, src += lda, d += 8)
+                        Vector256.Store(Vector256.Load(src), d);
+                }
                 else
                 {
-                    for (int p = 0; p < kc; p++, src += lda, d += MR)
+                    for (int p = 0; p < kc; p++, src += lda, d += mrT)
                     {
                         int r = 0;
                         for (; r < mr; r++) d[r] = src[r];
-                        for (; r < MR; r++) d[r] = 0;
+                        for (; r < mrT; r++) d[r] = 0;
                     }
                 }
             }
-            else if (mr == MR)
+            else if (mr == 6 && mrT == 6)
             {
                 // Six row streams read in step, one contiguous write stream.
                 float* s0 = a + (long)(ic + i0) * lda + pc;
                 float* s1 = s0 + lda, s2 = s1 + lda, s3 = s2 + lda, s4 = s3 + lda, s5 = s4 + lda;
                 float* d = dst;
-                for (int p = 0; p < kc; p++, d += MR)
+                for (int p = 0; p < kc; p++, d += 6)
                 {
                     d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p];
                     d[3] = s3[p]; d[4] = s4[p]; d[5] = s5[p];
                 }
             }
+            else if (mr == 8 && mrT == 8)
+            {
+                float* s0 = a + (long)(ic + i0) * lda + pc;
+                float* s1 = s0 + lda, s2 = s1 + lda, s3 = s2 + lda, s4 = s3 + lda, s5 = s4 + lda, s6 = s5 + lda, s7 = s6 + lda;
+                float* d = dst;
+                for (int p = 0; p < kc; p++, d += 8)
+                {
+                    d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p]; d[3] = s3[p];
+                    d[4] = s4[p]; d[5] = s5[p]; d[6] = s6[p]; d[7] = s7[p];
+                }
+            }
             else
             {
-                for (int r = 0; r < MR; r++)
+                for (int r = 0; r < mrT; r++)
                 {
                     float* d = dst + r;
                     if (r < mr)
                     {
                         float* src = a + (long)(ic + i0 + r) * lda + pc;
-                        for (int p = 0; p < kc; p++) d[p * MR] = src[p];
+                        for (int p = 0; p < kc; p++) d[p * mrT] = src[p];
                     }
                     else
                     {
-                        for (int p = 0; p < kc; p++) d[p * MR] = 0;
+                        for (int p = 0; p < kc; p++) d[p * mrT] = 0;
                     }
                 }
             }
         }
     }
 
-    /// <summary>Packs one sliver op(B)[pc.., j0..] (kc x nr, nr &lt;= NR) as kc x NR, columns past nr zeroed.</summary>
-    public static void PackB(bool transB, float* b, int ldb, int pc, int j0, int kc, int nr, float* dst)
+    /// <summary>Packs one sliver op(B)[pc.., j0..] (kc x nr, nr &lt;= nrT) as kc x nrT, columns past nr zeroed.</summary>
+    public static void PackB(bool transB, float* b, int ldb, int pc, int j0, int kc, int nr, float* dst, int nrT)
     {
         if (!transB)
         {
             float* src = b + (long)pc * ldb + j0;
-            if (nr == NR)
+            if (nr == nrT)
             {
-                for (int p = 0; p < kc; p++, src += ldb, dst += NR)
-                {
-                    Vector256.Store(Vector256.Load(src), dst);
-                    Vector256.Store(Vector256.Load(src + 8), dst + 8);
-                }
+                for (int p = 0; p < kc; p++, src += ldb, dst += nrT)
+                    for (int j = 0; j < nrT; j += 8)
+                        Vector256.Store(Vector256.Load(src + j), dst + j);
                 return;
             }
-            for (int p = 0; p < kc; p++, src += ldb, dst += NR)
+            for (int p = 0; p < kc; p++, src += ldb, dst += nrT)
             {
                 int j = 0;
                 for (; j < nr; j++) dst[j] = src[j];
-                for (; j < NR; j++) dst[j] = 0;
+                for (; j < nrT; j++) dst[j] = 0;
             }
             return;
         }
         // B stored n x k: column j of op(B) is row j0 + j of B. Read the rows in blocks of 8 k steps.
         float* rows = b + (long)j0 * ldb + pc;
         int p0 = 0;
-        if (nr == NR)
+        if (nr == nrT)
         {
             for (; p0 + 8 <= kc; p0 += 8)
             {
-                float* d = dst + (long)p0 * NR;
-                for (int j = 0; j < NR; j++)
+                float* d = dst + (long)p0 * nrT;
+                for (int j = 0; j < nrT; j++)
                 {
                     float* s = rows + (long)j * ldb + p0;
-                    d[j] = s[0]; d[NR + j] = s[1]; d[2 * NR + j] = s[2]; d[3 * NR + j] = s[3];
-                    d[4 * NR + j] = s[4]; d[5 * NR + j] = s[5]; d[6 * NR + j] = s[6]; d[7 * NR + j] = s[7];
+                    d[j] = s[0]; d[nrT + j] = s[1]; d[2 * nrT + j] = s[2]; d[3 * nrT + j] = s[3];
+                    d[4 * nrT + j] = s[4]; d[5 * nrT + j] = s[5]; d[6 * nrT + j] = s[6]; d[7 * nrT + j] = s[7];
                 }
             }
         }
-        for (int j = 0; j < NR; j++)
+        for (int j = 0; j < nrT; j++)
         {
             float* s = rows + (long)j * ldb;
-            for (int p = p0; p < kc; p++) dst[(long)p * NR + j] = j < nr ? s[p] : 0;
+            for (int p = p0; p < kc; p++) dst[(long)p * nrT + j] = j < nr ? s[p] : 0;
         }
     }
 
     /// <summary>
     /// C[mc x ns] = alpha * Apack * Bpack + beta * C (beta 0 ignores C): B slivers outer (one stays in L1), A
-    /// slivers inner (the A block stays in L2). Edge tiles are computed into a local MR x NR tile first.
+    /// slivers inner (the A block stays in L2). Edge tiles are computed into a local tile first. wide picks the
+    /// 8x32 Vector512 kernel (slivers packed MR512 / NR512), otherwise the 6x16 one.
     /// </summary>
-    public static void Macro(int mc, int ns, int kc, float alpha, float* aPack, float* bPack, float beta, float* c, int ldc)
+    public static void Macro(bool wide, int mc, int ns, int kc, float alpha, float* aPack, float* bPack, float beta, float* c, int ldc)
     {
-        float* tile = stackalloc float[MR * NR];
-        for (int j0 = 0; j0 < ns; j0 += NR)
+        int mrT = wide ? MR512 : MR, nrT = wide ? NR512 : NR;
+        float* tile = stackalloc float[MR512 * NR512];
+        for (int j0 = 0; j0 < ns; j0 += nrT)
         {
-            int nr = Math.Min(NR, ns - j0);
+            int nr = Math.Min(nrT, ns - j0);
             float* bp = bPack + (long)j0 * kc;
-            for (int i0 = 0; i0 < mc; i0 += MR)
+            for (int i0 = 0; i0 < mc; i0 += mrT)
             {
-                int mr = Math.Min(MR, mc - i0);
+                int mr = Math.Min(mrT, mc - i0);
                 float* ap = aPack + (long)i0 * kc;
                 float* ct = c + (long)i0 * ldc + j0;
-                if (mr == MR && nr == NR)
+                if (mr == mrT && nr == nrT)
                 {
-                    Kernel(kc, ap, bp, alpha, beta, ct, ldc);
+                    if (wide) Kernel512(kc, ap, bp, alpha, beta, ct, ldc);
+                    else Kernel(kc, ap, bp, alpha, beta, ct, ldc);
                     continue;
                 }
-                Kernel(kc, ap, bp, 1f, 0f, tile, NR);
+                if (wide) Kernel512(kc, ap, bp, 1f, 0f, tile, nrT);
+                else Kernel(kc, ap, bp, 1f, 0f, tile, nrT);
                 for (int r = 0; r < mr; r++)
                 {
                     float* crow = ct + (long)r * ldc;
-                    float* trow = tile + r * NR;
+                    float* trow = tile + r * nrT;
                     if (beta == 0)
                         for (int j = 0; j < nr; j++) crow[j] = alpha * trow[j];
                     else
@@ -152,6 +178,70 @@ internal static unsafe class ManagedGemmKernels
                 }
             }
         }
+    }
+
+    /// <summary>c[8 x 32] = alpha * sum_p a[p, 0..8] (x) b[p, 0..32] + beta * c (beta 0 ignores c).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Kernel512(int kc, float* a, float* b, float alpha, float beta, float* c, int ldc)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int r = 0; r < MR512; r++)
+        {
+            Sse.Prefetch0(c + (long)r * ldc);
+            Sse.Prefetch0(c + (long)r * ldc + NR512 - 1);
+        }
+        for (int p = 0; p < kc; p++, a += MR512, b += NR512)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var x = Vector512.Create(a[0]);
+            c00 = Avx512F.FusedMultiplyAdd(x, b0, c00); c01 = Avx512F.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(a[1]);
+            c10 = Avx512F.FusedMultiplyAdd(x, b0, c10); c11 = Avx512F.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(a[2]);
+            c20 = Avx512F.FusedMultiplyAdd(x, b0, c20); c21 = Avx512F.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(a[3]);
+            c30 = Avx512F.FusedMultiplyAdd(x, b0, c30); c31 = Avx512F.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(a[4]);
+            c40 = Avx512F.FusedMultiplyAdd(x, b0, c40); c41 = Avx512F.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(a[5]);
+            c50 = Avx512F.FusedMultiplyAdd(x, b0, c50); c51 = Avx512F.FusedMultiplyAdd(x, b1, c51);
+            x = Vector512.Create(a[6]);
+            c60 = Avx512F.FusedMultiplyAdd(x, b0, c60); c61 = Avx512F.FusedMultiplyAdd(x, b1, c61);
+            x = Vector512.Create(a[7]);
+            c70 = Avx512F.FusedMultiplyAdd(x, b0, c70); c71 = Avx512F.FusedMultiplyAdd(x, b1, c71);
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0)
+        {
+            Store0(c, c00, c01, va); Store0(c + ldc, c10, c11, va);
+            Store0(c + 2L * ldc, c20, c21, va); Store0(c + 3L * ldc, c30, c31, va);
+            Store0(c + 4L * ldc, c40, c41, va); Store0(c + 5L * ldc, c50, c51, va);
+            Store0(c + 6L * ldc, c60, c61, va); Store0(c + 7L * ldc, c70, c71, va);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Store(c, c00, c01, va, vb); Store(c + ldc, c10, c11, va, vb);
+            Store(c + 2L * ldc, c20, c21, va, vb); Store(c + 3L * ldc, c30, c31, va, vb);
+            Store(c + 4L * ldc, c40, c41, va, vb); Store(c + 5L * ldc, c50, c51, va, vb);
+            Store(c + 6L * ldc, c60, c61, va, vb); Store(c + 7L * ldc, c70, c71, va, vb);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store0(float* c, Vector512<float> v0, Vector512<float> v1, Vector512<float> va)
+    {
+        Vector512.Store(v0 * va, c);
+        Vector512.Store(v1 * va, c + 16);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* c, Vector512<float> v0, Vector512<float> v1, Vector512<float> va, Vector512<float> vb)
+    {
+        Vector512.Store(v0 * va + Vector512.Load(c) * vb, c);
+        Vector512.Store(v1 * va + Vector512.Load(c + 16) * vb, c + 16);
     }
 
     /// <summary>c[6 x 16] = alpha * sum_p a[p, 0..6] (x) b[p, 0..16] + beta * c (beta 0 ignores c).</summary>

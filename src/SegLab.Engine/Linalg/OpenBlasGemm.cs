@@ -35,12 +35,19 @@ public sealed unsafe class OpenBlasGemm : IGemmProvider
     /// <summary>OpenBLAS's own thread count (openblas_get_num_threads): always 1, the engine's workers split the products.</summary>
     public int NativeThreads => _native.Threads;
 
+    /// <summary>The kernel family OpenBLAS runs (openblas_get_corename), e.g. Haswell or SkylakeX.</summary>
+    public string CoreName => _native.CoreName;
+
+    /// <summary>Whether OpenBLAS runs AVX-512 kernels (SkylakeX, Cooperlake, SapphireRapids).</summary>
+    public bool UsesAvx512Kernels => CoreName.Trim().ToLowerInvariant() is "skylakex" or "cooperlake" or "sapphirerapids";
+
     /// <inheritdoc/>
     public string Describe()
     {
         string config = _native.Config.Trim();
         if (!config.StartsWith("OpenBLAS", StringComparison.OrdinalIgnoreCase)) config = "OpenBLAS " + config;
-        return $"{config} (openblas_get_config), single-threaded in each of up to {Parallelism.Threads} bands on the engine's workers";
+        string core = OpenBlasNative.RequestedCoreType is { } requested ? $", kernels OPENBLAS_CORETYPE={requested} set by SegLab (AVX-512 AMD processor)" : "";
+        return $"{config} (openblas_get_config){core}, single-threaded in each of up to {Parallelism.Threads} bands on the engine's workers";
     }
 
     /// <inheritdoc/>

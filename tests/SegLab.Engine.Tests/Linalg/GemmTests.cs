@@ -6,14 +6,26 @@ namespace SegLab.Engine.Tests.Linalg;
 [Collection("EngineThreads")]
 public class GemmTests
 {
-    /// <summary>The providers that can run here: managed always, OpenBLAS only where libopenblas.so.0 loads.</summary>
-    private static IEnumerable<string> Available() => Gemm.OpenBlas is null ? ["managed"] : ["managed", "openblas"];
+    private static readonly ManagedGemm s_managedAvx2 = new(wide: false);
+    private static readonly ManagedGemm? s_managedAvx512 = ManagedGemmKernels.Wide512Supported ? new(wide: true) : null;
+
+    /// <summary>
+    /// The providers that can run here: the managed 6x16 kernel always, its 8x32 AVX-512 kernel where the processor
+    /// has AVX-512, OpenBLAS only where libopenblas.so.0 loads.
+    /// </summary>
+    private static IEnumerable<string> Available()
+    {
+        yield return "managed";
+        if (s_managedAvx512 is not null) yield return "managed-avx512";
+        if (Gemm.OpenBlas is not null) yield return "openblas";
+    }
 
     public static TheoryData<string> Providers() => new(Available());
 
     private static IGemmProvider Get(string name) => name switch
     {
-        "managed" => Gemm.Managed,
+        "managed" => s_managedAvx2,
+        "managed-avx512" => s_managedAvx512 ?? throw new InvalidOperationException("the AVX-512 kernel was listed but is not supported"),
         "openblas" => Gemm.OpenBlas ?? throw new InvalidOperationException("OpenBLAS was listed but does not load"),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, null),
     };
@@ -150,7 +162,7 @@ public class GemmTests
         {
             Parallelism.SetThreads(2);
             var p = Get(provider);
-            Assert.Equal(provider, p.Name);
+            Assert.Equal(provider.Split('-')[0], p.Name);
             string text = p.Describe();
             if (p is OpenBlasGemm ob)
             {
@@ -163,7 +175,7 @@ public class GemmTests
             else
             {
                 Assert.Contains("2 thread(s)", text, StringComparison.Ordinal);
-                Assert.Contains("6x16", text, StringComparison.Ordinal);
+                Assert.Contains(provider == "managed" ? "6x16 AVX2" : "8x32 AVX-512", text, StringComparison.Ordinal);
                 Assert.Contains("KC", text, StringComparison.Ordinal);
             }
         }
@@ -183,23 +195,26 @@ public class GemmTests
         var a = Rand(rng, m * k);
         var b = Rand(rng, k * n);
         int lda = ta ? m : k, ldb = tb ? k : n;
-        var results = new List<float[]>();
         int saved = Parallelism.Threads;
         try
         {
-            foreach (int t in new[] { 1, 2, 3, 5 })
+            foreach (var provider in Available().Where(p => p.StartsWith("managed", StringComparison.Ordinal)))
             {
-                Parallelism.SetThreads(t);
-                var c = new float[m * n];
-                Gemm.Managed.Sgemm(ta, tb, m, n, k, 1, a, lda, b, ldb, 0, c, n);
-                results.Add(c);
+                var results = new List<float[]>();
+                foreach (int t in new[] { 1, 2, 3, 5 })
+                {
+                    Parallelism.SetThreads(t);
+                    var c = new float[m * n];
+                    Get(provider).Sgemm(ta, tb, m, n, k, 1, a, lda, b, ldb, 0, c, n);
+                    results.Add(c);
+                }
+                foreach (var r in results.Skip(1)) Assert.Equal(results[0], r);
             }
         }
         finally
         {
             Parallelism.SetThreads(saved);
         }
-        foreach (var r in results.Skip(1)) Assert.Equal(results[0], r);
     }
 
     [Fact]
@@ -217,9 +232,17 @@ public class GemmTests
     {
         Assert.Same(Gemm.Managed, Gemm.Select("managed"));
         Assert.Same(Gemm.Managed, Gemm.Select(" Managed "));
-        Assert.Same((IGemmProvider?)Gemm.OpenBlas ?? Gemm.Managed, Gemm.Select("auto"));
-        Assert.Same((IGemmProvider?)Gemm.OpenBlas ?? Gemm.Managed, Gemm.Select(null));
-        Assert.Same((IGemmProvider?)Gemm.OpenBlas ?? Gemm.Managed, Gemm.Select(""));
+        // auto: OpenBLAS, unless only the managed provider has AVX-512 kernels here
+        IGemmProvider expected = Gemm.OpenBlas is { } ob && !(Gemm.Managed.Wide && !ob.UsesAvx512Kernels) ? ob : Gemm.Managed;
+        Assert.Same(expected, Gemm.Select("auto"));
+        Assert.Same(expected, Gemm.Select(null));
+        Assert.Same(expected, Gemm.Select(""));
+        Assert.Equal(ManagedGemmKernels.Wide512Supported, Gemm.Managed.Wide);
+        if (Gemm.OpenBlas is { } blas)
+        {
+            Assert.False(string.IsNullOrWhiteSpace(blas.CoreName));
+            Assert.Contains(blas.CoreName, blas.Describe(), StringComparison.OrdinalIgnoreCase);
+        }
         var e = Assert.Throws<InvalidOperationException>(() => Gemm.Select("mkl"));
         Assert.Contains("SEGLAB_BLAS", e.Message, StringComparison.Ordinal);
         Assert.Contains("'mkl'", e.Message, StringComparison.Ordinal);
@@ -293,7 +316,8 @@ public class GemmTests
         var lines = new List<string>();
         var records = GemmBench.Run([16, 64], [1, 2], new SyncProgress(lines));
         Assert.Equal(saved, Parallelism.Threads);
-        var expected = Available().SelectMany(p => new[] { 1, 2 }.SelectMany(t => new[] { 16, 64 }.Select(s => (p, s, t)))).Order();
+        // the bench times the provider each name selects: managed (its widest kernel) and OpenBLAS where it loads
+        var expected = Available().Where(p => p != "managed-avx512").SelectMany(p => new[] { 1, 2 }.SelectMany(t => new[] { 16, 64 }.Select(s => (p, s, t)))).Order();
         Assert.Equal(expected, records.Select(r => (r.Provider, r.Size, r.Threads)).Order());
         Assert.All(records, r => Assert.True(r.Gflops > 0 && r.MedianMs > 0 && r.Repeats >= GemmBench.MinRepeats, r.ToString()));
         Assert.Equal(4, lines.Count);
