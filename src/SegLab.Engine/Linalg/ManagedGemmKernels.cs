@@ -72,7 +72,11 @@ internal static unsafe class ManagedGemmKernels
                 float* s0 = a + (long)(ic + i0) * lda + pc;
                 float* s1 = s0 + lda, s2 = s1 + lda, s3 = s2 + lda, s4 = s3 + lda, s5 = s4 + lda, s6 = s5 + lda, s7 = s6 + lda;
                 float* d = dst;
-                for (int p = 0; p < kc; p++, d += 8)
+                int p = 0;
+                if (Avx.IsSupported)
+                    for (; p + 8 <= kc; p += 8, d += 64)
+                        Transpose8x8(s0 + p, lda, d, 8);
+                for (; p < kc; p++, d += 8)
                 {
                     d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p]; d[3] = s3[p];
                     d[4] = s4[p]; d[5] = s5[p]; d[6] = s6[p]; d[7] = s7[p];
@@ -121,7 +125,14 @@ internal static unsafe class ManagedGemmKernels
         // B stored n x k: column j of op(B) is row j0 + j of B. Read the rows in blocks of 8 k steps.
         float* rows = b + (long)j0 * ldb + pc;
         int p0 = 0;
-        if (nr == nrT)
+        if (nr == nrT && Avx.IsSupported)
+        {
+            // 8 x 8 blocks: eight rows of B (eight columns of op(B)), eight k steps each, transposed in registers.
+            for (; p0 + 8 <= kc; p0 += 8)
+                for (int j = 0; j < nrT; j += 8)
+                    Transpose8x8(rows + (long)j * ldb + p0, ldb, dst + (long)p0 * nrT + j, nrT);
+        }
+        else if (nr == nrT)
         {
             for (; p0 + 8 <= kc; p0 += 8)
             {
@@ -139,6 +150,119 @@ internal static unsafe class ManagedGemmKernels
             float* s = rows + (long)j * ldb;
             for (int p = p0; p < kc; p++) dst[(long)p * nrT + j] = j < nr ? s[p] : 0;
         }
+    }
+
+    /// <summary>
+    /// C[m x n] = alpha * A B^T + beta * C (beta 0 ignores C) for row-major A [m x k] and B [n x k], as dot products
+    /// along k, four rows of A against four of B at a time (16 Vector512 accumulators, summed across lanes at the
+    /// end), with no packing: for a long k and a short m (a convolution's weight gradient, dY unfold(x)^T, 16-32
+    /// output channels against 1,000-4,000 pixels) a packed product spends more time packing B than computing,
+    /// because each element of B meets only m rows of A. Columns j0 .. j1 of C only.
+    /// </summary>
+    public static void DotProductsAbt(int m, int j0, int j1, int k, float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+    {
+        for (int j = j0; j < j1; j += 4)
+        {
+            int nj = Math.Min(4, j1 - j);
+            for (int i = 0; i < m; i += 4)
+            {
+                int ni = Math.Min(4, m - i);
+                if (ni == 4 && nj == 4) Dot4x4(k, alpha, a + (long)i * lda, lda, b + (long)j * ldb, ldb, beta, c + (long)i * ldc + j, ldc);
+                else
+                    for (int ii = 0; ii < ni; ii++)
+                        for (int jj = 0; jj < nj; jj++)
+                        {
+                            float dot = Dot1(k, a + (long)(i + ii) * lda, b + (long)(j + jj) * ldb);
+                            float* cp = c + (long)(i + ii) * ldc + j + jj;
+                            *cp = beta == 0 ? alpha * dot : alpha * dot + beta * *cp;
+                        }
+            }
+        }
+    }
+
+    private static float Dot1(int k, float* a, float* b)
+    {
+        var acc = Vector512<float>.Zero;
+        int p = 0;
+        for (; p + 16 <= k; p += 16) acc = Avx512F.FusedMultiplyAdd(Vector512.Load(a + p), Vector512.Load(b + p), acc);
+        float s = Vector512.Sum(acc);
+        for (; p < k; p++) s += a[p] * b[p];
+        return s;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dot4x4(int k, float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+    {
+        float* a0 = a, a1 = a + lda, a2 = a + 2L * lda, a3 = a + 3L * lda;
+        float* b0 = b, b1 = b + ldb, b2 = b + 2L * ldb, b3 = b + 3L * ldb;
+        Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default, c10 = default, c11 = default, c12 = default, c13 = default;
+        Vector512<float> c20 = default, c21 = default, c22 = default, c23 = default, c30 = default, c31 = default, c32 = default, c33 = default;
+        int p = 0;
+        for (; p + 16 <= k; p += 16)
+        {
+            var x0 = Vector512.Load(a0 + p); var x1 = Vector512.Load(a1 + p);
+            var x2 = Vector512.Load(a2 + p); var x3 = Vector512.Load(a3 + p);
+            var y = Vector512.Load(b0 + p);
+            c00 = Avx512F.FusedMultiplyAdd(x0, y, c00); c10 = Avx512F.FusedMultiplyAdd(x1, y, c10);
+            c20 = Avx512F.FusedMultiplyAdd(x2, y, c20); c30 = Avx512F.FusedMultiplyAdd(x3, y, c30);
+            y = Vector512.Load(b1 + p);
+            c01 = Avx512F.FusedMultiplyAdd(x0, y, c01); c11 = Avx512F.FusedMultiplyAdd(x1, y, c11);
+            c21 = Avx512F.FusedMultiplyAdd(x2, y, c21); c31 = Avx512F.FusedMultiplyAdd(x3, y, c31);
+            y = Vector512.Load(b2 + p);
+            c02 = Avx512F.FusedMultiplyAdd(x0, y, c02); c12 = Avx512F.FusedMultiplyAdd(x1, y, c12);
+            c22 = Avx512F.FusedMultiplyAdd(x2, y, c22); c32 = Avx512F.FusedMultiplyAdd(x3, y, c32);
+            y = Vector512.Load(b3 + p);
+            c03 = Avx512F.FusedMultiplyAdd(x0, y, c03); c13 = Avx512F.FusedMultiplyAdd(x1, y, c13);
+            c23 = Avx512F.FusedMultiplyAdd(x2, y, c23); c33 = Avx512F.FusedMultiplyAdd(x3, y, c33);
+        }
+        float* sums = stackalloc float[16];
+        sums[0] = Vector512.Sum(c00); sums[1] = Vector512.Sum(c01); sums[2] = Vector512.Sum(c02); sums[3] = Vector512.Sum(c03);
+        sums[4] = Vector512.Sum(c10); sums[5] = Vector512.Sum(c11); sums[6] = Vector512.Sum(c12); sums[7] = Vector512.Sum(c13);
+        sums[8] = Vector512.Sum(c20); sums[9] = Vector512.Sum(c21); sums[10] = Vector512.Sum(c22); sums[11] = Vector512.Sum(c23);
+        sums[12] = Vector512.Sum(c30); sums[13] = Vector512.Sum(c31); sums[14] = Vector512.Sum(c32); sums[15] = Vector512.Sum(c33);
+        for (; p < k; p++)
+            for (int i = 0; i < 4; i++)
+            {
+                float av = a[i * (long)lda + p];
+                for (int j = 0; j < 4; j++) sums[i * 4 + j] += av * b[j * (long)ldb + p];
+            }
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+            {
+                float* cp = c + (long)i * ldc + j;
+                *cp = beta == 0 ? alpha * sums[i * 4 + j] : alpha * sums[i * 4 + j] + beta * *cp;
+            }
+    }
+
+    /// <summary>dst[i * dstStride + r] = src[r * srcStride + i] for r, i in 0..8 (AVX shuffles, no scalar moves).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Transpose8x8(float* src, long srcStride, float* dst, long dstStride)
+    {
+        var r0 = Avx.LoadVector256(src);
+        var r1 = Avx.LoadVector256(src + srcStride);
+        var r2 = Avx.LoadVector256(src + 2 * srcStride);
+        var r3 = Avx.LoadVector256(src + 3 * srcStride);
+        var r4 = Avx.LoadVector256(src + 4 * srcStride);
+        var r5 = Avx.LoadVector256(src + 5 * srcStride);
+        var r6 = Avx.LoadVector256(src + 6 * srcStride);
+        var r7 = Avx.LoadVector256(src + 7 * srcStride);
+        // pairs of rows interleaved, then pairs of pairs, then the 128-bit halves exchanged
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(dst + dstStride, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(dst + 2 * dstStride, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(dst + 3 * dstStride, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(dst + 4 * dstStride, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(dst + 5 * dstStride, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(dst + 6 * dstStride, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(dst + 7 * dstStride, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     /// <summary>

@@ -35,6 +35,7 @@ public class GemmTests
         [1, 1, 1], [7, 7, 7], [33, 33, 33], [129, 129, 129], [1, 129, 7], [129, 1, 7], [65, 3, 200], [200, 65, 3],
         [6, 16, 1], [6, 16, 400], [130, 260, 530], [7, 4100, 40], [20, 1500, 300],
         [300, 500, 600], [600, 200, 300], // split over threads: by columns (n >= m) and by rows (OpenBLAS's bands)
+        [13, 147, 531], [32, 9, 1029], [4, 200, 512], // A B^T with few rows and a long k: the managed dot products
     ];
 
     public static TheoryData<string, int, int, int, bool, bool> Cases()
@@ -189,6 +190,7 @@ public class GemmTests
     [InlineData(300, 700, 600, false, true)]
     [InlineData(20, 6000, 600, false, false)] // one A block: column slices appear only with several threads
     [InlineData(1000, 160, 530, true, false)]
+    [InlineData(16, 150, 1000, false, true)] // dot products, column blocks over the threads
     public void Managed_result_does_not_depend_on_the_thread_count(int m, int n, int k, bool ta, bool tb)
     {
         var rng = new Rng(9);
