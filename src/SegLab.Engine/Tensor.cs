@@ -144,6 +144,50 @@ public sealed partial class Tensor
     /// <summary>Clears the accumulated gradient.</summary>
     public void ZeroGrad() => Grad = null;
 
+    // The Grad tensor that a backward pass made for this leaf (null once the caller replaces Grad), and storage an
+    // optimizer's ZeroGrad handed back for the next pass to write this leaf's gradient into.
+    private Tensor? _engineGrad;
+    private Array? _spareGrad;
+
+    /// <summary>
+    /// Clears the gradient and, when a backward pass made it, keeps its storage for the next pass's gradient of
+    /// this leaf (optimizers' ZeroGrad): a parameter's gradient then lands in warm memory every step instead of
+    /// freshly allocated pages (a DeepLabV3 training step allocated about 5 MB of them per step for this alone).
+    /// A Grad that the caller set is never reused.
+    /// </summary>
+    internal void RecycleGrad()
+    {
+        if (Grad is { } g && ReferenceEquals(g, _engineGrad) && g.Storage.Length == g.Numel) _spareGrad = g.Storage;
+        _engineGrad = null;
+        Grad = null;
+    }
+
+    /// <summary>Sets Grad to a tensor a backward pass made (so that <see cref="RecycleGrad"/> may reuse it).</summary>
+    internal void SetEngineGrad(Tensor grad)
+    {
+        Grad = grad;
+        _engineGrad = grad;
+    }
+
+    /// <summary>Sets Grad to a copy of <paramref name="g"/>, in the storage <see cref="RecycleGrad"/> kept when it fits.</summary>
+    internal void SetGradCopy(Tensor g)
+    {
+        Tensor grad;
+        if (_spareGrad is { } spare && spare.Length == g.Numel && g.DType == DType && (spare is float[]) == (DType == DType.Float32))
+        {
+            if (DType == DType.Float32) g.Span.CopyTo((float[])spare);
+            else g.SpanF64.CopyTo((double[])spare);
+            grad = new Tensor(spare, (int[])_shape.Clone());
+        }
+        else
+        {
+            grad = g.DType == DType ? g.Clone() : g.To(DType);
+        }
+        _spareGrad = null;
+        Grad = grad;
+        _engineGrad = grad;
+    }
+
     /// <summary>Back-propagates from this scalar (or with an explicit output gradient), accumulating into leaves' <see cref="Grad"/>.</summary>
     /// <param name="gradient">Gradient of the output; required unless this tensor has one element.</param>
     /// <param name="retainGraph">Keep the graph for another backward pass; by default every node that ran is released.</param>

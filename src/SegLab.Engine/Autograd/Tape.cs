@@ -215,8 +215,8 @@ public static class Tape
 
     private static void AccumulateLeaf(Tensor leaf, Tensor g)
     {
-        if (leaf.Grad is null) leaf.Grad = g.DType == leaf.DType ? g.Clone() : g.To(leaf.DType);
-        else leaf.Grad = Ops.Add(leaf.Grad, g);
+        if (leaf.Grad is null) leaf.SetGradCopy(g);
+        else leaf.SetEngineGrad(Ops.Add(leaf.Grad, g));
     }
 
     /// <summary>Every tensor reachable from <paramref name="root"/> through recorded nodes, parents before children.</summary>

@@ -83,7 +83,7 @@ public sealed class AdamW : IOptimizer
     /// <inheritdoc/>
     public void ZeroGrad()
     {
-        foreach (var p in _params) p.ZeroGrad();
+        foreach (var p in _params) p.RecycleGrad();
     }
 
     /// <inheritdoc/>

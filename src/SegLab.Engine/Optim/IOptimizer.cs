@@ -17,7 +17,11 @@ public interface IOptimizer
     /// <summary>Applies one update from the parameters' accumulated gradients; parameters without a gradient are skipped.</summary>
     void Step();
 
-    /// <summary>Clears every parameter's gradient.</summary>
+    /// <summary>
+    /// Clears every parameter's gradient. The next backward pass writes each parameter's new gradient into the
+    /// storage of its old one (as PyTorch accumulates into .grad in place), so a Grad tensor read before ZeroGrad
+    /// changes with that pass: Clone it to keep it.
+    /// </summary>
     void ZeroGrad();
 
     /// <summary>

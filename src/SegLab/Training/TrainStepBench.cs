@@ -59,11 +59,14 @@ public static class TrainStepBench
         {
             var sw = Stopwatch.StartNew();
             opt.ZeroGrad();
-            using var cap = ctx is null ? null : FeatureCapture.Start(m.Network, [.. ctx.Stages]);
-            var logits = m.Forward(x);
-            var loss = Ops.CrossEntropy(logits, target, 255);
-            if (ctx is not null) loss = Ops.Add(loss, Ops.Mul(ctx.Compute(ctx.Stages.Select(s => cap![s]).ToArray(), logits, labels, rng), contextrast!.Alpha));
-            loss.Backward();
+            using (TensorScope.BeginTraining())
+            {
+                using var cap = ctx is null ? null : FeatureCapture.Start(m.Network, [.. ctx.Stages]);
+                var logits = m.Forward(x);
+                var loss = Ops.CrossEntropy(logits, target, 255);
+                if (ctx is not null) loss = Ops.Add(loss, Ops.Mul(ctx.Compute(ctx.Stages.Select(s => cap![s]).ToArray(), logits, labels, rng), contextrast!.Alpha));
+                loss.Backward();
+            }
             opt.Step();
             return sw.Elapsed.TotalMilliseconds;
         }

@@ -189,6 +189,9 @@ public sealed class Trainer
             target[i] = y;
         }
         if (!anyValid) return (0, 0);
+        // The step's activations, logits and loss are dead once its backward pass has run: their storage serves the
+        // next step (TensorScope.BeginTraining); only doubles leave this method.
+        using var scope = TensorScope.BeginTraining();
         using var capture = _contrast is null ? null : FeatureCapture.Start(Model.Network, [.. _contrast.Stages]);
         var logits = Model.Forward(b.Images);
         var loss = Ops.CrossEntropy(logits, Tensor.FromArray(target, n, b.Height, b.Width), _ignore, _classWeights);
