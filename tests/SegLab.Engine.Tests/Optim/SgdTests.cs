@@ -77,4 +77,38 @@ public class SgdStateTests
         for (int i = 0; i < 3; i++) { StepOn(a, oa); StepOn(c, oc); }
         Assert.Equal(a.ToArray(), c.ToArray());
     }
+    [Fact]
+    public void ZeroGrad_lets_the_next_pass_write_the_gradient_into_the_old_storage()
+    {
+        var w = Tensor.Uniform([64, 80], -1, 1, 4);
+        w.RequiresGrad = true;
+        var opt = new Sgd([w], 0.1, 0.9);
+        var x = Tensor.Uniform([80, 8], -1, 1, 5);
+        float[] Grad()
+        {
+            var y = Ops.MatMul(w, x);
+            Ops.Mean(Ops.Mul(y, y)).Backward();
+            return w.Grad!.ToArray();
+        }
+        Grad();
+        var first = w.Grad!;
+        opt.Step();
+        opt.ZeroGrad();
+        Assert.Null(w.Grad);
+        var g2 = Grad();
+        Assert.Same(first.Storage, w.Grad!.Storage); // the new gradient lives in the old one's storage
+        // and equals the gradient computed into fresh storage
+        var fresh = w.Detach().Clone();
+        fresh.RequiresGrad = true;
+        var yf = Ops.MatMul(fresh, x);
+        Ops.Mean(Ops.Mul(yf, yf)).Backward();
+        Assert.Equal(fresh.Grad!.ToArray(), g2);
+        // a gradient the caller set is never written into
+        var mine = Tensor.Zeros(64, 80);
+        w.Grad = mine;
+        opt.ZeroGrad();
+        Grad();
+        Assert.NotSame(mine.Storage, w.Grad!.Storage);
+        Assert.All(mine.ToArray(), v => Assert.Equal(0f, v));
+    }
 }
