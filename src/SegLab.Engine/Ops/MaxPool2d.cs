@@ -4,6 +4,7 @@
 // the input or the left padding, pad <= kernel / 2, NaN propagates, ties go to the first element (CPU kernel).
 // The pooling geometry and its checks are shared with AvgPool2d.cs.
 using System.Numerics;
+using System.Runtime.InteropServices;
 using SegLab.Engine.Autograd;
 using SegLab.Engine.Threading;
 
@@ -25,6 +26,9 @@ public static partial class Ops
     public static Tensor MaxPool2d(Tensor x, int kernelH, int kernelW, int strideH, int strideW, int padH = 0, int padW = 0,
         int dilationH = 1, int dilationW = 1, bool ceilMode = false)
         => MaxPool2dCore(x, PoolGeometry("max_pool2d", x, kernelH, kernelW, strideH, strideW, padH, padW, dilationH, dilationW, ceilMode)).Values;
+
+    private static (Tensor Values, int[] Indices) WithIndexArray((Tensor Values, float[] Indices) r, int n) =>
+        (r.Values, MemoryMarshal.Cast<float, int>(r.Indices.AsSpan(0, n)).ToArray());
 
     /// <summary>2-D max pooling with a square window, stride and padding.</summary>
     /// <param name="x">Input [N, C, H, W].</param>
@@ -52,7 +56,10 @@ public static partial class Ops
     /// <param name="ceilMode">Round the output size up.</param>
     public static (Tensor Values, int[] Indices) MaxPool2dWithIndices(Tensor x, int kernelH, int kernelW, int strideH, int strideW,
         int padH = 0, int padW = 0, int dilationH = 1, int dilationW = 1, bool ceilMode = false)
-        => MaxPool2dCore(x, PoolGeometry("max_pool2d_with_indices", x, kernelH, kernelW, strideH, strideW, padH, padW, dilationH, dilationW, ceilMode));
+    {
+        var r = MaxPool2dCore(x, PoolGeometry("max_pool2d_with_indices", x, kernelH, kernelW, strideH, strideW, padH, padW, dilationH, dilationW, ceilMode));
+        return WithIndexArray(r, r.Values.Numel);
+    }
 
     /// <summary>Square-window <see cref="MaxPool2dWithIndices(Tensor, int, int, int, int, int, int, int, int, bool)"/>.</summary>
     /// <param name="x">Input [N, C, H, W].</param>
@@ -135,7 +142,10 @@ public static partial class Ops
         return new Pool2dGeom(x.Dims[0], x.Dims[1], h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw);
     }
 
-    private static (Tensor Values, int[] Indices) MaxPool2dCore(Tensor x, Pool2dGeom g)
+    // The argmax positions are ints kept in a float32 tensor's storage, so that they come from the pools that serve
+    // tensors (TensorScope, the backward pass's leftovers) instead of a fresh array per call: DeepLabV3's stem pool
+    // made 512 KB of new pages every training step.
+    private static (Tensor Values, float[] Indices) MaxPool2dCore(Tensor x, Pool2dGeom g)
     {
         // A dilated window that starts in the padding may skip the whole input; PyTorch then reads out of range.
         for (int o = 0; o < Math.Max(g.OH, g.OW); o++)
@@ -144,7 +154,7 @@ public static partial class Ops
                 throw new ArgumentException($"max_pool2d: with kernel ({g.KH}, {g.KW}), stride ({g.SH}, {g.SW}), padding ({g.PH}, {g.PW}) and dilation ({g.DH}, {g.DW}) a window of input {Shapes.Format(x.Shape)} holds only padding.");
         }
         var y = Tensor.Uninitialized(x.DType, g.OutShape);
-        var idx = new int[y.Numel];
+        var idx = (float[])Tensor.Uninitialized(DType.Float32, [y.Numel]).Storage;
         if (x.DType == DType.Float32) MaxPoolForward((float[])x.Storage, (float[])y.Storage, idx, g);
         else MaxPoolForward((double[])x.Storage, (double[])y.Storage, idx, g);
         if (!GradMode.Needs(x)) return (y, idx);
@@ -168,13 +178,13 @@ public static partial class Ops
 
     // x: [N, C, H, W] -> y: [N, C, OH, OW], idx: [N, C, OH, OW] (flat ih * W + iw within the plane).
     // PyTorch CPU order: rows then columns, strict '>' (first maximum wins), a NaN replaces the running maximum.
-    private static void MaxPoolForward<T>(T[] x, T[] y, int[] idx, Pool2dGeom g) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void MaxPoolForward<T>(T[] x, T[] y, float[] idx, Pool2dGeom g) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Parallelism.For(g.Planes, (long)g.OutPlane * g.KH * g.KW, p =>
         {
             var xp = new ReadOnlySpan<T>(x, p * g.InPlane, g.InPlane);
             var yp = new Span<T>(y, p * g.OutPlane, g.OutPlane);
-            var ip = new Span<int>(idx, p * g.OutPlane, g.OutPlane);
+            var ip = MemoryMarshal.Cast<float, int>(new Span<float>(idx, p * g.OutPlane, g.OutPlane));
             for (int oh = 0; oh < g.OH; oh++)
             {
                 int ih0 = oh * g.SH - g.PH;
@@ -208,12 +218,12 @@ public static partial class Ops
     }
 
     // gy: [N, C, OH, OW], idx: [N, C, OH, OW] -> gx: [N, C, H, W] (zeroed); gx[argmax] += gy.
-    private static void MaxPoolBackward<T>(T[] gy, T[] gx, int[] idx, Pool2dGeom g) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void MaxPoolBackward<T>(T[] gy, T[] gx, float[] idx, Pool2dGeom g) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Parallelism.For(g.Planes, g.OutPlane, p =>
         {
             var gp = new ReadOnlySpan<T>(gy, p * g.OutPlane, g.OutPlane);
-            var ip = new ReadOnlySpan<int>(idx, p * g.OutPlane, g.OutPlane);
+            var ip = MemoryMarshal.Cast<float, int>(new ReadOnlySpan<float>(idx, p * g.OutPlane, g.OutPlane));
             var dp = new Span<T>(gx, p * g.InPlane, g.InPlane);
             for (int i = 0; i < gp.Length; i++) dp[ip[i]] += gp[i];
         });
