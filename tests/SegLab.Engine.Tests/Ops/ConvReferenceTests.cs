@@ -123,6 +123,34 @@ public class ConvReferenceTests
     public void Conv2d_matches_direct_loops_without_tap_pruning(Spec s) =>
         WithSwitch(() => Ops.PruneTaps, v => Ops.PruneTaps = v, false, () => Conv2d_matches_direct_loops(s));
 
+    [Theory]
+    [InlineData(16, 16, 32, 32, 3, 1, 1, false)]  // DeepLabV3's layer1: two 8-channel blocks, one 32-column block
+    [InlineData(5, 13, 20, 45, 3, 2, 2, true)]    // ESPNet-like: 13 channels (a partial block), 45 columns, dilated
+    [InlineData(3, 24, 9, 70, 5, 1, 2, false)]    // 5x5, three column blocks, the last partial
+    public void Direct_kernel_gives_the_same_bits_with_the_avx512_block(int c, int k, int h, int w, int ks, int dil, int pad, bool bias)
+    {
+        var rng = new Rng(c * 100 + k);
+        var x = Tensor.Uniform(rng, [2, c, h, w], -1, 1);
+        var wt = Tensor.Uniform(rng, [k, c, ks, ks], -1, 1);
+        var b = bias ? Tensor.Uniform(rng, [k], -1, 1) : null;
+        float[] Run(bool wide)
+        {
+            float[] y = [];
+            WithSwitch(() => Kernels.ConvDirect.AllowWide, v => Kernels.ConvDirect.AllowWide = v, wide, () => y = Ops.Conv2d(x, wt, b, padding: pad, dilation: dil).ToArray());
+            return y;
+        }
+        var narrow = Run(false);
+        var wideY = Run(true);
+        // Each output sums the same products in the same order: equal bits, not merely close values.
+        Assert.Equal(narrow, wideY);
+        var geometry = new Kernels.ConvGeometry(c, h, w, ks, ks, 1, 1, pad, pad, dil, dil, h + 2 * pad - dil * (ks - 1), w + 2 * pad - dil * (ks - 1));
+        Assert.Equal(System.Runtime.Intrinsics.X86.Avx512F.IsSupported && System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated,
+            Kernels.ConvDirect.UseWide(geometry, k));
+        // and both are the convolution (against the float64 loops of this file)
+        var reference = Ops.Conv2d(x.To(DType.Float64), wt.To(DType.Float64), b?.To(DType.Float64), padding: pad, dilation: dil).ToArrayF64();
+        for (int i = 0; i < reference.Length; i++) Assert.True(Math.Abs(reference[i] - wideY[i]) < 1e-4, $"output {i}: {wideY[i]} vs {reference[i]}");
+    }
+
     [Fact]
     public void Pruned_taps_give_the_full_kernels_result_and_zero_weight_gradient()
     {
