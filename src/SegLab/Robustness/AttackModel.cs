@@ -136,6 +136,9 @@ public sealed class AttackModel
         ArgumentNullException.ThrowIfNull(loss);
         int pixels = h * w;
         var xt = Tensor.FromArray((float[])x.Clone(), n, 3, h, w);
+        // Only arrays leave this method (losses, counts, a copy of the gradient): a gradient evaluation's forward
+        // runs in the storage the previous one left (TensorScope.BeginTraining) instead of fresh pages.
+        using var scope = gradient ? TensorScope.BeginTraining() : null;
         Tensor logits;
         if (gradient)
         {
