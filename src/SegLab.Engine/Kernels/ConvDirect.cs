@@ -180,13 +180,7 @@ internal static unsafe class ConvDirect
                 }
             }
         }
-        for (int oc = 0; oc < k; oc++)
-        {
-            var src = new ReadOnlySpan<float>(acc + (long)oc * wA, g.Wo);
-            var dst = new Span<float>(y + ((long)oc * g.Ho + oy) * g.Wo, g.Wo);
-            if (bias is null) src.CopyTo(dst);
-            else System.Numerics.Tensors.TensorPrimitives.Add(src, bias[oc], dst);
-        }
+        WriteRow(acc, wA, y, bias, g, k, oy);
     }
     // Row with the 8 x 32 block (Vector512): the same loops as Row, twice the channels' width per load.
     private static void Row512(float* padded, float* packed, float* y, float* bias, ConvGeometry g, int k, int oy, int taps, int wp, int plane, int colBlocks)
@@ -254,6 +248,12 @@ internal static unsafe class ConvDirect
                 }
             }
         }
+        WriteRow(acc, wA, y, bias, g, k, oy);
+    }
+
+    // The accumulated row [K][wA] -> y[oc, oy, :] (+ bias), for both register blocks.
+    private static void WriteRow(float* acc, int wA, float* y, float* bias, ConvGeometry g, int k, int oy)
+    {
         for (int oc = 0; oc < k; oc++)
         {
             var src = new ReadOnlySpan<float>(acc + (long)oc * wA, g.Wo);
