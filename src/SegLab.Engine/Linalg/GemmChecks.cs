@@ -25,6 +25,9 @@ internal static class GemmChecks
         }
     }
 
+    /// <summary>Checks one operand of rows x cols stored with row stride ld in a buffer of the given length.</summary>
+    public static void ValidateOperand(string name, int rows, int cols, int length, int ld) => Check(name, rows, cols, length, ld);
+
     private static void Check(string name, int rows, int cols, int length, int ld)
     {
         if (rows == 0 || cols == 0) return;

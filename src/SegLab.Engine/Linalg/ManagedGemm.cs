@@ -87,7 +87,102 @@ public sealed unsafe class ManagedGemm : IGemmProvider
                 DotProducts(m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
                 return;
             }
-            Blocked(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+            Blocked(transA, transB, m, n, k, alpha, pa, lda, null, pb, ldb, beta, pc, ldc);
+        }
+    }
+
+    /// <summary>
+    /// Whether <see cref="Sgemm"/> would run this product through the packed, blocked path (not the direct loops
+    /// for tiny products, nor the dot products for short, deep A B^T), so that an A packed once by
+    /// <see cref="Pack"/> can stand in for A.
+    /// </summary>
+    internal bool TakesPackedPath(bool transA, bool transB, int m, int n, int k) =>
+        m > 0 && n > 0 && k > 0 && (long)m * n * k >= SmallVolume && Vector256.IsHardwareAccelerated
+        && !(_wide && !transA && transB && m <= DotMaxM && k >= DotMinK);
+
+    /// <summary>
+    /// Packs op(A) (m x k) once, in the layout the blocked path packs each block of A into, for a sequence of
+    /// products with the same A (a convolution's weights against each image's unfolded columns): each product
+    /// then skips packing A, and gives bitwise the result <see cref="Sgemm"/> gives. Dispose to return the buffer.
+    /// </summary>
+    internal PackedA Pack(bool transA, int m, int k, ReadOnlySpan<float> a, int lda)
+    {
+        GemmChecks.ValidateOperand("A", transA ? k : m, transA ? m : k, a.Length, lda);
+        if (m < 1 || k < 1) throw new ArgumentException($"gemm: cannot pack an empty A ({m}x{k}).");
+        var packed = new PackedA(this, m, k, RoundUp(m, _mr));
+        int mBlocks = (m + MC - 1) / MC, kBlocks = (k + KC - 1) / KC, mrT = _mr;
+        fixed (float* pa = a)
+        {
+            nint aAddr = (nint)pa, dAddr = (nint)packed.Pointer;
+            int mPad = packed.RowsPadded;
+            // One block (KC deep, MC tall) per item; a block is a plain copy, so only large A are shared out.
+            Parallelism.For(mBlocks * kBlocks, (long)MC * KC, t =>
+            {
+                int pc = t / mBlocks * KC, ic = t % mBlocks * MC;
+                int kc = Math.Min(KC, k - pc), mc = Math.Min(MC, m - ic);
+                PackA(transA, (float*)aAddr, lda, ic, pc, mc, kc, (float*)dAddr + (long)pc * mPad + (long)ic * kc, mrT);
+            });
+        }
+        return packed;
+    }
+
+    /// <summary>
+    /// C = alpha A op(B) + beta C with A packed by <see cref="Pack"/> of this provider (m and k are A's); only for
+    /// products where <see cref="TakesPackedPath"/> holds.
+    /// </summary>
+    internal void SgemmPacked(PackedA a, bool transB, int n, float alpha, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
+    {
+        if (!ReferenceEquals(a.Owner, this)) throw new ArgumentException("gemm: A was packed by another provider.");
+        int m = a.M, k = a.K;
+        GemmChecks.ValidateOperand("B", transB ? n : k, transB ? k : n, b.Length, ldb);
+        GemmChecks.ValidateOperand("C", m, n, c.Length, ldc);
+        if (!TakesPackedPath(false, transB, m, n, k))
+            throw new ArgumentException($"gemm: a {m}x{n}x{k} product does not take the packed path; call Sgemm.");
+        if (alpha == 0)
+        {
+            GemmChecks.ScaleC(m, n, beta, c, ldc);
+            return;
+        }
+        fixed (float* pb = b, pc = c)
+            Blocked(false, transB, m, n, k, alpha, null, 0, a, pb, ldb, beta, pc, ldc);
+    }
+
+    /// <summary>
+    /// op(A) packed for the blocked path: for each KC-deep panel (offset pc * RowsPadded) the MC-row blocks one after
+    /// another (offset ic * kc within the panel), each as PackA lays it out. The buffer is pooled.
+    /// </summary>
+    internal sealed class PackedA : IDisposable
+    {
+        private float[]? _buffer;
+        private GCHandle _pin;
+
+        internal PackedA(ManagedGemm owner, int m, int k, int rowsPadded)
+        {
+            Owner = owner;
+            M = m;
+            K = k;
+            RowsPadded = rowsPadded;
+            // 16 floats of slack so that the start can be moved to a 64-byte boundary.
+            _buffer = System.Buffers.ArrayPool<float>.Shared.Rent(checked(rowsPadded * k + 16));
+            _pin = GCHandle.Alloc(_buffer, GCHandleType.Pinned);
+            nint start = _pin.AddrOfPinnedObject();
+            Pointer = (float*)((start + 63) & ~(nint)63);
+        }
+
+        internal ManagedGemm Owner { get; }
+        internal int M { get; }
+        internal int K { get; }
+        internal int RowsPadded { get; }
+        internal float* Pointer { get; }
+
+        internal float* Block(int pc, int ic, int kc) => Pointer + (long)pc * RowsPadded + (long)ic * kc;
+
+        public void Dispose()
+        {
+            if (_buffer is null) return;
+            _pin.Free();
+            System.Buffers.ArrayPool<float>.Shared.Return(_buffer);
+            _buffer = null;
         }
     }
 
@@ -110,8 +205,9 @@ public sealed unsafe class ManagedGemm : IGemmProvider
             DotProductsAbt(m, t * 64, Math.Min(n, t * 64 + 64), k, alpha, (float*)ia, lda, (float*)ib, ldb, beta, (float*)ic, ldc));
     }
 
+    // A comes either raw (a, lda: each tile packs its block) or packed once (packed).
     private void Blocked(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+        float* a, int lda, PackedA? packed, float* b, int ldb, float beta, float* c, int ldc)
     {
         int threads = Parallelism.Threads;
         int kcMax = Math.Min(KC, k);
@@ -146,8 +242,13 @@ public sealed unsafe class ManagedGemm : IGemmProvider
                 {
                     int ic = t / nSlices * MC, js = t % nSlices * sliceN;
                     int mc = Math.Min(MC, m - ic), ns = Math.Min(sliceN, nc - js);
-                    float* ap = APackBuffer();
-                    PackA(transA, (float*)aAddr, lda, ic, pcc, mc, kc, ap, mrT);
+                    float* ap;
+                    if (packed is null)
+                    {
+                        ap = APackBuffer();
+                        PackA(transA, (float*)aAddr, lda, ic, pcc, mc, kc, ap, mrT);
+                    }
+                    else ap = packed.Block(pcc, ic, kc);
                     Macro(wide, mc, ns, kc, alpha, ap, (float*)bpAddr + (long)js * kc, betaBlock, (float*)cAddr + (long)ic * ldc + jcc + js, ldc);
                 });
             }

@@ -219,6 +219,63 @@ public class GemmTests
         }
     }
 
+    [Theory]
+    [InlineData(130, 260, 530, false)] // several KC panels, an edge MC block and edge slivers
+    [InlineData(130, 260, 530, true)]
+    [InlineData(300, 70, 600, false)] // several MC blocks
+    [InlineData(16, 64, 1152, true)] // DeepLabV3's 8x8 planes: a short A, few columns, deep k
+    [InlineData(7, 4100, 40, false)] // several NC blocks of B
+    public void Packed_a_gives_the_same_bits_as_the_plain_product(int m, int n, int k, bool ta)
+    {
+        var rng = new Rng(m + 31 * n + 7 * k);
+        int lda = (ta ? m : k) + 3, ldc = n + 1;
+        var a = Rand(rng, (ta ? k : m) * lda);
+        int saved = Parallelism.Threads;
+        try
+        {
+            foreach (var provider in Available().Where(p => p.StartsWith("managed", StringComparison.Ordinal)))
+            {
+                var gemm = (ManagedGemm)Get(provider);
+                Assert.True(gemm.TakesPackedPath(ta, false, m, n, k), $"{provider} {m}x{n}x{k} should take the packed path");
+                using var packed = gemm.Pack(ta, m, k, a, lda);
+                foreach (bool tb in new[] { false, true })
+                {
+                    int ldb = (tb ? k : n) + 2;
+                    var b = Rand(rng, (tb ? n : k) * ldb);
+                    if (!gemm.TakesPackedPath(false, tb, m, n, k)) continue;
+                    foreach (var (alpha, beta) in new[] { (1f, 0f), (-0.5f, 1.25f) })
+                        foreach (int threads in new[] { 1, 2 })
+                        {
+                            Parallelism.SetThreads(threads);
+                            var c0 = Rand(rng, m * ldc);
+                            var plain = (float[])c0.Clone();
+                            var fromPacked = (float[])c0.Clone();
+                            gemm.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, plain, ldc);
+                            gemm.SgemmPacked(packed, tb, n, alpha, b, ldb, beta, fromPacked, ldc);
+                            Assert.Equal(plain, fromPacked);
+                        }
+                }
+            }
+        }
+        finally
+        {
+            Parallelism.SetThreads(saved);
+        }
+    }
+
+    [Fact]
+    public void Packed_a_is_refused_where_it_does_not_fit()
+    {
+        var a = new float[64 * 64];
+        using var packed = s_managedAvx2.Pack(false, 64, 64, a, 64);
+        // B too short for k x n, another provider's packing, a product that takes the direct loops
+        var e = Assert.Throws<ArgumentException>(() => s_managedAvx2.SgemmPacked(packed, false, 64, 1, new float[64 * 63], 64, 0, new float[64 * 64], 64));
+        Assert.Contains("B", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => new ManagedGemm(wide: false).SgemmPacked(packed, false, 64, 1, new float[64 * 64], 64, 0, new float[64 * 64], 64));
+        Assert.Throws<ArgumentException>(() => s_managedAvx2.SgemmPacked(packed, false, 2, 1, new float[64 * 2], 2, 0, new float[64 * 2], 2));
+        Assert.Throws<ArgumentException>(() => s_managedAvx2.Pack(false, 64, 64, new float[64 * 63], 64));
+    }
+
     [Fact]
     public void Bad_arguments_are_refused_with_a_message()
     {

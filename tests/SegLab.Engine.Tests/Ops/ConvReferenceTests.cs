@@ -35,6 +35,10 @@ public class ConvReferenceTests
         // direct kernel), and a grouped strided convolution that becomes 1x1
         new("pruned_rows_dilation_beyond_height", 1, 3, 5, 20, 7, 3, 3, Ph: 6, Pw: 6, Dh: 6, Dw: 6),
         new("pruned_grouped_strided_to_1x1", 2, 4, 5, 6, 4, 3, 3, Sh: 2, Sw: 2, Ph: 7, Pw: 7, Dh: 7, Dw: 7, Groups: 2),
+        // large enough for the managed GEMM's blocked path: the weights are packed once per call (ConvWeights)
+        // and shared by both images' products, forward and input gradient (the fold path, stride 2)
+        new("general_packed_weights_stride2", 2, 16, 12, 12, 40, 3, 3, Sh: 2, Sw: 2, Ph: 1, Pw: 1),
+        new("pointwise_packed_weights", 2, 40, 10, 10, 48, 1, 1),
         new("pointwise_1x1", 2, 7, 11, 23, 9, 1, 1),
         new("pointwise_1x1_stride2", 1, 5, 9, 13, 3, 1, 1, Sh: 2, Sw: 2, Bias: false),
         new("depthwise_3x3_dil2", 2, 5, 19, 37, 5, 3, 3, Ph: 2, Pw: 2, Dh: 2, Dw: 2, Groups: 5),
