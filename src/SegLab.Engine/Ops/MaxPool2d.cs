@@ -5,6 +5,8 @@
 // The pooling geometry and its checks are shared with AvgPool2d.cs.
 using System.Numerics;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using SegLab.Engine.Autograd;
 using SegLab.Engine.Threading;
 
@@ -180,6 +182,9 @@ public static partial class Ops
     // PyTorch CPU order: rows then columns, strict '>' (first maximum wins), a NaN replaces the running maximum.
     private static void MaxPoolForward<T>(T[] x, T[] y, float[] idx, Pool2dGeom g) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        // Where the window's columns are contiguous (no horizontal dilation) and stride 1 or 2, float32 takes
+        // vectors of 8 output columns away from the borders (MaxPoolVectorColumns); the rest, and float64, the loop.
+        var (vecLo, vecHi) = typeof(T) == typeof(float) ? MaxPoolVectorColumns(g) : (0, 0);
         Parallelism.For(g.Planes, (long)g.OutPlane * g.KH * g.KW, p =>
         {
             var xp = new ReadOnlySpan<T>(x, p * g.InPlane, g.InPlane);
@@ -190,8 +195,12 @@ public static partial class Ops
                 int ih0 = oh * g.SH - g.PH;
                 int ih1 = Math.Min(ih0 + (g.KH - 1) * g.DH + 1, g.H);
                 while (ih0 < 0) ih0 += g.DH;
+                if (vecHi > vecLo)
+                    MaxPoolRowVectors(MemoryMarshal.Cast<T, float>(xp), MemoryMarshal.Cast<T, float>(yp.Slice(oh * g.OW, g.OW)), ip.Slice(oh * g.OW, g.OW), g, ih0, ih1, vecLo, vecHi);
                 for (int ow = 0; ow < g.OW; ow++)
                 {
+                    if (ow == vecLo && vecHi > vecLo) ow = vecHi;
+                    if (ow >= g.OW) break;
                     int iw0 = ow * g.SW - g.PW;
                     int iw1 = Math.Min(iw0 + (g.KW - 1) * g.DW + 1, g.W);
                     while (iw0 < 0) iw0 += g.DW;
@@ -215,6 +224,62 @@ public static partial class Ops
                 }
             }
         });
+    }
+
+    /// <summary>
+    /// The output columns [lo, hi) (hi - lo a multiple of 8) whose windows lie wholly inside the row and whose
+    /// vector loads stay inside it, for float32 with AVX2, horizontal dilation 1 and stride 1 or 2; (0, 0) otherwise.
+    /// </summary>
+    private static (int Lo, int Hi) MaxPoolVectorColumns(Pool2dGeom g)
+    {
+        if (!Avx2.IsSupported || g.DW != 1 || g.SW is not (1 or 2)) return (0, 0);
+        int lo = (g.PW + g.SW - 1) / g.SW;
+        // Lane 7 of the vector at ow reads up to column (ow + 7) * SW - PW + KW - 1 + (SW - 1): the odd column that a
+        // stride-2 load takes and drops must still be inside the row.
+        int last = (g.W - g.KW - g.SW + 1 + g.PW) / g.SW; // the largest ow + 7 allowed
+        if (g.W - g.KW - g.SW + 1 + g.PW < 0) return (0, 0);
+        int count = Math.Max(0, last + 1 - lo) / 8 * 8;
+        return count == 0 ? (0, 0) : (lo, lo + count);
+    }
+
+    // One output row's columns [lo, hi), 8 at a time: the same taps in the same order as the scalar loop (rows,
+    // then columns; strict '>', a NaN replaces the running maximum), so values and indices are the same.
+    private static unsafe void MaxPoolRowVectors(ReadOnlySpan<float> xp, Span<float> yRow, Span<int> iRow, Pool2dGeom g, int ih0, int ih1, int lo, int hi)
+    {
+        var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * g.SW;
+        fixed (float* px = xp, py = yRow)
+        fixed (int* pi = iRow)
+        {
+            for (int ow = lo; ow < hi; ow += 8)
+            {
+                int col0 = ow * g.SW - g.PW;
+                var max = Vector256.Create(float.NegativeInfinity);
+                var arg = Vector256.Create(ih0 * g.W + col0) + lanes;
+                for (int ih = ih0; ih < ih1; ih += g.DH)
+                {
+                    int start = ih * g.W + col0;
+                    for (int kw = 0; kw < g.KW; kw++)
+                    {
+                        float* src = px + start + kw;
+                        var v = g.SW == 1 ? Avx.LoadVector256(src) : LoadEven(src);
+                        var take = Vector256.GreaterThan(v, max) | ~Vector256.Equals(v, v);
+                        max = Vector256.ConditionalSelect(take, v, max);
+                        arg = Vector256.ConditionalSelect(take.AsInt32(), Vector256.Create(start + kw) + lanes, arg);
+                    }
+                }
+                max.Store(py + ow);
+                arg.Store(pi + ow);
+            }
+        }
+    }
+
+    // src[0], src[2], ..., src[14]
+    private static unsafe Vector256<float> LoadEven(float* src)
+    {
+        var a = Avx.LoadVector256(src);
+        var b = Avx.LoadVector256(src + 8);
+        var s = Avx.Shuffle(a, b, 0b10_00_10_00);                               // a0 a2 b0 b2 | a4 a6 b4 b6
+        return Avx2.Permute4x64(s.AsDouble(), 0b11_01_10_00).AsSingle();       // a0 a2 a4 a6 b0 b2 b4 b6
     }
 
     // gy: [N, C, OH, OW], idx: [N, C, OH, OW] -> gx: [N, C, H, W] (zeroed); gx[argmax] += gy.

@@ -32,6 +32,31 @@ public class PoolBehaviourTests
         Assert.Equal(new float[] { 0, 0, 1, 0, 1, 0, 0, 0 }, g.Grad!.ToArray());
     }
 
+    [Theory]
+    [InlineData(3, 3, 2, 2, 1, 1, 1, false, 37, 64)]  // DeepLabV3's stem pool, an odd height
+    [InlineData(2, 2, 2, 2, 0, 0, 1, false, 9, 70)]   // the UNet's pool, a vector tail
+    [InlineData(3, 3, 1, 1, 1, 1, 1, false, 6, 41)]   // stride 1
+    [InlineData(3, 3, 2, 2, 1, 1, 1, true, 8, 51)]    // ceil mode: the last window runs past the row
+    [InlineData(3, 2, 2, 1, 1, 0, 2, false, 11, 35)]  // vertical dilation, a rectangular window
+    [InlineData(3, 3, 2, 2, 0, 0, 1, false, 5, 23)]   // just one vector of columns
+    public void Max_pool_float32_vectors_agree_with_the_element_loop(int kh, int kw, int sh, int sw, int ph, int pw, int dh, bool ceil, int h, int w)
+    {
+        // Values from a few levels so that windows hold ties, with NaN and -inf here and there: the float32 path
+        // (8 columns at a time where it applies) must give the values and indices of the float64 element loop.
+        var rng = new Rng(h * 100 + w);
+        var data = new float[2 * 3 * h * w];
+        for (int i = 0; i < data.Length; i++)
+        {
+            double u = rng.NextDouble();
+            data[i] = u < 0.02 ? float.NaN : u < 0.04 ? float.NegativeInfinity : (float)Math.Floor(u * 6) - 2;
+        }
+        var x32 = Tensor.FromArray(data, 2, 3, h, w);
+        var (v32, i32) = Ops.MaxPool2dWithIndices(x32, kh, kw, sh, sw, ph, pw, dh, 1, ceil);
+        var (v64, i64) = Ops.MaxPool2dWithIndices(x32.To(DType.Float64), kh, kw, sh, sw, ph, pw, dh, 1, ceil);
+        Assert.Equal(i64, i32);
+        Assert.Equal(v64.ToArrayF64(), v32.ToArrayF64());
+    }
+
     [Fact]
     public void Padding_is_minus_infinity_for_max_and_excluded_or_counted_for_average()
     {
