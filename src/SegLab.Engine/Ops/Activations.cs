@@ -36,9 +36,14 @@ public static partial class Ops
     }
 
     /// <summary>g where the ReLU output is positive.</summary>
-    private struct ReluGradOp : IBinaryOp<ReluGradOp>
+    private struct ReluGradOp : IBinaryOp<ReluGradOp>, IPointwiseVec<ReluGradOp>
     {
-        public static T Apply<T>(T g, T y) where T : unmanaged, IFloatingPointIeee754<T> => y > T.Zero ? g : T.Zero;
+        public static T Apply<T>(T g, T y) where T : unmanaged, IFloatingPointIeee754<T> => S(g, y);
+        // Vectors: the scalar form's branch is taken at random (about half the outputs are zero) and mispredicted.
+        public static void Vec<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => PwBinary<ReluGradOp, T>(g, y, d);
+        public static T S<T>(T g, T y) where T : unmanaged, IFloatingPointIeee754<T> => y > T.Zero ? g : T.Zero;
+        public static Vector<T> V<T>(Vector<T> g, Vector<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+            => Vector.ConditionalSelect(Vector.GreaterThan(y, Vector<T>.Zero), g, Vector<T>.Zero);
     }
 
     private struct SigmoidOp : IUnaryOp<SigmoidOp>

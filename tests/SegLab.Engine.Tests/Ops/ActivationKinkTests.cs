@@ -48,6 +48,24 @@ public class ActivationKinkTests
 
     [Theory]
     [MemberData(nameof(Types))]
+    public void Relu_values_and_gradients(DType dtype)
+    {
+        var (y, g) = Eval(Ops.Relu, dtype);
+        for (int i = 0; i < Kinks.Length; i++)
+        {
+            Assert.Equal(Math.Max(Kinks[i], 0), y[i], 6);
+            Assert.Equal(Kinks[i] > 0 ? 1 : 0, g[i]); // 0 at 0
+        }
+        // An incoming NaN gradient passes where the output is positive and is zeroed elsewhere.
+        var x = Tensor.FromArray(Kinks, Kinks.Length).To(dtype).RequireGrad();
+        var gIn = Tensor.Full(dtype, double.NaN, Kinks.Length);
+        var gx = Tape.Grad(Ops.Sum(Ops.Mul(Ops.Relu(x), gIn)), [x])[0].ToArrayF64();
+        for (int i = 0; i < Kinks.Length; i++)
+            Assert.True(Kinks[i] > 0 ? double.IsNaN(gx[i]) : gx[i] == 0, $"element {i} (x = {Kinks[i]}): {gx[i]}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Types))]
     public void Relu6_and_leaky_relu_values_and_gradients(DType dtype)
     {
         var (y, g) = Eval(Ops.Relu6, dtype);
