@@ -76,6 +76,16 @@ public static partial class Ops
             var centre = Slice(Slice(weight, 2, ti, g.Kh - ti), 3, tj, g.Kw - tj);
             return Conv2d(x, centre, bias, strideH, strideW, padH - ti * dilationH, padW - tj * dilationW, dilationH, dilationW, groups);
         }
+        if (SpaceToDepthApplies(x.DType, g, k, groups, out var s2d))
+        {
+            // A stride-2 convolution with few input channels and a large kernel (a ResNet-style 7x7 stem) as a
+            // stride-1 one on the input's four 2x2 phases, with the kernel split the same way (zero taps where
+            // it is odd): the direct kernel and the stride-1 gradient paths take it instead of a stride-2 im2col.
+XX
+            var xs = PadSpaceToDepth2(x, g.Ph, g.Pw, s2d.H, s2d.W);
+            var wsplit = PadSpaceToDepth2(weight, 0, 0, s2d.Kh, s2d.Kw);
+            return Conv2d(xs, wsplit, bias, 1, 1, 0, 0, 1, 1, 1);
+        }
         var y = Tensor.Uninitialized(x.DType, [n, k, g.Ho, g.Wo]);
         if (x.DType == DType.Float32) ConvForward(x.Buf<float>(), weight.Buf<float>(), ConvSpan<float>(bias), y.Buf<float>(), g, n, k, groups);
         else ConvForward(x.Buf<double>(), weight.Buf<double>(), ConvSpan<double>(bias), y.Buf<double>(), g, n, k, groups);
@@ -92,6 +102,25 @@ public static partial class Ops
             else ConvBackward(x.Buf<double>(), weight.Buf<double>(), dy.Buf<double>(), ConvSpan<double>(gx), ConvSpan<double>(gw), ConvSpan<double>(gb), g, n, k, groups);
             return bias is null ? [gx, gw] : [gx, gw, gb];
         });
+    }
+
+    [ThreadStatic] private static bool? t_useSpaceToDepth;
+
+    /// <summary>Whether stride-2 stems may run as stride-1 convolutions on the input's phases (tests compare both, on their own thread).</summary>
+    internal static bool UseSpaceToDepth { get => t_useSpaceToDepth ?? true; set => t_useSpaceToDepth = value; }
+
+    // float32, stride 2, no dilation, one group, at most 4 input channels and a kernel of at least 5x5 (a 3x3 one
+    // would become 2x2 on 4C channels, 1.8 times the multiply-adds), and the phase convolution must be one the
+    // direct kernel runs and give the same output size.
+    private static bool SpaceToDepthApplies(DType dtype, ConvGeometry g, int k, int groups, out ConvGeometry split)
+    {
+        split = default;
+        if (!UseSpaceToDepth || dtype != DType.Float32 || !UseDirectConv || groups != 1 || g.Sh != 2 || g.Sw != 2 || g.Dh != 1 || g.Dw != 1
+            || g.C > 4 || g.Kh < 5 || g.Kw < 5)
+            return false;
+        int hs = (g.H + 2 * g.Ph + 1) / 2, ws = (g.W + 2 * g.Pw + 1) / 2, kh = (g.Kh + 1) / 2, kw = (g.Kw + 1) / 2;
+        split = new ConvGeometry(4 * g.C, hs, ws, kh, kw, 1, 1, 0, 0, 1, 1, hs - kh + 1, ws - kw + 1);
+        return split.Ho == g.Ho && split.Wo == g.Wo && ConvDirect.Applies(split, k, 1);
     }
 
     private static Span<T> ConvSpan<T>(Tensor? t) where T : unmanaged => t is null ? default : t.Buf<T>();

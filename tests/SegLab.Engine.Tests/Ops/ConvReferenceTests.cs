@@ -25,6 +25,8 @@ public class ConvReferenceTests
         new("general_stride2_many_filters", 1, 2, 9, 11, 32, 3, 3, Sh: 2, Sw: 2, Ph: 1, Pw: 1),
         // stride 2 wide enough for the vector gather and scatter of Im2Col (8 columns per step) and their tails
         new("general_7x7_stride2_wide", 2, 3, 11, 53, 5, 7, 7, Sh: 2, Sw: 2, Ph: 3, Pw: 3),
+        // a stride-2 stem with few input channels runs as a stride-1 convolution on the 2x2 phases (SpaceToDepth.cs)
+        new("stem_5x5_stride2_phases", 2, 2, 12, 41, 7, 5, 5, Sh: 2, Sw: 2, Ph: 2, Pw: 2),
         new("general_stride2_dilated_wide", 1, 2, 9, 47, 4, 3, 3, Sh: 2, Sw: 2, Ph: 2, Pw: 1, Dh: 2, Dw: 2, Bias: false),
         // "same" stride-1 convolutions on small planes through im2col (K > 24: not the direct kernel): one block
         // copy per tap; a dilation larger than the plane leaves taps wholly outside it
@@ -121,6 +123,11 @@ public class ConvReferenceTests
     [MemberData(nameof(ConvSpecs))]
     public void Conv2d_matches_direct_loops_without_the_direct_kernel(Spec s) =>
         WithSwitch(() => Ops.UseDirectConv, v => Ops.UseDirectConv = v, false, () => Conv2d_matches_direct_loops(s));
+
+    [Theory]
+    [MemberData(nameof(ConvSpecs))]
+    public void Conv2d_matches_direct_loops_without_the_space_to_depth_split(Spec s) =>
+        WithSwitch(() => Ops.UseSpaceToDepth, v => Ops.UseSpaceToDepth = v, false, () => Conv2d_matches_direct_loops(s));
 
     [Theory]
     [MemberData(nameof(ConvSpecs))]
