@@ -81,7 +81,8 @@ public static partial class Ops
             // A stride-2 convolution with few input channels and a large kernel (a ResNet-style 7x7 stem) as a
             // stride-1 one on the input's four 2x2 phases, with the kernel split the same way (zero taps where
             // it is odd): the direct kernel and the stride-1 gradient paths take it instead of a stride-2 im2col.
-XX
+            // DeepLabV3's stem (3 -> 16, 7x7, 128x128, batch 8, one thread): forward 2.6-3.1 -> 1.7-1.8 ms, with the
+            // input gradient (attacks) 16.5 -> 6.8 ms; the weight gradient alone stays at 3.4-3.7 ms.
             var xs = PadSpaceToDepth2(x, g.Ph, g.Pw, s2d.H, s2d.W);
             var wsplit = PadSpaceToDepth2(weight, 0, 0, s2d.Kh, s2d.Kw);
             return Conv2d(xs, wsplit, bias, 1, 1, 0, 0, 1, 1, 1);
