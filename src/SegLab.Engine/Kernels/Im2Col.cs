@@ -196,14 +196,19 @@ internal static class Im2Col
             // src[2 ow + dw .. 2 ow + dw + 15] must lie inside the row: 2 ow + dw + 16 <= src.Length
             for (; ow + 8 <= hi && 2 * ow + dw + 16 <= src.Length; ow += 8)
             {
-                var a = Avx.LoadVector256(ps + 2 * ow + dw);
-                var b = Avx.LoadVector256(ps + 2 * ow + dw + 8);
-                // [a0 a2 b0 b2 | a4 a6 b4 b6] -> [a0 a2 a4 a6 b0 b2 b4 b6]
-                var even = Avx.Shuffle(a, b, 0b10_00_10_00);
-                Avx.Store(pd + ow, Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle());
+                Avx.Store(pd + ow, LoadEven(ps + 2 * ow + dw));
             }
         }
         for (; ow < hi; ow++) drow[ow] = src[2 * ow + dw];
+    }
+
+    /// <summary>src[0], src[2], ..., src[14] (AVX2; reads 16 floats).</summary>
+    internal static unsafe Vector256<float> LoadEven(float* src)
+    {
+        var a = Avx.LoadVector256(src);
+        var b = Avx.LoadVector256(src + 8);
+        var s = Avx.Shuffle(a, b, 0b10_00_10_00);                         // a0 a2 b0 b2 | a4 a6 b4 b6
+        return Avx2.Permute4x64(s.AsDouble(), 0b11_01_10_00).AsSingle(); // a0 a2 a4 a6 b0 b2 b4 b6
     }
 
     // Stride 2 (float32, AVX2), the adjoint of GatherEven: dst[2 ow + dw] += srow[ow]. Eight values are spread over

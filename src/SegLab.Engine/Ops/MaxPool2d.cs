@@ -261,7 +261,7 @@ public static partial class Ops
                     for (int kw = 0; kw < g.KW; kw++)
                     {
                         float* src = px + start + kw;
-                        var v = g.SW == 1 ? Avx.LoadVector256(src) : LoadEven(src);
+                        var v = g.SW == 1 ? Avx.LoadVector256(src) : Kernels.Im2Col.LoadEven(src);
                         var take = Vector256.GreaterThan(v, max) | ~Vector256.Equals(v, v);
                         max = Vector256.ConditionalSelect(take, v, max);
                         arg = Vector256.ConditionalSelect(take.AsInt32(), Vector256.Create(start + kw) + lanes, arg);
@@ -271,15 +271,6 @@ public static partial class Ops
                 arg.Store(pi + ow);
             }
         }
-    }
-
-    // src[0], src[2], ..., src[14]
-    private static unsafe Vector256<float> LoadEven(float* src)
-    {
-        var a = Avx.LoadVector256(src);
-        var b = Avx.LoadVector256(src + 8);
-        var s = Avx.Shuffle(a, b, 0b10_00_10_00);                               // a0 a2 b0 b2 | a4 a6 b4 b6
-        return Avx2.Permute4x64(s.AsDouble(), 0b11_01_10_00).AsSingle();       // a0 a2 a4 a6 b0 b2 b4 b6
     }
 
     // gy: [N, C, OH, OW], idx: [N, C, OH, OW] -> gx: [N, C, H, W] (zeroed); gx[argmax] += gy.
