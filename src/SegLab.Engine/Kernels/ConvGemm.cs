@@ -24,9 +24,10 @@ internal static class ConvGemm
 /// A convolution's weight matrix op(A) (m x k) multiplied against many right-hand sides (each image's or band's
 /// unfolded columns): with the managed SGEMM it is packed once per call instead of once per product, which on
 /// DeepLabV3's 8x8 to 32x32 planes was a tenth of the convolutions' time. Other providers and element types take
-/// the plain product. Dispose to return the packed buffer.
+/// the plain product, as does a weight used by one product only (or a grouped convolution's, one slice per group:
+/// uses 1). Dispose to return the packed buffer.
 /// </summary>
-internal sealed class ConvWeights<T> : IDisposable where T : unmanaged
+internal sealed class ConvWeights<T> : IDisposable where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
     private readonly bool _transA;
     private readonly int _m, _k;
@@ -58,8 +59,7 @@ internal sealed class ConvWeights<T> : IDisposable where T : unmanaged
             _gemm.SgemmPacked(_packed, false, n, 1f, MemoryMarshal.Cast<T, float>(b), ldb, (float)(object)beta, MemoryMarshal.Cast<T, float>(c), ldc);
             return;
         }
-        T one = typeof(T) == typeof(float) ? (T)(object)1f : (T)(object)1.0;
-        ConvGemm.Gemm(_transA, false, _m, n, _k, one, a, lda, b, ldb, beta, c, ldc);
+        ConvGemm.Gemm(_transA, false, _m, n, _k, T.One, a, lda, b, ldb, beta, c, ldc);
     }
 
     public void Dispose() => _packed?.Dispose();

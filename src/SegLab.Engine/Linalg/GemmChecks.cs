@@ -10,9 +10,9 @@ internal static class GemmChecks
         if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"gemm: negative size m={m} n={n} k={k}.");
         int aRows = transA ? k : m, aCols = transA ? m : k;
         int bRows = transB ? n : k, bCols = transB ? k : n;
-        Check("A", aRows, aCols, a.Length, lda);
-        Check("B", bRows, bCols, b.Length, ldb);
-        Check("C", m, n, c.Length, ldc);
+        ValidateOperand("A", aRows, aCols, a.Length, lda);
+        ValidateOperand("B", bRows, bCols, b.Length, ldb);
+        ValidateOperand("C", m, n, c.Length, ldc);
     }
 
     public static void ScaleC(int m, int n, float beta, Span<float> c, int ldc)
@@ -26,9 +26,7 @@ internal static class GemmChecks
     }
 
     /// <summary>Checks one operand of rows x cols stored with row stride ld in a buffer of the given length.</summary>
-    public static void ValidateOperand(string name, int rows, int cols, int length, int ld) => Check(name, rows, cols, length, ld);
-
-    private static void Check(string name, int rows, int cols, int length, int ld)
+    public static void ValidateOperand(string name, int rows, int cols, int length, int ld)
     {
         if (rows == 0 || cols == 0) return;
         if (ld < cols) throw new ArgumentException($"gemm: leading dimension of {name} ({ld}) is smaller than its {cols} columns.");

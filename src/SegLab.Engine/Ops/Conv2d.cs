@@ -215,8 +215,8 @@ public static partial class Ops
         // Work items (image, group, band of output rows) write disjoint parts of y, so they run in parallel, each
         // GEMM single-threaded inside; a lone item (batch 1, one band) leaves the threads to the GEMM.
         long flops = 2L * kg * g.Rows * Math.Min(band, g.Ho) * g.Wo;
-        // One group: the weights are packed once for all the items' products.
-        using var weights = groups == 1 ? new ConvWeights<T>(false, kg, g.Rows, w, g.Rows, pointwise ? howo : Math.Min(band, g.Ho) * g.Wo, n * bands) : null;
+        // One group: the weights are packed once for all the items' products (groups: one slice each, unpacked).
+        using var weights = new ConvWeights<T>(false, kg, g.Rows, w, g.Rows, pointwise ? howo : Math.Min(band, g.Ho) * g.Wo, groups == 1 ? n * bands : 1);
         unsafe
         {
             fixed (T* px = x, pw = w, py = y)
@@ -232,8 +232,7 @@ public static partial class Ops
                     if (pointwise)
                     {
                         // [kg, C] x [C, H*W] -> [kg, H*W]
-                        if (weights is not null) weights.Multiply(ws, g.C, howo, xs, hw, T.Zero, ys, howo);
-                        else ConvGemm.Gemm(false, false, kg, howo, g.C, T.One, ws, g.C, xs, hw, T.Zero, ys, howo);
+                        weights.Multiply(ws, g.C, howo, xs, hw, T.Zero, ys, howo);
                         return;
                     }
                     int rows = Math.Min(band, g.Ho - oh0), width = rows * g.Wo;
@@ -241,8 +240,7 @@ public static partial class Ops
                     var c = cols.Span(g.Rows * width);
                     Im2Col.Unfold<T>(xs, g, oh0, rows, c);
                     // [kg, C*kh*kw] x [C*kh*kw, rows*Wo] -> y rows [oh0, oh0 + rows) of each of the kg planes
-                    if (weights is not null) weights.Multiply(ws, g.Rows, width, c, width, T.Zero, ys.Slice(oh0 * g.Wo), howo);
-                    else ConvGemm.Gemm(false, false, kg, width, g.Rows, T.One, ws, g.Rows, c, width, T.Zero, ys.Slice(oh0 * g.Wo), howo);
+                    weights.Multiply(ws, g.Rows, width, c, width, T.Zero, ys.Slice(oh0 * g.Wo), howo);
                 });
             }
         }
@@ -391,7 +389,7 @@ public static partial class Ops
             || (double)ConvWork(flopsPerItem) * items < Parallelism.MinParallelWork || flopsPerItem < 128L * g.C * hw
             ? 1 : Math.Max(1, Math.Min(Parallelism.Threads / items, bands));
         int slice = g.C * hw;
-        using var weights = groups == 1 ? new ConvWeights<T>(true, g.Rows, kg, w, g.Rows, Math.Min(band, g.Ho) * g.Wo, items * bands) : null;
+        using var weights = new ConvWeights<T>(true, g.Rows, kg, w, g.Rows, Math.Min(band, g.Ho) * g.Wo, groups == 1 ? items * bands : 1);
         var copies = new T[runs > 1 ? items * (runs - 1) : 0][]; // pooled: a fresh array per call would be fresh pages
         for (int i = 0; i < copies.Length; i++)
         {
@@ -416,8 +414,7 @@ public static partial class Ops
                         int oh0 = bi * band, rows = Math.Min(band, g.Ho - oh0), width = rows * g.Wo;
                         var c = cols.Span(g.Rows * width);
                         // [kg, C*kh*kw]^T x [kg, rows*Wo] -> [C*kh*kw, rows*Wo], folded back into dx
-                        if (weights is not null) weights.Multiply(ws, g.Rows, width, dys.Slice(oh0 * g.Wo), howo, T.Zero, c, width);
-                        else ConvGemm.Gemm(true, false, g.Rows, width, kg, T.One, ws, g.Rows, dys.Slice(oh0 * g.Wo), howo, T.Zero, c, width);
+                        weights.Multiply(ws, g.Rows, width, dys.Slice(oh0 * g.Wo), howo, T.Zero, c, width);
                         Im2Col.FoldAdd<T>(c, g, oh0, rows, dxs);
                     }
                 });
