@@ -27,19 +27,70 @@ internal static class Cli
         try
         {
             var result = root.Parse(args);
+            if (result.Errors.Count > 0) return UsageErrors(result, stderr);
             return result.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
-        // Expected failures (bad values, missing files, unavailable providers) are one red line; anything else is a bug and keeps its stack trace.
-        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException or UnauthorizedAccessException or FormatException or KeyNotFoundException)
+        // Expected failures are one red line: usage errors (a bad option value, an unknown name) exit with 2, data
+        // errors (a missing, unreadable or invalid file; a format or state that does not fit) with 1. Anything else
+        // is a bug and keeps its stack trace. SEGLAB_DEBUG=1 prints the stack trace of expected failures too.
+        catch (Exception e) when (ExitCode(e) is int code)
         {
-            bool red = ReferenceEquals(stderr, System.Console.Error) && !System.Console.IsErrorRedirected
-                && Environment.GetEnvironmentVariable("NO_COLOR") is null;
-            string line = $"error: {e.Message.ReplaceLineEndings(" ")}";
-            stderr.WriteLine(red ? $"\u001b[31m{line}\u001b[0m" : line);
+            WriteError(stderr, e.Message);
             if (Environment.GetEnvironmentVariable("SEGLAB_DEBUG") == "1") stderr.WriteLine(e);
-            return 1;
+            return code;
         }
     }
+
+    /// <summary>Exit code of an expected failure: 2 for usage errors, 1 for data errors, null for bugs.</summary>
+    /// <param name="e">The exception that reached the top.</param>
+    internal static int? ExitCode(Exception e) => e switch
+    {
+        ArgumentException => 2,
+        IOException or UnauthorizedAccessException or InvalidDataException or FormatException or KeyNotFoundException
+            or InvalidOperationException or SegLab.Engine.Serialization.SafeTensorsException or SegLab.Engine.Nn.StateDictException => 1,
+        _ => null,
+    };
+
+    private static void WriteError(TextWriter stderr, string message)
+    {
+        bool red = ReferenceEquals(stderr, System.Console.Error) && !System.Console.IsErrorRedirected
+            && Environment.GetEnvironmentVariable("NO_COLOR") is null;
+        string line = $"error: {message.ReplaceLineEndings(" ")}";
+        stderr.WriteLine(red ? $"\u001b[31m{line}\u001b[0m" : line);
+    }
+
+    // Parse errors in the user's words (no .NET type names), one line each, and where to find the usage: exit 2.
+    private static int UsageErrors(ParseResult result, TextWriter stderr)
+    {
+        foreach (var error in result.Errors) WriteError(stderr, Plain(error.Message));
+        string verb = string.Join(' ', result.CommandResult.Command is RootCommand ? [] : VerbPath(result.CommandResult));
+        stderr.WriteLine($"Run 'seglab {(verb.Length > 0 ? verb + " " : "")}--help' for the options.");
+        return 2;
+    }
+
+    private static IEnumerable<string> VerbPath(System.CommandLine.Parsing.CommandResult c)
+    {
+        var names = new List<string>();
+        for (var r = c; r is not null && r.Command is not RootCommand; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+            names.Insert(0, r.Command.Name);
+        return names;
+    }
+
+    /// <summary>A System.CommandLine message with its .NET type names said in words.</summary>
+    /// <param name="message">The parser's message.</param>
+    internal static string Plain(string message)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(message, @"^Cannot parse argument '(.*)' for option '(.*)' as expected type '(.*)'\.?$");
+        return m.Success ? $"{m.Groups[2].Value}: '{m.Groups[1].Value}' is not {TypeInWords(m.Groups[3].Value)}." : message;
+    }
+
+    private static string TypeInWords(string type) => type.Replace("System.Nullable`1[", "", StringComparison.Ordinal).TrimEnd(']') switch
+    {
+        "System.Int32" or "System.Int64" => "a whole number",
+        "System.Double" or "System.Single" => "a number",
+        "System.Boolean" => "true or false",
+        var t => "a value of type " + t,
+    };
 
     private static RootCommand Build(CliIO io)
     {

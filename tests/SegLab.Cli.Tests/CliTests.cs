@@ -117,10 +117,10 @@ public class CliTests
     }
 
     [Fact]
-    public void Bad_values_give_a_one_line_error_and_exit_code_1()
+    public void Bad_values_give_a_one_line_error_and_exit_code_2()
     {
         var r = Run("bench", "gemm", "--sizes", "12,abc");
-        Assert.Equal(1, r.Code);
+        Assert.Equal(2, r.Code);
         Assert.StartsWith("error: --sizes: 'abc'", r.Err, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", r.Err, StringComparison.Ordinal);
     }
@@ -139,7 +139,7 @@ public class CliTests
     public void Zero_threads_is_an_error_not_a_crash()
     {
         var r = Run("--threads", "0", "info");
-        Assert.Equal(1, r.Code);
+        Assert.Equal(2, r.Code);
         Assert.StartsWith("error: --threads must be at least 1", r.Err, StringComparison.Ordinal);
     }
 
@@ -162,9 +162,9 @@ public class CliTests
         Assert.True(doc.RootElement.GetProperty("inputGradMs").GetDouble() > 0);
         Assert.True(doc.RootElement.GetProperty("peakMemoryMB").GetDouble() > 0);
         var bad = Run("bench", "model", "--model", "espnet-camvid", "--size", "64by96");
-        Assert.Equal(1, bad.Code);
+        Assert.Equal(2, bad.Code);
         Assert.Contains("--size", bad.Err, StringComparison.Ordinal);
-        Assert.Equal(1, Run("bench", "model", "--model", "nonet").Code);
+        Assert.Equal(2, Run("bench", "model", "--model", "nonet").Code);
     }
 
     [Fact]

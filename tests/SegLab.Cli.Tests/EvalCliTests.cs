@@ -92,7 +92,7 @@ public sealed class EvalCliTests : IDisposable
         var missing = Run("eval", "--model", "cgnet-camvid", "--weights", weights, "--data", Path.Combine(_tmp, "nowhere"), "--out", Path.Combine(_tmp, "o3"));
         Assert.Equal(1, missing.Code);
         Assert.Contains("nowhere", missing.Err, StringComparison.Ordinal);
-        Assert.Equal(1, Run("eval", "--model", "cgnet-camvid", "--weights", weights, "--data", data, "--out", outDir, "--shard", "3/2").Code);
+        Assert.Equal(2, Run("eval", "--model", "cgnet-camvid", "--weights", weights, "--data", data, "--out", outDir, "--shard", "3/2").Code);
     }
 
     [Fact]
@@ -110,7 +110,7 @@ public sealed class EvalCliTests : IDisposable
         Assert.True(worst <= clean, $"worst case {worst} above clean {clean}");
         Assert.True(File.Exists(Path.Combine(outDir, "report.html")));
         var bad = Run("attack", "--model", "cgnet-camvid", "--data", Path.Combine(Samples, "camvid"), "--shard", "0/2", "--out", outDir);
-        Assert.Equal(1, bad.Code);
+        Assert.Equal(2, bad.Code);
         Assert.Contains("--shard", bad.Err, StringComparison.Ordinal);
     }
 

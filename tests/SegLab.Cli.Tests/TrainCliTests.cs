@@ -103,6 +103,6 @@ public sealed class TrainCliTests : IDisposable
         Assert.Equal(2, root.GetProperty("stepsMs").GetArrayLength());
         Assert.True(root.GetProperty("medianMs").GetDouble() > 0);
         Assert.True(root.GetProperty("peakMemoryMB").GetDouble() > 0);
-        Assert.Equal(1, Run("train", "bench").Code);
+        Assert.Equal(2, Run("train", "bench").Code);
     }
 }

@@ -8,19 +8,15 @@ internal static class TestPaths
     /// <summary>This test project's source folder (fixtures live under it).</summary>
     public static string SourceDir() => Path.GetDirectoryName(Here())!;
 
-    /// <summary>The shared data folder, or null (then data tests return early with a message).</summary>
-    public static string? Shared { get; } = SharedData.Root ?? FromSources();
+    /// <summary>The shared data folder as SegLab finds it (SEGLAB_SHARED, else ../shared beside the repository), or null: then data tests report as skipped.</summary>
+    public static string? Shared => SharedData.Root;
 
-    /// <summary>../shared beside the repository that holds these sources (for builds whose output lies elsewhere).</summary>
-    private static string? FromSources()
+    /// <summary>Skips the calling test (it shows as skipped, not passed) where the shared folder is absent; else its path.</summary>
+    /// <param name="what">What the test needs from it, for the skip message.</param>
+    public static string RequireShared(string what)
     {
-        for (var dir = new DirectoryInfo(SourceDir()); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "..", "shared");
-            if (File.Exists(Path.Combine(dir.FullName, "SegLab.slnx")) && Directory.Exists(Path.Combine(candidate, "models")))
-                return Path.GetFullPath(candidate);
-        }
-        return null;
+        Skip.If(Shared is null, $"needs the shared data folder ({SharedData.Location.Explanation}) for {what}");
+        return Shared!;
     }
 
     private static string Here([CallerFilePath] string file = "") => file;

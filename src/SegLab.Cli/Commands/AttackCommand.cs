@@ -51,7 +51,9 @@ internal static class AttackCommand
         cmd.SetAction(r =>
         {
             Cli.ApplyThreads(r);
-            var radii = r.GetValue(eps)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(LinfBall.ParseEps).ToArray();
+            // Every option is checked before anything is loaded, so that a usage error reads the same with or
+            // without the model's weights and the data present.
+            var radii = r.GetValue(eps)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseRadius).ToArray();
             if (radii.Length == 0) throw new ArgumentException("--eps: give at least one radius.");
             var logits = r.GetValue(lossLogits)!.ToLowerInvariant() switch
             {
@@ -59,19 +61,29 @@ internal static class AttackCommand
                 "all" => LossLogits.All,
                 var v => throw new ArgumentException($"--loss-logits must be scored or all, got '{v}'."),
             };
+            string? single = r.GetValue(attack);
+            string lossName = r.GetValue(loss)!;
+            if (single is not null && !AttackTable.Names.Contains(single))
+                throw new ArgumentException($"--attack: unknown attack '{single}'. Known attacks: {string.Join(", ", AttackTable.Names)}.");
+            if (single is not null && !LossTable.Names.Contains(lossName))
+                throw new ArgumentException($"--loss: unknown attack loss '{lossName}'. Known losses: {string.Join(", ", LossTable.Names)}.");
+            var protocolSpec = single is null ? Protocols.Get(r.GetValue(protocol)!) : null;
+            if (r.GetValue(steps) is < 1) throw new ArgumentException($"--steps must be at least 1, got {r.GetValue(steps)}.");
+            double? alphaValue = r.GetValue(alpha) is { } a ? ParseRadius(a) : null;
+            var shardSpec = r.GetValue(shard) is { } sh ? EvalCommand.ParseShard(sh) : ((int Index, int Count)?)null;
+            if (r.GetValue(limit) is < 1) throw new ArgumentException($"--limit must be at least 1, got {r.GetValue(limit)}.");
+
             var seg = SegLab.Training.TrainedModel.Resolve(r.GetValue(model)!, r.GetValue(modelWeights));
             var dataset = Datasets.Open(r.GetValue(data)!, r.GetValue(split)!, r.GetValue(layout)!);
             var am = new AttackModel(seg, r.GetValue(ignore) ?? dataset.Classes.IgnoreIndex, logits);
-            var ids = Select(Enumerable.Range(0, dataset.Count).Select(dataset.Id).ToArray(), r.GetValue(images), r.GetValue(shard), r.GetValue(limit));
-            string? single = r.GetValue(attack);
-            string lossName = r.GetValue(loss)!;
+            var ids = Select(Enumerable.Range(0, dataset.Count).Select(dataset.Id).ToArray(), r.GetValue(images), shardSpec, r.GetValue(limit));
             bool needsWeights = single is null ? string.Equals(r.GetValue(protocol), "sea", StringComparison.OrdinalIgnoreCase) : lossName == "bmce";
             IReadOnlyList<double>? classWeights = r.GetValue(weights) is { } wf ? ClassWeights.Load(wf)
                 : needsWeights ? TrainWeights(io, r.GetValue(data)!, r.GetValue(layout)!, seg.NumClasses) : null;
             long s0 = r.GetValue(seed);
-            var proto = single is null ? Protocols.Get(r.GetValue(protocol)!)
-                : Protocols.Single(new AttackSettings(single, LossTable.Create(lossName, classWeights, seg.NumClasses), r.GetValue(steps),
-                    r.GetValue(alpha) is { } a ? LinfBall.ParseEps(a) : null, r.GetValue(noRandomStart) ? false : null, s0,
+            var proto = protocolSpec
+                ?? Protocols.Single(new AttackSettings(single!, LossTable.Create(lossName, classWeights, seg.NumClasses), r.GetValue(steps),
+                    alphaValue, r.GetValue(noRandomStart) ? false : null, s0,
                     r.GetValue(pgdLast) ? PgdIterate.Last : PgdIterate.BestLoss));
             var evaluator = new RobustnessEvaluator(am, proto, radii, new ProtocolContext(seg.NumClasses, classWeights, s0)) { KeepTraces = single is not null };
             string fingerprint = string.Join("|", seg.Name, proto.Name, proto.Description, string.Join(",", evaluator.AttackNames),
@@ -131,7 +143,7 @@ internal static class AttackCommand
         return examples;
     }
 
-    private static List<string> Select(IReadOnlyList<string> all, string? only, string? shard, int? limit)
+    private static List<string> Select(IReadOnlyList<string> all, string? only, (int Index, int Count)? shard, int? limit)
     {
         IEnumerable<string> ids = all;
         if (only is not null)
@@ -141,21 +153,27 @@ internal static class AttackCommand
             if (missing.Length > 0) throw new ArgumentException($"--images: no image named {string.Join(", ", missing)} in the split.");
             ids = want;
         }
-        if (shard is not null)
-        {
-            var parts = shard.Split('/');
-            if (parts.Length != 2 || !int.TryParse(parts[0], Ci, out int i) || !int.TryParse(parts[1], Ci, out int n) || n < 1 || i < 1 || i > n)
-                throw new ArgumentException($"--shard must be i/n with 1 <= i <= n (for example 1/4), got '{shard}'.");
-            ids = ids.Where((_, k) => k % n == i - 1);
-        }
-        if (limit is { } l)
-        {
-            if (l < 1) throw new ArgumentException($"--limit must be at least 1, got {l}.");
-            ids = ids.Take(l);
-        }
+        if (shard is var (i, n)) ids = ids.Where((_, k) => k % n == i - 1);
+        if (limit is { } l) ids = ids.Take(l);
         var list = ids.ToList();
         if (list.Count == 0) throw new ArgumentException("no images selected.");
         return list;
+    }
+
+    /// <summary>An attack radius or step size: a number or k/255 in (0, 1].</summary>
+    private static double ParseRadius(string text)
+    {
+        double v;
+        try
+        {
+            v = LinfBall.ParseEps(text);
+        }
+        catch (FormatException e)
+        {
+            throw new ArgumentException($"--eps/--alpha: {e.Message}", e);
+        }
+        if (v <= 0) throw new ArgumentException($"--eps and --alpha must be positive, got '{text}'.");
+        return v;
     }
 
     private static double[] TrainWeights(CliIO io, string data, string layout, int classes)

@@ -29,19 +29,15 @@ internal static class EvalCommand
         cmd.SetAction(r =>
         {
             Cli.ApplyThreads(r);
+            // Options first, then the model and the data (a usage error reads the same whatever is installed).
+            if (r.GetValue(limit) is < 1) throw new ArgumentException($"--limit must be at least 1, got {r.GetValue(limit)}.");
+            string? shardText = r.GetValue(shard);
+            var shardSpec = shardText is null ? ((int Index, int Count)?)null : ParseShard(shardText);
+            if (r.GetValue(worst) < 0) throw new ArgumentException($"--worst must be at least 0, got {r.GetValue(worst)}.");
             var m = SegLab.Training.TrainedModel.Resolve(r.GetValue(model)!, r.GetValue(weights));
             ISegmentationDataset ds = Datasets.Open(r.GetValue(data)!, r.GetValue(split)!, r.GetValue(layout)!, r.GetValue(classes));
-            if (r.GetValue(limit) is int n)
-            {
-                if (n < 1) throw new ArgumentException($"--limit must be at least 1, got {n}.");
-                ds = Datasets.Limit(ds, n);
-            }
-            string? shardText = r.GetValue(shard);
-            if (shardText is not null)
-            {
-                var (i, count) = ParseShard(shardText);
-                ds = Datasets.Shard(ds, i - 1, count);
-            }
+            if (r.GetValue(limit) is int n) ds = Datasets.Limit(ds, n);
+            if (shardSpec is var (i, count)) ds = Datasets.Shard(ds, i - 1, count);
             var options = new EvaluationOptions
             {
                 SkipBad = r.GetValue(skipBad),
@@ -63,12 +59,14 @@ internal static class EvalCommand
         var inputs = new Argument<string[]>("shards") { Description = "Output folders of `seglab eval --shard i/n` runs.", Arity = ArgumentArity.OneOrMore };
         var output = new Option<string>("--out") { Description = "Output folder for the merged metrics and report.", Required = true };
         var worst = new Option<int>("--worst") { Description = "Worst images shown in the report.", DefaultValueFactory = _ => 6 };
-        var cmd = new Command("merge", "Merge the outputs of sharded `seglab eval` runs into the metrics of the whole split.") { inputs, output, worst };
+        var partial = new Option<bool>("--partial") { Description = "Merge an incomplete set of shards; metrics.json and the report then say which shards are missing." };
+        var cmd = new Command("merge", "Merge the outputs of sharded `seglab eval` runs into the metrics of the whole split.") { inputs, output, worst, partial };
         cmd.SetAction(r =>
         {
-            var merged = EvaluationOutput.Merge(r.GetValue(inputs)!, r.GetValue(output)!, r.GetValue(worst), CommandLine());
+            var merged = EvaluationOutput.Merge(r.GetValue(inputs)!, r.GetValue(output)!, r.GetValue(worst), CommandLine(), r.GetValue(partial));
             PrintSummary(io, merged.Summary, merged.Classes, merged.Skipped);
-            io.Console.MarkupLine($"Merged {r.GetValue(inputs)!.Length} shard(s), {merged.Summary.Images} images.");
+            io.Console.MarkupLine($"Merged {r.GetValue(inputs)!.Length} shard(s), {merged.Summary.Images} images."
+                + (merged.MissingShards.Count > 0 ? $" [yellow]Partial: shards {string.Join(", ", merged.MissingShards)} missing.[/]" : ""));
             io.Console.MarkupLine($"Report: [blue]{Markup.Escape(merged.Files.Report)}[/]  metrics: [blue]{Markup.Escape(merged.Files.Metrics)}[/]");
             return 0;
         });

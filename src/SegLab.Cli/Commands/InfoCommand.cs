@@ -1,4 +1,4 @@
-// seglab info: what this machine gives the engine (SIMD, BLAS provider, threads).
+// seglab info: what this machine gives the engine (SIMD, BLAS provider, threads), and which shared data folder is used.
 using System.CommandLine;
 using System.Numerics;
 using System.Runtime.InteropServices;
@@ -13,14 +13,15 @@ namespace SegLab.Cli;
 internal sealed record EngineInfo(
     string Version, string Runtime, string Os, string Architecture, int ProcessorCount, int Threads, string ThreadPolicy,
     bool Vector256, bool Vector512, int VectorFloatCount, bool Avx2, bool Fma, bool Avx512F,
-    string BlasProvider, string BlasConfiguration, bool OpenBlasAvailable, string BlasSetting)
+    string BlasProvider, string BlasConfiguration, bool OpenBlasAvailable, string BlasSetting, string? SharedFolder, string SharedFolderRule)
 {
     public static EngineInfo Collect() => new(
         Cli.Version, RuntimeInformation.FrameworkDescription, RuntimeInformation.OSDescription, RuntimeInformation.ProcessArchitecture.ToString(),
         Environment.ProcessorCount, Parallelism.Threads, Parallelism.Describe(),
         System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated, System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, Vector<float>.Count,
         System.Runtime.Intrinsics.X86.Avx2.IsSupported, System.Runtime.Intrinsics.X86.Fma.IsSupported, System.Runtime.Intrinsics.X86.Avx512F.IsSupported,
-        Gemm.Provider.Name, Gemm.Provider.Describe(), Gemm.OpenBlas is not null, Environment.GetEnvironmentVariable("SEGLAB_BLAS") ?? "auto");
+        Gemm.Provider.Name, Gemm.Provider.Describe(), Gemm.OpenBlas is not null, Environment.GetEnvironmentVariable("SEGLAB_BLAS") ?? "auto",
+        SharedData.Location.Root, SharedData.Location.Explanation);
 }
 
 internal static class InfoCommand
@@ -55,6 +56,7 @@ internal static class InfoCommand
                 : Gemm.OpenBlas is { } ob && !ReferenceEquals(Gemm.Provider, ob)
                     ? $"yes, {ob.CoreName} kernels{(ob.UsesAvx512Kernels ? "" : " (not AVX-512: auto prefers the managed AVX-512 kernel)")}"
                     : "yes");
+            Row("shared data folder", info.SharedFolder is null ? $"none ({info.SharedFolderRule})" : $"{info.SharedFolder} ({info.SharedFolderRule})");
             io.Console.Write(t);
             return 0;
         });

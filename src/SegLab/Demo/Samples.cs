@@ -9,15 +9,27 @@ public static class Samples
     public const string Model = "cgnet-camvid";
 
     /// <summary>The samples folder, or an error saying where it was looked for.</summary>
-    public static string Root()
+    public static string Root() => TryRoot(out var candidates)
+        ?? throw new DirectoryNotFoundException($"The demo samples were not found (looked in {candidates[0]} and in samples/ above the current folder); rebuild seglab from a complete checkout.");
+
+    /// <summary>The shipped weights file named <paramref name="fileName"/> (samples/models/), or null.</summary>
+    /// <param name="fileName">File name of a model table entry's pretrained weights.</param>
+    public static string? TryWeights(string fileName)
     {
-        var candidates = new List<string> { Path.Combine(AppContext.BaseDirectory, "samples") };
+        if (TryRoot(out _) is not { } root) return null;
+        var path = Path.Combine(root, "models", Path.GetFileName(fileName));
+        return File.Exists(path) ? path : null;
+    }
+
+    private static string? TryRoot(out List<string> candidates)
+    {
+        candidates = [Path.Combine(AppContext.BaseDirectory, "samples")];
         for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
             candidates.Add(Path.Combine(dir.FullName, "samples"));
         foreach (var c in candidates)
             if (File.Exists(Path.Combine(c, "models", WeightsFileName)) && Directory.Exists(Path.Combine(c, "camvid", "val")))
                 return c;
-        throw new DirectoryNotFoundException($"The demo samples were not found (looked in {candidates[0]} and in samples/ above the current folder); rebuild seglab from a complete checkout.");
+        return null;
     }
 
     /// <summary>The CamVid-layout folder of the sample images.</summary>

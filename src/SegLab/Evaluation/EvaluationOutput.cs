@@ -34,7 +34,8 @@ public sealed record EvaluationFiles(string Directory, string Metrics, string St
 /// <param name="Classes">Class table.</param>
 /// <param name="Skipped">Skipped files of every shard.</param>
 /// <param name="Files">What was written.</param>
-public sealed record MergedEvaluation(MetricSummary Summary, ClassTable Classes, IReadOnlyList<SkippedFile> Skipped, EvaluationFiles Files);
+/// <param name="MissingShards">Shards i/n that were not given (empty unless the merge was allowed to be partial).</param>
+public sealed record MergedEvaluation(MetricSummary Summary, ClassTable Classes, IReadOnlyList<SkippedFile> Skipped, EvaluationFiles Files, IReadOnlyList<string> MissingShards);
 
 /// <summary>Writes evaluation outputs and merges shards.</summary>
 public static class EvaluationOutput
@@ -67,7 +68,8 @@ public static class EvaluationOutput
     /// <param name="outDir">Output folder (created).</param>
     /// <param name="worstImages">Worst images shown in the report.</param>
     /// <param name="commandLine">The merge command line.</param>
-    public static MergedEvaluation Merge(IReadOnlyList<string> shardDirs, string outDir, int worstImages, string commandLine)
+    /// <param name="allowPartial">Write the merge of an incomplete shard set, marked partial in metrics.json and the report, instead of refusing it.</param>
+    public static MergedEvaluation Merge(IReadOnlyList<string> shardDirs, string outDir, int worstImages, string commandLine, bool allowPartial = false)
     {
         ArgumentNullException.ThrowIfNull(shardDirs);
         if (shardDirs.Count == 0) throw new ArgumentException("merge: give at least one shard output folder.");
@@ -78,6 +80,9 @@ public static class EvaluationOutput
             if (r.Model != first.Model || r.Root != first.Root || r.Split != first.Split)
                 throw new InvalidDataException($"merge: {r.Dir} evaluated {r.Model} on {r.Root} split {r.Split}, but {first.Dir} evaluated {first.Model} on {first.Root} split {first.Split}.");
         }
+        var missingShards = MissingShards(runs);
+        if (missingShards.Count > 0 && !allowPartial)
+            throw new InvalidDataException($"merge: the shard set is incomplete: {string.Join(", ", missingShards)} missing (give every shard's folder, or --partial to write a result marked partial).");
         var state = MetricsJson.LoadState(EvaluationFiles.In(first.Dir).State);
         var acc = new MetricAccumulator(state.Accumulator.NumClasses);
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -107,16 +112,17 @@ public static class EvaluationOutput
         Directory.CreateDirectory(files.Directory);
         MetricsJson.SaveState(files.State, acc, state.ClassNames);
         var info = new EvaluationRunInfo(commandLine, null, first.Layout, first.ClassesOption);
-        WriteMetrics(files.Metrics, summary, classes, first.Model, first.Dataset, first.Root, first.Split, info, skipped, double.NaN, shardDirs.Count);
+        WriteMetrics(files.Metrics, summary, classes, first.Model, first.Dataset, first.Root, first.Split, info, skipped, double.NaN, shardDirs.Count, missingShards);
         var report = EvalReport.Build(first.Model, $"{first.Dataset} ({first.Root})", first.Split, classes, summary, worst, skipped, double.NaN, commandLine);
         report.Meta("merged from", string.Join(", ", runs.Select(r => r.Dir)));
+        if (missingShards.Count > 0) report.Note($"Partial result: shards {string.Join(", ", missingShards)} are missing, so these figures cover only part of the split.");
         if (note is not null) report.Note(note);
         report.Save(files.Report);
-        return new MergedEvaluation(summary, classes, skipped, files);
+        return new MergedEvaluation(summary, classes, skipped, files, missingShards);
     }
 
     private static void WriteMetrics(string path, MetricSummary summary, ClassTable classes, string model, string dataset, string root, string split,
-        EvaluationRunInfo info, IReadOnlyList<SkippedFile> skipped, double seconds, int shards = 1)
+        EvaluationRunInfo info, IReadOnlyList<SkippedFile> skipped, double seconds, int shards = 1, IReadOnlyList<string>? missingShards = null)
     {
         var node = JsonNode.Parse(MetricsJson.SummaryToJson(summary, classes.Names))!.AsObject();
         var head = new JsonObject
@@ -129,6 +135,8 @@ public static class EvaluationOutput
             ["classes"] = info.Classes,
             ["shard"] = info.Shard,
             ["mergedShards"] = shards > 1 ? shards : null,
+            ["partial"] = missingShards is { Count: > 0 } ? true : null,
+            ["missingShards"] = missingShards is { Count: > 0 } ? new JsonArray(missingShards.Select(m => (JsonNode?)m).ToArray()) : null,
             ["commandLine"] = info.CommandLine,
             ["seconds"] = double.IsFinite(seconds) ? Math.Round(seconds, 3) : null,
             ["imagesPerSecond"] = double.IsFinite(seconds) && seconds > 0 ? Math.Round(summary.Images / seconds, 4) : null,
@@ -144,7 +152,31 @@ public static class EvaluationOutput
         SegLab.Engine.IO.AtomicFile.Write(path, bytes);
     }
 
-    private sealed record Run(string Dir, string Model, string Dataset, string Root, string Split, string Layout, string? ClassesOption, int[] Excluded, IReadOnlyList<SkippedFile> Skipped);
+    private sealed record Run(string Dir, string Model, string Dataset, string Root, string Split, string Layout, string? ClassesOption, int[] Excluded, IReadOnlyList<SkippedFile> Skipped, string? Shard);
+
+    /// <summary>The shards i/n that none of <paramref name="runs"/> covers; an error for runs of different n, a shard given twice, or a sharded run merged with an unsharded one.</summary>
+    private static List<string> MissingShards(List<Run> runs)
+    {
+        var parsed = runs.Select(r => (Run: r, Shard: r.Shard is null ? ((int I, int N)?)null : ParseShard(r))).ToList();
+        if (parsed.All(p => p.Shard is null)) return [];
+        if (parsed.FirstOrDefault(p => p.Shard is null).Run is { } whole)
+            throw new InvalidDataException($"merge: {whole.Dir} is a whole-split run and cannot be merged with shards.");
+        int n = parsed[0].Shard!.Value.N;
+        if (parsed.FirstOrDefault(p => p.Shard!.Value.N != n).Run is { } other)
+            throw new InvalidDataException($"merge: {other.Dir} is shard {other.Shard}, but {parsed[0].Run.Dir} is shard {parsed[0].Run.Shard}: shards of different counts do not merge.");
+        var given = new Dictionary<int, string>();
+        foreach (var (run, shard) in parsed)
+            if (!given.TryAdd(shard!.Value.I, run.Dir))
+                throw new InvalidDataException($"merge: shard {run.Shard} is given twice ({given[shard.Value.I]} and {run.Dir}).");
+        return Enumerable.Range(1, n).Where(i => !given.ContainsKey(i)).Select(i => $"{i}/{n}").ToList();
+    }
+
+    private static (int I, int N) ParseShard(Run r)
+    {
+        var parts = r.Shard!.Split('/');
+        if (parts.Length == 2 && int.TryParse(parts[0], out int i) && int.TryParse(parts[1], out int n) && n >= 1 && i >= 1 && i <= n) return (i, n);
+        throw new InvalidDataException($"merge: {EvaluationFiles.In(r.Dir).Metrics} has an invalid shard '{r.Shard}'.");
+    }
 
     private static Run ReadRun(string dir)
     {
@@ -157,7 +189,7 @@ public static class EvaluationOutput
             string S(string key) => (string?)m[key] ?? throw new InvalidDataException($"merge: {files.Metrics} has no '{key}'.");
             var skipped = (m["skipped"]?.AsArray() ?? []).Select(s => new SkippedFile((string)s!["id"]!, (string?)s["path"], (string)s["problem"]!)).ToList();
             var excluded = (m["excludedClasses"]?.AsArray() ?? []).Select(x => (int)x!).ToArray();
-            return new Run(dir, S("model"), S("dataset"), S("root"), S("split"), (string?)m["layout"] ?? "auto", (string?)m["classes"], excluded, skipped);
+            return new Run(dir, S("model"), S("dataset"), S("root"), S("split"), (string?)m["layout"] ?? "auto", (string?)m["classes"], excluded, skipped, (string?)m["shard"]);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {

@@ -55,6 +55,19 @@ public static class ModelTable
     }
 
     /// <summary>
+    /// The pretrained weights of <paramref name="spec"/>: in the shared data folder, else the same file shipped in
+    /// samples/models/ (the demo's CGNet), else the shared folder's error saying how to provide it.
+    /// </summary>
+    /// <param name="spec">A table entry.</param>
+    public static string PretrainedWeights(ModelSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.WeightsFile is null) throw new ArgumentException($"Model '{spec.Name}' has no pretrained weights; pass a weights file.");
+        if (SharedData.Root is { } root && File.Exists(Path.Combine(root, spec.WeightsFile))) return Path.Combine(root, spec.WeightsFile);
+        return Demo.Samples.TryWeights(spec.WeightsFile) ?? SharedData.Resolve(spec.WeightsFile);
+    }
+
+    /// <summary>
     /// Builds the named model in eval mode and loads weights (strict): from <paramref name="weightsPath"/> when
     /// given, else the pretrained file in the shared data folder.
     /// </summary>
@@ -63,9 +76,7 @@ public static class ModelTable
     public static SegmentationModel Load(string name, string? weightsPath = null)
     {
         var spec = Get(name);
-        var path = weightsPath ?? (spec.WeightsFile is null
-            ? throw new ArgumentException($"Model '{name}' has no pretrained weights; pass a weights file.")
-            : SharedData.Resolve(spec.WeightsFile));
+        var path = weightsPath ?? PretrainedWeights(spec);
         var network = spec.Create();
         var file = SafeTensors.Load(path);
         network.LoadStateDict(file.ToTensors(), strict: true, source: path);

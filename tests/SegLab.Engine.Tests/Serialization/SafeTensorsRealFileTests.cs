@@ -1,6 +1,5 @@
 // The real checkpoints and reference tensors in ../shared load and validate, match their manifests (every name,
-// dtype and shape, in order), and hold a few known facts. Where ../shared is absent these tests write why and
-// return: xunit 2.9 has no dynamic skip, and this is accepted for data-dependent tests only.
+// dtype and shape, in order), and hold a few known facts. Where ../shared is absent these tests report as skipped.
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using SegLab.Engine.Serialization;
@@ -13,6 +12,9 @@ public class SafeTensorsRealFileTests(ITestOutputHelper output)
     /// <summary>../shared beside the repository root (the directory holding SegLab.slnx), or null.</summary>
     internal static string? FindShared([CallerFilePath] string sourceFile = "")
     {
+        // The same rule as SegLab.SharedData (which this assembly cannot see): SEGLAB_SHARED wins when set.
+        var variable = Environment.GetEnvironmentVariable("SEGLAB_SHARED");
+        if (!string.IsNullOrEmpty(variable)) return Directory.Exists(variable) ? Path.GetFullPath(variable) : null;
         // The build output may live outside the repository (-p:ArtifactsPath=...); the source path is the fallback.
         foreach (string? start in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(sourceFile), Directory.GetCurrentDirectory() })
         {
@@ -27,12 +29,12 @@ public class SafeTensorsRealFileTests(ITestOutputHelper output)
         return null;
     }
 
-    private string? SharedOrExplain()
+    private string SharedOrSkip()
     {
         string? shared = FindShared();
-        if (shared is null)
-            output.WriteLine("../shared (beside the directory containing SegLab.slnx) was not found: real-file checks not run.");
-        return shared;
+        Skip.If(shared is null, "../shared (beside the directory containing SegLab.slnx, or SEGLAB_SHARED) was not found: real-file checks not run.");
+        output.WriteLine($"shared data: {shared}");
+        return shared!;
     }
 
     private static IEnumerable<string> SafeTensorFiles(string shared) =>
@@ -42,10 +44,10 @@ public class SafeTensorsRealFileTests(ITestOutputHelper output)
             .SelectMany(d => Directory.EnumerateFiles(d, "*.safetensors", SearchOption.AllDirectories))
             .Order(StringComparer.Ordinal);
 
-    [Fact]
+    [SkippableFact]
     public void SafeTensors_EveryRealFile_LoadsValidatesAndConverts()
     {
-        if (SharedOrExplain() is not { } shared) return;
+        var shared = SharedOrSkip();
         var files = SafeTensorFiles(shared).ToList();
         Assert.NotEmpty(files);
         foreach (string path in files)
@@ -67,10 +69,10 @@ public class SafeTensorsRealFileTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public void SafeTensors_ModelFiles_MatchTheirManifests()
     {
-        if (SharedOrExplain() is not { } shared) return;
+        var shared = SharedOrSkip();
         var manifests = Directory.EnumerateFiles(Path.Combine(shared, "models"), "*.manifest.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
         Assert.NotEmpty(manifests);
         foreach (string manifestPath in manifests)
@@ -90,10 +92,10 @@ public class SafeTensorsRealFileTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public void SafeTensors_RealFiles_KnownFacts()
     {
-        if (SharedOrExplain() is not { } shared) return;
+        var shared = SharedOrSkip();
         var cgnet = SafeTensors.Load(Path.Combine(shared, "models", "cgnet-camvid", "cgnet_m3n21_camvid.safetensors"));
         Assert.Equal("800", cgnet.Metadata["epoch"]);
         Assert.Equal("model_800.pth", cgnet.Metadata["source"]);

@@ -1,4 +1,4 @@
-// Tests on the real data of the shared folder (returning early with a message when it is absent): CamVid val
+// Tests on the real data of the shared folder (reported as skipped when it is absent): CamVid val
 // (101 samples of 480x360, labels 0..11) and the VOC samples (colour-coded targets read with the built-in VOC table),
 // each checked against an independent decode of the files. Only a few samples are decoded, to stay quick.
 using SegLab.Data;
@@ -9,18 +9,16 @@ namespace SegLab.Tests.Data;
 
 public class SharedDatasetTests(ITestOutputHelper output)
 {
-    private string? Folder(string relative)
+    private static string Folder(string relative)
     {
-        var dir = TestPaths.Shared is null ? null : Path.Combine(TestPaths.Shared, relative);
-        if (dir is not null && Directory.Exists(dir)) return dir;
-        output.WriteLine($"shared data folder '{relative}' not found: test skipped (set SEGLAB_SHARED).");
-        return null;
+        var dir = Path.Combine(TestPaths.RequireShared(relative), relative);
+        return Directory.Exists(dir) ? dir : throw new DirectoryNotFoundException($"the shared data folder has no {relative}");
     }
 
-    [Fact]
+    [SkippableFact]
     public void CamVid_val_has_101_samples_of_480x360_with_labels_0_to_11()
     {
-        if (Folder("data/camvid") is not { } dir) return;
+        var dir = Folder("data/camvid");
         var d = Datasets.Open(dir, "val");
         Assert.Equal(("camvid", 101), (d.Name, d.Count));
         var names = Directory.GetFiles(Path.Combine(dir, "val"), "*.png").Select(Path.GetFileNameWithoutExtension).Order(StringComparer.Ordinal).ToArray();
@@ -41,10 +39,10 @@ public class SharedDatasetTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public void Voc_samples_load_by_colour_with_void_255()
     {
-        if (Folder("data/voc-samples") is not { } dir) return;
+        var dir = Folder("data/voc-samples");
         var d = Datasets.Open(dir, "all", classesJson: "voc");
         Assert.Equal(14, d.Count);
         Assert.Equal(Directory.GetFiles(dir, "*_image.png").Select(f => Path.GetFileName(f)[..^"_image.png".Length]).Order(StringComparer.Ordinal),

@@ -1,7 +1,6 @@
 // Tests of the PNG codec: encode/decode round trips, hand-built files covering every filter type, bit depth,
 // colour type and Adam7, every error a PngException with a useful message (corruption, truncation, fuzzing),
 // and the real CamVid / VOC files of the shared data folder when present.
-using System.Runtime.CompilerServices;
 using SegLab.Imaging;
 using Xunit.Abstractions;
 
@@ -309,31 +308,17 @@ public class PngTests(ITestOutputHelper output)
 
     // ---- real files ----
 
-    private static string? SharedData([CallerFilePath] string here = "")
+    private static string FirstFile(string folder, string pattern)
     {
-        for (var dir = new DirectoryInfo(Path.GetDirectoryName(here)!); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "SegLab.slnx")))
-            {
-                var data = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "data"));
-                return Directory.Exists(data) ? data : null;
-            }
-        return null;
+        var dir = Path.Combine(TestPaths.RequireShared($"{pattern} under data/{folder}"), "data", folder);
+        var file = Directory.Exists(dir) ? Directory.GetFiles(dir, pattern).Order(StringComparer.Ordinal).FirstOrDefault() : null;
+        return file ?? throw new FileNotFoundException($"the shared data folder has no {pattern} under data/{folder}");
     }
 
-    private string? FirstFile(string folder, string pattern)
-    {
-        var data = SharedData();
-        var dir = data is null ? null : Path.Combine(data, folder);
-        var file = dir is not null && Directory.Exists(dir) ? Directory.GetFiles(dir, pattern).Order(StringComparer.Ordinal).FirstOrDefault() : null;
-        if (file is null) output.WriteLine($"Skipped: no {pattern} under ../shared/data/{folder}.");
-        return file;
-    }
-
-    [Fact]
+    [SkippableFact]
     public void Camvid_image_and_label_decode()
     {
         var imagePath = FirstFile("camvid/val", "*.png");
-        if (imagePath is null) return;
         var image = Png.Load(imagePath);
         Assert.Equal((480, 360, 3, 8), (image.Width, image.Height, image.Channels, image.BitDepth));
         Assert.True(image.Pixels.Distinct().Count() > 100);
@@ -348,11 +333,10 @@ public class PngTests(ITestOutputHelper output)
         output.WriteLine($"{Path.GetFileName(imagePath)}: label classes {string.Join(",", label.Pixels.Distinct().Order())}");
     }
 
-    [Fact]
+    [SkippableFact]
     public void Camvid_image_re_encodes_to_identical_pixels()
     {
         var imagePath = FirstFile("camvid/val", "*.png");
-        if (imagePath is null) return;
         var image = Png.Load(imagePath);
         var encoded = Png.Encode(image);
         var back = Png.Decode(encoded);
@@ -361,11 +345,10 @@ public class PngTests(ITestOutputHelper output)
         output.WriteLine($"original {new FileInfo(imagePath).Length} bytes, re-encoded {encoded.Length} bytes");
     }
 
-    [Fact]
+    [SkippableFact]
     public void Voc_target_decodes()
     {
         var path = FirstFile("voc-samples", "*_target.png");
-        if (path is null) return;
         var image = Png.Load(path);
         Assert.True(image.Width > 0 && image.Height > 0);
         var rgb = image.ExpandPalette();

@@ -1,5 +1,5 @@
 // The pretrained CamVid models against PyTorch 1.13 (../shared/reference): logits, loss, input gradient,
-// argmax, and at 120x160 every parameter gradient by name. Returns early with a message where ../shared is absent.
+// argmax, and at 120x160 every parameter gradient by name. Reports as skipped where ../shared is absent.
 using SegLab.Engine.Serialization;
 using SegLab.Models;
 using Xunit.Abstractions;
@@ -10,23 +10,14 @@ public class PretrainedParityTests(ITestOutputHelper output)
 {
     public static TheoryData<string> Models => new() { "cgnet-camvid", "espnet-camvid" };
 
-    private SafeTensorFile? Reference(string model)
-    {
-        if (TestPaths.Shared is null)
-        {
-            // xunit 2.9 has no dynamic skip: data-dependent tests report and return when ../shared is absent.
-            output.WriteLine("../shared not found: pretrained parity not checked here (the tiny-net fixture still is).");
-            return null;
-        }
-        return SafeTensors.Load(Path.Combine(TestPaths.Shared, "reference", $"{model}_val_0016E5_07959.safetensors"));
-    }
+    private static SafeTensorFile Reference(string model) =>
+        SafeTensors.Load(Path.Combine(TestPaths.RequireShared($"the PyTorch reference of {model}"), "reference", $"{model}_val_0016E5_07959.safetensors"));
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Models))]
     public void Full_resolution_logits_loss_and_input_gradient_match_pytorch(string model)
     {
         var io = Reference(model);
-        if (io is null) return;
         var m = ModelTable.Load(model, Path.Combine(TestPaths.Shared!, ModelTable.Get(model).WeightsFile!));
         var r = ParityCheck.Run(m.Network, io, "", ignoreIndex: 11, paramGrads: false, "");
         output.WriteLine($"{model}: logits {r.LogitsRel:E2}, loss {r.LossRel:E2}, input grad {r.InputGradRel:E2}, argmax agreement {r.ArgmaxAgreement:P4}");
@@ -36,12 +27,11 @@ public class PretrainedParityTests(ITestOutputHelper output)
         Assert.True(r.ArgmaxAgreement >= 0.999, $"argmax agreement {r.ArgmaxAgreement}");
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Models))]
     public void Every_parameter_gradient_matches_pytorch_at_120x160(string model)
     {
         var io = Reference(model);
-        if (io is null) return;
         var m = ModelTable.Load(model, Path.Combine(TestPaths.Shared!, ModelTable.Get(model).WeightsFile!));
         var r = ParityCheck.Run(m.Network, io, "small_", ignoreIndex: 11, paramGrads: true, "small_param_grad.");
         var worst = r.ParamGradRel.OrderByDescending(p => p.Rel).First();

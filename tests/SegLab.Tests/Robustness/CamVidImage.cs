@@ -6,13 +6,12 @@ namespace SegLab.Tests.Robustness;
 /// <summary>One CamVid image as planar RGB in [0, 1] and its label ids (11 = void).</summary>
 internal static class CamVidImage
 {
-    /// <summary>Planar RGB, label ids, height, width; null when the shared data is absent.</summary>
-    public static (float[] Rgb, int[] Label, int H, int W)? Load(string split, string id)
+    /// <summary>Planar RGB, label ids, height, width; skips the calling test when the shared data is absent.</summary>
+    public static (float[] Rgb, int[] Label, int H, int W) Load(string split, string id)
     {
-        if (TestPaths.Shared is null) return null;
-        var img = Path.Combine(TestPaths.Shared, "data", "camvid", split, id + ".png");
-        var lab = Path.Combine(TestPaths.Shared, "data", "camvid", split + "annot", id + ".png");
-        if (!File.Exists(img) || !File.Exists(lab)) return null;
+        var shared = TestPaths.RequireShared($"CamVid {split} image {id}");
+        var img = Path.Combine(shared, "data", "camvid", split, id + ".png");
+        var lab = Path.Combine(shared, "data", "camvid", split + "annot", id + ".png");
         var rgb = Png.Load(img);
         var l = Png.Load(lab);
         int h = rgb.Height, w = rgb.Width, hw = h * w;
