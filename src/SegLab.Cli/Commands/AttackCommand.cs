@@ -102,7 +102,26 @@ internal static class AttackCommand
                 io.Console.MarkupLine($"[grey]resuming: {done.Count} of {ids.Count} images already done[/]");
             }
             io.Console.MarkupLine($"[bold]{Markup.Escape(seg.Name)}[/]: {Markup.Escape(proto.Description)}; {ids.Count} images, eps {string.Join(", ", radii.Select(LinfBall.FormatEps))}");
-            var examples = Run(io, dataset, ids, evaluator, done, statePath, fingerprint);
+            // Ctrl-C: the state file holds every finished image (written atomically after each), so stopping at once
+            // loses at most the image under attack; say how to go on.
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                e.Cancel = true;
+                io.Error.WriteLine();
+                io.Error.WriteLine($"interrupted: {done.Count} of {ids.Count} images are saved in {statePath}; continue with the same command and --resume.");
+                io.Error.Flush();
+                Environment.Exit(130);
+            };
+            Console.CancelKeyPress += onCancel;
+            List<RobustnessExample> examples;
+            try
+            {
+                examples = Run(io, dataset, ids, evaluator, done, statePath, fingerprint);
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
             var report = RobustnessSummary.Build(seg.Name, proto, logits, radii, ids.Select(id => done.First(d => d.Id == id)).ToArray(), r.GetValue(background));
             RobustnessJson.Save(Path.Combine(dir, "robustness.json"), report);
             RobustnessHtml.Build(report, dataset.Classes.Names, dataset.Classes.PaletteRgb(), am.IgnoreIndex, examples,

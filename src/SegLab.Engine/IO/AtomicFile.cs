@@ -1,6 +1,7 @@
 // The one way SegLab writes a file: into a temporary file beside the target, flushed to disk, then renamed over
 // it, so that a crash or a kill at any moment leaves either the old file or the new one whole, never half a file.
-// Checkpoints, weights, images, metrics and reports all go through here.
+// Checkpoints, weights, images, metrics and reports all go through here. A temporary file left by a killed
+// process is removed by the next write of the same file.
 using System.Text;
 
 namespace SegLab.Engine.IO;
@@ -35,12 +36,15 @@ public static class AtomicFile
         ArgumentNullException.ThrowIfNull(write);
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full) ?? throw new ArgumentException($"Cannot write '{path}': it has no folder.", nameof(path));
+        RemoveLeftovers(dir, Path.GetFileName(full));
         var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        int number = FaultInjection.Next();
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
                 write(stream);
+                FaultInjection.InWrite(number, full);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, full, overwrite: true);
@@ -49,6 +53,18 @@ public static class AtomicFile
         {
             try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw;
+        }
+        FaultInjection.AfterWrite(number);
+    }
+
+    // A process killed inside a write leaves its temporary file; the next write of the same file removes it. (Two
+    // processes writing one file at once is not supported: the later rename wins, and so it would without this.)
+    private static void RemoveLeftovers(string dir, string name)
+    {
+        if (!Directory.Exists(dir)) return;
+        foreach (var stale in Directory.EnumerateFiles(dir, $".{name}.*.tmp"))
+        {
+            try { File.Delete(stale); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
     }
 }
