@@ -40,25 +40,28 @@ public static class Pnm
         int maxVal = reader.HeaderNumber("maxval", 1, 65535);
         long count = (long)width * height * channels;
         if (count > int.MaxValue / 2) throw reader.Fail($"{width}x{height} is too large.");
-        var raw = new ushort[count];
+        // The declared size is checked against the bytes present before the raster is allocated (found by fuzzing):
+        // a plain sample takes at least one byte, a raw one 1 or 2 bytes.
         if (plain)
         {
-            for (long i = 0; i < count; i++) raw[i] = (ushort)reader.Sample(i, count, maxVal);
+            long room = data.Length - reader.Pos;
+            if (count > room) throw reader.Fail($"truncated data: {count} samples declared, but only {room} bytes follow the header.");
+            var samples = new ushort[count];
+            for (long i = 0; i < count; i++) samples[i] = (ushort)reader.Sample(i, count, maxVal);
+            return ToImage(width, height, channels, maxVal, samples);
         }
-        else
+        // Exactly one whitespace byte separates the header from the raster.
+        if (reader.Pos >= data.Length || !IsSpace(data[reader.Pos])) throw reader.Fail("truncated data (no raster after the header).");
+        int start = reader.Pos + 1, bytes = maxVal > 255 ? 2 : 1;
+        long need = count * bytes;
+        if (data.Length - start < need) throw reader.Fail($"truncated data: raster needs {need} bytes, {data.Length - start} present.");
+        var raw = new ushort[count];
+        var raster = data.Slice(start, (int)need);
+        for (int i = 0; i < count; i++)
         {
-            // Exactly one whitespace byte separates the header from the raster.
-            if (reader.Pos >= data.Length || !IsSpace(data[reader.Pos])) throw reader.Fail("truncated data (no raster after the header).");
-            int start = reader.Pos + 1, bytes = maxVal > 255 ? 2 : 1;
-            long need = count * bytes;
-            if (data.Length - start < need) throw reader.Fail($"truncated data: raster needs {need} bytes, {data.Length - start} present.");
-            var raster = data.Slice(start, (int)need);
-            for (int i = 0; i < count; i++)
-            {
-                int v = bytes == 1 ? raster[i] : raster[2 * i] << 8 | raster[2 * i + 1];
-                if (v > maxVal) throw reader.Fail($"sample {v} at position {i} exceeds maxval {maxVal}.");
-                raw[i] = (ushort)v;
-            }
+            int v = bytes == 1 ? raster[i] : raster[2 * i] << 8 | raster[2 * i + 1];
+            if (v > maxVal) throw reader.Fail($"sample {v} at position {i} exceeds maxval {maxVal}.");
+            raw[i] = (ushort)v;
         }
         return ToImage(width, height, channels, maxVal, raw);
     }

@@ -93,6 +93,12 @@ public static class ConfigLoader
         {
             throw new ConfigException($"{origin}:{e.Start.Line}: not valid YAML or JSON: {e.Message}", e);
         }
+        // YamlDotNet 18.1 throws InvalidOperationException (its scanner, on some malformed flow collections) and
+        // ArgumentException (its node parser, on "an unsupported event") for inputs that are not YAML: found by fuzzing.
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            throw new ConfigException($"{origin}: not valid YAML or JSON ({e.Message})", e);
+        }
         if (stream.Documents.Count == 0) return new YamlMappingNode();
         return stream.Documents[0].RootNode as YamlMappingNode
             ?? throw new ConfigException($"{origin}:{stream.Documents[0].RootNode.Start.Line}: the top level must be a mapping of sections (model, data, schedule, loss, contextrast).");
