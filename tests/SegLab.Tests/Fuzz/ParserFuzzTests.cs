@@ -85,6 +85,23 @@ public sealed class ParserFuzzTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Attack_resume_state_reader()
+    {
+        static SegLab.Robustness.ImageCounts C(int k) => new([.. Enumerable.Range(1, k).Select(i => (long)i)], [.. Enumerable.Range(2, k).Select(i => (long)i)], [.. Enumerable.Range(1, k).Select(i => (long)i)], 40, 2);
+        var attacks = new[] { new SegLab.Robustness.Protocols.AttackOutcome("pgd", C(3), 1.5, 1 / 255.0, 0, 21, 0.25) };
+        var images = new List<SegLab.Robustness.Protocols.ImageRobustness>
+        {
+            new("a", 4, 5, C(3), [new(1 / 255.0, attacks), new(4 / 255.0, attacks)], 0, 0, 0, 40, 1.0),
+            new("b", 4, 5, C(3), [new(1 / 255.0, attacks), new(4 / 255.0, attacks)], 0, 1, 0, 40, 1.2),
+        };
+        string path = Path.Combine(_tmp, "seed.json");
+        SegLab.Robustness.Protocols.RobustnessJson.SaveState(path, new("model|pgd|1/255", images));
+        var seeds = new[] { File.ReadAllBytes(path) };
+        var o = MutationFuzz.Run<FormatException>(seeds, ViaFile("robustness.state.json", p => SegLab.Robustness.Protocols.RobustnessJson.LoadState(p)), len => 256 * len + (4 << 20));
+        Report("attack resume state (robustness.state.json)", o);
+    }
+
+    [Fact]
     public void Pnm_reader()
     {
         var rgb = new Image(7, 5, 3, Enumerable.Range(0, 105).Select(i => (byte)(i * 37)).ToArray());

@@ -46,14 +46,39 @@ public static class RobustnessJson
     /// <param name="path">The file.</param>
     public static RobustnessState LoadState(string path)
     {
+        RobustnessState state;
         try
         {
-            return JsonSerializer.Deserialize<RobustnessState>(File.ReadAllText(path), Options)
+            state = JsonSerializer.Deserialize<RobustnessState>(File.ReadAllText(path), LoadOptions)
                 ?? throw new FormatException($"{path}: empty robustness state.");
         }
         catch (JsonException e)
         {
             throw new FormatException($"{path}: not a robustness state file ({e.Message}).", e);
         }
+        if (Problem(state) is { } problem) throw new FormatException($"{path}: not a valid robustness state: {problem}.");
+        return state;
+    }
+
+    // Reading is strict: a missing member or a null where the records hold none is an error, not a later crash.
+    private static readonly JsonSerializerOptions LoadOptions = new(Options) { RespectNullableAnnotations = true, RespectRequiredConstructorParameters = true };
+
+    // What a resumed run relies on: one record per image, and counts of one class count throughout.
+    private static string? Problem(RobustnessState state)
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var img in state.Images)
+        {
+            if (!ids.Add(img.Id)) return $"image {img.Id} appears twice";
+            int k = img.Clean.Tp.Length;
+            foreach (var counts in img.PerEps.SelectMany(e => e.Attacks).Select(a => a.Counts).Prepend(img.Clean))
+            {
+                if (counts.Tp.Length != k || counts.Gt.Length != k || counts.Pred.Length != k)
+                    return $"image {img.Id} has counts for different numbers of classes";
+                if (counts.Valid < 0 || counts.Ignored < 0 || counts.Tp.Any(v => v < 0) || counts.Gt.Any(v => v < 0) || counts.Pred.Any(v => v < 0))
+                    return $"image {img.Id} has negative counts";
+            }
+        }
+        return null;
     }
 }
