@@ -58,4 +58,17 @@ public sealed class SafeTensorFile
         foreach (var e in Entries) d.Add(e.Name, e.ToTensor(dtype));
         return d;
     }
+
+    /// <summary>
+    /// A module's weights as float32 tensors (for <c>Module.LoadStateDict</c>): every entry must be floating point,
+    /// except BatchNorm's integer step counters (names ending in ".num_batches_tracked"), so that integers or booleans
+    /// in the place of a weight are an error and never silently become weights.
+    /// </summary>
+    public Dictionary<string, Tensor> ToStateDict()
+    {
+        foreach (var e in Entries)
+            if (e.DType.IsInteger() && !e.Name.EndsWith(".num_batches_tracked", StringComparison.Ordinal))
+                throw new SafeTensorsException(Origin, e.Name, $"dtype {e.DType.HeaderName()} is not floating point: weights must be F16, BF16, F32 or F64.");
+        return ToTensors();
+    }
 }

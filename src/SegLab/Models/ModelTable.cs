@@ -79,7 +79,7 @@ public static class ModelTable
         var path = weightsPath ?? PretrainedWeights(spec);
         var network = spec.Create();
         var file = SafeTensors.Load(path);
-        network.LoadStateDict(file.ToTensors(), strict: true, source: path);
+        network.LoadStateDict(file.ToStateDict(), strict: true, source: path);
         network.Eval();
         return new SegmentationModel(spec.Name, network, spec.Preprocessing, spec.NumClasses);
     }

@@ -37,7 +37,7 @@ public static class ModelFactory
             model = new SegmentationModel($"{config.Family}-{k}", net, Preprocessing.ImageNet, k);
         }
         if (config.Weights is { } path)
-            model.Network.LoadStateDict(SafeTensors.Load(path).ToTensors(), strict: true, source: path);
+            model.Network.LoadStateDict(SafeTensors.Load(path).ToStateDict(), strict: true, source: path);
         model.Network.Train();
         return model;
     }

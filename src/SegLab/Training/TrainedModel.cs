@@ -44,7 +44,7 @@ public static class TrainedModel
             ?? throw new FileNotFoundException($"Training run '{runDir}' has neither {Checkpoint.FinalWeights} nor {Checkpoint.BestWeights} yet (the run has not validated or finished); pass --weights with one of its step-*.safetensors.");
         int classes = cfg.Model.Classes > 0 || cfg.Model.Init is not null ? cfg.Model.Classes : TrainClasses(runDir, cfg).Count;
         var model = ModelFactory.Create(cfg.Model with { Weights = null }, classes, cfg.Seed);
-        model.Network.LoadStateDict(SafeTensors.Load(path).ToTensors(), strict: true, source: path);
+        model.Network.LoadStateDict(SafeTensors.Load(path).ToStateDict(), strict: true, source: path);
         model.Network.Eval();
         return model;
     }

@@ -255,7 +255,7 @@ public sealed class Trainer
         if (st.ConfigHash != _state.ConfigHash)
             throw new ArgumentException($"'{path}' was written under another configuration (hash {st.ConfigHash}, now {_state.ConfigHash}); see {Path.Combine(_dir, "config.yaml")}.");
         string wPath = Path.Combine(_dir, st.WeightsFile), oPath = Path.Combine(_dir, st.OptimizerFile);
-        Model.Network.LoadStateDict(Engine.Serialization.SafeTensors.Load(wPath).ToTensors(), strict: true, source: wPath);
+        Model.Network.LoadStateDict(Engine.Serialization.SafeTensors.Load(wPath).ToStateDict(), strict: true, source: wPath);
         var extra = Engine.Serialization.SafeTensors.Load(oPath).ToTensors(DType.Float32);
         var optim = extra.Where(kv => kv.Key.StartsWith("optim.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key["optim.".Length..], kv => kv.Value, StringComparer.Ordinal);
         _opt.ImportState(optim, oPath);

@@ -189,4 +189,17 @@ public class SafeTensorsValidationTests(ITestOutputHelper output)
         output.WriteLine($"{loaded} mutations loaded, {rejected} rejected with SafeTensorsException");
         Assert.True(loaded > 0 && rejected > 0, $"loaded {loaded}, rejected {rejected}");
     }
+
+    [Fact]
+    public void A_state_dict_takes_floating_point_weights_and_integer_step_counters_only()
+    {
+        byte[] four = new byte[4], eight = new byte[8];
+        var ok = SafeTensors.Load(Build("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"bn.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[4,12]}}", [.. four, .. eight]), "ok.safetensors");
+        Assert.Equal(["bn.num_batches_tracked", "w"], ok.ToStateDict().Keys.Order(StringComparer.Ordinal));
+        var bad = SafeTensors.Load(Build("{\"conv.weight\":{\"dtype\":\"I32\",\"shape\":[1],\"data_offsets\":[0,4]}}", four), "bad.safetensors");
+        var e = Assert.Throws<SafeTensorsException>(() => bad.ToStateDict());
+        Assert.Contains("bad.safetensors", e.Message, StringComparison.Ordinal);
+        Assert.Contains("conv.weight", e.Message, StringComparison.Ordinal);
+        Assert.Contains("I32 is not floating point", e.Message, StringComparison.Ordinal);
+    }
 }
