@@ -173,4 +173,16 @@ public sealed class BadInputTableTests : IDisposable
         Assert.Equal(before.Keys, after.Keys);
         foreach (var (f, bytes) in before) Assert.True(bytes.AsSpan().SequenceEqual(after[f]), $"{row}: {f} changed");
     }
+
+    [Fact]
+    public void A_config_without_a_required_field_names_it_and_starts_no_run()
+    {
+        string config = Path.Combine(_tmp, "nodir.yaml"), outDir = Path.Combine(_tmp, "run");
+        File.WriteAllText(config, "model: {family: unet, widths: [4, 8]}\nschedule: {iterations: 2}\n");
+        var r = CliTests.Run("train", "--config", config, "--out", outDir);
+        Assert.Equal(1, r.Code);
+        Assert.StartsWith("error: data.dir:", r.Err, StringComparison.Ordinal);
+        Assert.Single(r.Err.TrimEnd().Split('\n'));
+        Assert.False(Directory.Exists(outDir), "a run folder was created for a config that cannot run");
+    }
 }

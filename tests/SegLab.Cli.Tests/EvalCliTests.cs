@@ -137,4 +137,18 @@ public sealed class EvalCliTests : IDisposable
         var overlay = SegLab.Imaging.Png.Load(Path.Combine(outDir, id + "_overlay.png"));
         Assert.Equal((480, 360, 3), (overlay.Width, overlay.Height, overlay.Channels));
     }
+
+    [Fact]
+    public void A_table_model_runs_without_weights_where_its_pretrained_file_is_in_the_shared_folder_or_the_samples()
+    {
+        // Without ../shared (CI runs the suite that way too) CGNet's weights come from samples/models/.
+        string outDir = Path.Combine(_tmp, "fallback");
+        var r = Run("eval", "--model", "cgnet-camvid", "--data", Path.Combine(Samples, "camvid"), "--limit", "1", "--worst", "0", "--out", outDir);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.InRange(Metrics(outDir).GetProperty("mIoU").GetDouble(), 50, 100);
+        string expected = SegLab.SharedData.Root is { } root && File.Exists(Path.Combine(root, SegLab.Models.ModelTable.Get("cgnet-camvid").WeightsFile!))
+            ? Path.Combine(root, SegLab.Models.ModelTable.Get("cgnet-camvid").WeightsFile!)
+            : Path.Combine(Samples, "models", "cgnet_m3n21_camvid.safetensors");
+        Assert.Equal(Path.GetFullPath(expected), Path.GetFullPath(SegLab.Models.ModelTable.PretrainedWeights(SegLab.Models.ModelTable.Get("cgnet-camvid"))));
+    }
 }
