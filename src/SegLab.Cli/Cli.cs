@@ -63,7 +63,7 @@ internal static class Cli
     private static int UsageErrors(ParseResult result, TextWriter stderr)
     {
         foreach (var error in result.Errors) WriteError(stderr, Plain(error.Message));
-        string verb = string.Join(' ', result.CommandResult.Command is RootCommand ? [] : VerbPath(result.CommandResult));
+        string verb = string.Join(' ', VerbPath(result.CommandResult));
         stderr.WriteLine($"Run 'seglab {(verb.Length > 0 ? verb + " " : "")}--help' for the options.");
         return 2;
     }
@@ -71,7 +71,7 @@ internal static class Cli
     private static IEnumerable<string> VerbPath(System.CommandLine.Parsing.CommandResult c)
     {
         var names = new List<string>();
-        for (var r = c; r is not null && r.Command is not RootCommand; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+        for (var r = c; r is not null && r.Parent is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
             names.Insert(0, r.Command.Name);
         return names;
     }
@@ -92,17 +92,20 @@ internal static class Cli
         var t => "a value of type " + t,
     };
 
-    private static RootCommand Build(CliIO io)
+    // The root is named "seglab" (a RootCommand takes the name of the process: SegLab.Cli, or testhost in tests).
+    private static Command Build(CliIO io)
     {
         var threads = new Option<int?>("--threads")
         {
             Description = "Engine threads for this run (default: SEGLAB_THREADS or the processor count).",
             Recursive = true,
         };
-        var root = new RootCommand("SegLab: semantic segmentation you can trust (engine, models, robustness, attribution).");
+        var root = new Command("seglab", "SegLab: semantic segmentation you can trust (engine, models, robustness, attribution).")
+        {
+            new System.CommandLine.Help.HelpOption(),
+            new VersionOption { Action = new PrintVersion(io) },
+        };
         root.Options.Add(threads);
-        foreach (var o in root.Options)
-            if (o is VersionOption v) v.Action = new PrintVersion(io);
         root.Subcommands.Add(InfoCommand.Create(io));
         root.Subcommands.Add(BenchCommand.Create(io));
         root.Subcommands.Add(DemoCommand.Create(io));
@@ -111,10 +114,11 @@ internal static class Cli
         root.Subcommands.Add(PredictCommand.Create(io));
         root.Subcommands.Add(AttackCommand.Create(io));
         root.Subcommands.Add(TrainCommand.Create(io));
+        // No command is a usage error: the commands are listed, and the exit code says nothing ran.
         root.SetAction(r =>
         {
-            io.Console.MarkupLine("[bold]seglab[/] " + Version + ": run [blue]seglab --help[/] for the commands.");
-            return 0;
+            io.Error.WriteLine($"seglab {Version}: a command is needed ({string.Join(", ", r.CommandResult.Command.Subcommands.Select(c => c.Name))}); run 'seglab --help' for what each does.");
+            return 2;
         });
         ApplyThreads = r =>
         {

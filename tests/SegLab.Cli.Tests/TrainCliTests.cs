@@ -69,9 +69,13 @@ public sealed class TrainCliTests : IDisposable
         Assert.Equal(11, metrics.RootElement.GetProperty("perClassIoU").EnumerateObject().Count());
 
         byte[] before = File.ReadAllBytes(Path.Combine(outDir, "model.safetensors"));
+        byte[] summaryBefore = File.ReadAllBytes(Path.Combine(outDir, "summary.json"));
         var again = Run("train", "--out", outDir, "--resume");
         Assert.True(again.Code == 0, again.Err);
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(outDir, "model.safetensors")));
+        Assert.Equal(summaryBefore, File.ReadAllBytes(Path.Combine(outDir, "summary.json")));
+        Assert.Contains("is a finished run (3 steps)", again.Console, StringComparison.Ordinal);
+        Assert.DoesNotContain("NaN", again.Console, StringComparison.Ordinal);
 
         // The run folder stands in for a model-table name: eval and predict load its network and final weights.
         string samples = Path.Combine(SegLab.Demo.Samples.Root(), "camvid");

@@ -119,9 +119,12 @@ internal static class TrainCommand
                     ctx.Refresh();
                 });
             foreach (var n in notes) io.Console.MarkupLine(Markup.Escape(n));
+            if (result.AlreadyFinished)
+                io.Console.MarkupLine($"[green]{Markup.Escape(outDir)} is a finished run ({result.Steps} steps)[/]: nothing was trained or written. Its summary:");
             var t = new Table().Border(TableBorder.Rounded).AddColumns("steps", "final loss", "best val mIoU", "best step", "s / epoch", "peak memory MB", "folder");
             t.AddRow(Inv(result.Steps), Inv(result.FinalLoss, "F4"), double.IsNaN(result.BestMIoU) ? "-" : Inv(result.BestMIoU, "F2"), Inv(result.BestStep),
-                Inv(result.SecondsPerEpoch, "F1"), Inv(result.PeakWorkingSetBytes / 1048576.0, "F0"), Markup.Escape(outDir));
+                Inv(result.SecondsPerEpoch, "F1") + (result.EpochsTrained < 1 ? $" (extrapolated from {Inv(result.EpochsTrained, "F2")} epoch)" : ""),
+                Inv(result.PeakWorkingSetBytes / 1048576.0, "F0"), Markup.Escape(outDir));
             io.Console.Write(t);
             if (!result.Completed)
                 io.Console.MarkupLine($"[yellow]stopped at step {result.Steps}[/]: continue with [blue]seglab train --out {Markup.Escape(outDir)} --resume[/]");

@@ -24,8 +24,10 @@ public sealed record TrainProgress(long Step, long TotalSteps, int Epoch, double
 /// <param name="SecondsPerEpoch">Mean training seconds per epoch in this session (validation excluded).</param>
 /// <param name="PeakWorkingSetBytes">Peak working set of the process.</param>
 /// <param name="OutDir">Run folder.</param>
+/// <param name="AlreadyFinished">The run had finished before this call: nothing was trained or written, the figures are its summary's.</param>
+/// <param name="EpochsTrained">Epochs this session trained (fractional; below 1, <paramref name="SecondsPerEpoch"/> is extrapolated).</param>
 public sealed record TrainResult(long Steps, bool Completed, double FinalLoss, double BestMIoU, long BestStep, double Seconds,
-    double SecondsPerEpoch, long PeakWorkingSetBytes, string OutDir);
+    double SecondsPerEpoch, long PeakWorkingSetBytes, string OutDir, bool AlreadyFinished = false, double EpochsTrained = double.NaN);
 
 /// <summary>A non-finite loss stopped the run; the last good checkpoint stays in the run folder.</summary>
 public sealed class TrainingDivergedException : InvalidOperationException

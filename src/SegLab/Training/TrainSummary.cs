@@ -55,6 +55,25 @@ public static class TrainSummary
         SegLab.Engine.IO.AtomicFile.Write(path, buffer.WrittenSpan);
     }
 
+    /// <summary>The result a finished run's summary records (for a resume of a finished run, which changes nothing).</summary>
+    /// <param name="path">A summary.json.</param>
+    /// <param name="outDir">The run folder.</param>
+    public static TrainResult Read(string path, string outDir)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            var r = doc.RootElement;
+            double D(string key) => r.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;
+            return new TrainResult((long)D("steps"), r.GetProperty("completed").GetBoolean(), D("finalLoss"), D("bestMIoU"), (long)D("bestStep"),
+                0, D("trainSecondsPerEpoch"), (long)(D("peakWorkingSetMB") * 1048576), outDir, AlreadyFinished: true);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            throw new FormatException($"Training summary '{path}' is not valid: {e.Message}", e);
+        }
+    }
+
     private static void Number(Utf8JsonWriter w, string name, double v)
     {
         w.WritePropertyName(name);

@@ -121,6 +121,10 @@ public sealed class Trainer
     /// <param name="cancel">Stops cleanly after the current step (a checkpoint is written).</param>
     public TrainResult Run(IProgress<TrainProgress>? progress = null, long stopAfterStep = long.MaxValue, CancellationToken cancel = default)
     {
+        // A finished run (its final weights and summary written) stays as it is: a resume changes nothing.
+        string summary = Path.Combine(_dir, TrainSummary.FileName);
+        if (_state.Step >= TotalSteps && File.Exists(Path.Combine(_dir, Checkpoint.FinalWeights)) && File.Exists(summary))
+            return TrainSummary.Read(summary, _dir);
         var clock = Stopwatch.StartNew();
         double secondsBefore = _state.Seconds;
         long startStep = _state.Step;
@@ -168,9 +172,9 @@ public sealed class Trainer
         }
         if (_state.Step < TotalSteps) SaveLast(secondsBefore + clock.Elapsed.TotalSeconds);
         else Engine.Serialization.SafeTensors.Save(Path.Combine(_dir, Checkpoint.FinalWeights), Model.Network.StateDict());
+        double epochs = (_state.Step - startStep) * acc / (double)bpe;
         var result = new TrainResult(_state.Step, _state.Step >= TotalSteps, lastLoss, _state.BestMIoU, _state.BestStep, clock.Elapsed.TotalSeconds,
-            trainSeconds / Math.Max(1e-9, (_state.Step - startStep) * acc / (double)bpe),
-            Process.GetCurrentProcess().PeakWorkingSet64, _dir);
+            trainSeconds / Math.Max(1e-9, epochs), Process.GetCurrentProcess().PeakWorkingSet64, _dir, EpochsTrained: epochs);
         if (result.Completed) TrainSummary.Write(Path.Combine(_dir, TrainSummary.FileName), result, _state, Parallelism.Threads);
         return result;
     }
