@@ -19,6 +19,17 @@ internal static class Cli
     public static string Version { get; } =
         (typeof(Cli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0").Split('+')[0];
 
+    /// <summary>Console width for output that is not a terminal: wide enough that no line is ever wrapped.</summary>
+    public const int PlainWidth = 4096;
+
+    /// <summary>A path as a user reads it: relative to the current folder when it lies below it, else as it is.</summary>
+    /// <param name="path">A file or folder.</param>
+    public static string Display(string path)
+    {
+        var relative = Path.GetRelativePath(Directory.GetCurrentDirectory(), path);
+        return relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? path : relative;
+    }
+
     /// <summary>Parses and runs <paramref name="args"/>; returns the exit code.</summary>
     public static int Run(string[] args, IAnsiConsole console, TextWriter stdout, TextWriter stderr)
     {

@@ -18,56 +18,9 @@ public sealed class KillResumeTests : IDisposable
 
     private static string Weights => Path.Combine(Samples, "models", "cgnet_m3n21_camvid.safetensors");
 
-    private sealed record Exit(int Code, string Out, string Err, double Seconds);
+    private static CliProcess.Child Start(string? fault, params string[] args) => CliProcess.Start(fault, ["--threads", "1", .. args]);
 
-    private sealed class Child(Process process, System.Text.StringBuilder stdout, System.Text.StringBuilder stderr) : IDisposable
-    {
-        public Process Process { get; } = process;
-
-        public Exit Wait(TimeSpan limit)
-        {
-            var clock = Stopwatch.StartNew();
-            if (!Process.WaitForExit(limit))
-            {
-                Process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"seglab did not finish within {limit}: {stderr}");
-            }
-            Process.WaitForExit();
-            lock (stdout) lock (stderr) return new Exit(Process.ExitCode, stdout.ToString(), stderr.ToString(), clock.Elapsed.TotalSeconds);
-        }
-
-        public void Dispose() => Process.Dispose();
-    }
-
-    // The seglab of this build (its dll is copied beside the tests), one engine thread so that runs compare bit for bit.
-    private static Child Start(string? fault, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        psi.ArgumentList.Add("exec");
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SegLab.Cli.dll"));
-        psi.ArgumentList.Add("--threads");
-        psi.ArgumentList.Add("1");
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["NO_COLOR"] = "1";
-        psi.Environment["DOTNET_TieredCompilation"] = "0";
-        if (fault is null) psi.Environment.Remove(SegLab.Engine.IO.FaultInjection.Variable);
-        else psi.Environment[SegLab.Engine.IO.FaultInjection.Variable] = fault;
-        var p = new Process { StartInfo = psi };
-        var o = new System.Text.StringBuilder();
-        var e = new System.Text.StringBuilder();
-        p.OutputDataReceived += (_, d) => { if (d.Data is not null) lock (o) o.AppendLine(d.Data); };
-        p.ErrorDataReceived += (_, d) => { if (d.Data is not null) lock (e) e.AppendLine(d.Data); };
-        p.Start();
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return new Child(p, o, e);
-    }
-
-    private static Exit RunToEnd(string? fault, params string[] args)
-    {
-        using var c = Start(fault, args);
-        return c.Wait(TimeSpan.FromMinutes(3));
-    }
+    private static CliProcess.Exit RunToEnd(string? fault, params string[] args) => CliProcess.Run(fault, ["--threads", "1", .. args]);
 
     private const int Sigkill = 128 + 9;
 

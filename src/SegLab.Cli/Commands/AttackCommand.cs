@@ -138,27 +138,16 @@ internal static class AttackCommand
     internal static List<RobustnessExample> Run(CliIO io, ISegmentationDataset dataset, List<string> ids, RobustnessEvaluator evaluator, List<ImageRobustness> done, string statePath, string fingerprint)
     {
         List<RobustnessExample> examples = [];
-        io.Console.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-            .Start(ctx =>
+        CliProgress.Run(io, "attacking", ids.Count, line =>
+        {
+            examples = RobustnessRun.Run(dataset, ids, evaluator, done, statePath, fingerprint, progress: new SyncProgress<RobustnessRunProgress>(p =>
             {
-                var all = ctx.AddTask("images", maxValue: Math.Max(1, ids.Count));
-                var current = ctx.AddTask("attack", maxValue: 1);
-                examples = RobustnessRun.Run(dataset, ids, evaluator, done, statePath, fingerprint, progress: new SyncProgress<RobustnessRunProgress>(p =>
-                {
-                    all.Value = p.ImagesDone;
-                    if (p.Id is not null) all.Description = $"image {Markup.Escape(p.Id)}";
-                    if (p.Attack is { } a)
-                    {
-                        current.MaxValue = Math.Max(1, a.TotalSteps);
-                        current.Value = a.Step;
-                        current.Description = $"{Markup.Escape(a.Attack)} @ {LinfBall.FormatEps(a.Eps)} ({a.AttackIndex + 1}/{a.AttackCount})";
-                    }
-                }));
-                all.Value = all.MaxValue;
-                current.Value = current.MaxValue;
-                current.Description = "done";
-                ctx.Refresh();
-            });
+                if (p.Id is not null) line.Report(p.ImagesDone, $"image {p.ImagesDone + 1}/{ids.Count} {p.Id}");
+                if (p.Attack is { } a)
+                    line.Detail(a.Step, a.TotalSteps, $"{a.Attack} @ {LinfBall.FormatEps(a.Eps)} ({a.AttackIndex + 1}/{a.AttackCount})");
+            }));
+            return $"attacked {ids.Count} images";
+        }, detail: true);
         return examples;
     }
 

@@ -52,7 +52,7 @@ internal static class DemoCommand
         var evaluator = new RobustnessEvaluator(attackModel, protocol, [eps], new ProtocolContext(model.NumClasses, null, 0));
         var ids = Enumerable.Range(0, data.Count).Select(data.Id).Order(StringComparer.Ordinal).Take(3).ToList();
         Directory.CreateDirectory(dir);
-        io.Console.MarkupLine($"[bold]Quick attack[/]: {Markup.Escape(protocol.Description)}; {ids.Count} images.");
+        io.Console.MarkupLine($"[bold]Quick attack[/]: {Markup.Escape(protocol.Description)}; on the first {ids.Count} of the {data.Count} images (attacks take far longer than a forward pass), so its clean row scores those {ids.Count} and differs from the table above.");
         var done = new List<ImageRobustness>();
         var examples = AttackCommand.Run(io, data, ids, evaluator, done, Path.Combine(dir, "robustness.state.json"), "demo");
         var report = RobustnessSummary.Build(model.Name, protocol, attackModel.LossLogits, [eps], done);

@@ -77,7 +77,7 @@ internal static class EvalCommand
     internal static EvaluationResult Run(CliIO io, SegmentationModel model, ISegmentationDataset ds, EvaluationOptions options)
     {
         EvaluationResult result = null!;
-        io.Console.MarkupLine($"Evaluating [bold]{Markup.Escape(model.Name)}[/] on {Markup.Escape(ds.Name)} {Markup.Escape(ds.Split)} ({ds.Count} images, {Markup.Escape(ds.Root)}).");
+        io.Console.MarkupLine($"Evaluating [bold]{Markup.Escape(model.Name)}[/] on {Markup.Escape(ds.Name)} {Markup.Escape(ds.Split)} ({ds.Count} images, {Markup.Escape(Cli.Display(ds.Root))}).");
         CliProgress.Run(io, "evaluating", ds.Count, report =>
         {
             result = Evaluator.Run(model, ds, options, new SyncProgress<EvaluationProgress>(p =>
@@ -112,7 +112,13 @@ internal static class EvalCommand
         foreach (var bin in s.ComponentBins)
             metrics.AddRow($"object recall, {Markup.Escape(bin.Name)} ({bin.Count} objects)", Pct(bin.MeanRecall));
         metrics.AddRow("images", s.Images.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        io.Console.Write(new Columns(perClass, metrics));
+        // Side by side on a terminal; one after the other elsewhere (Columns pads every line to the console width).
+        if (CliProgress.IsLive(io)) io.Console.Write(new Columns(perClass, metrics));
+        else
+        {
+            io.Console.Write(perClass);
+            io.Console.Write(metrics);
+        }
         if (skipped.Count > 0)
         {
             io.Console.MarkupLine($"[yellow]{skipped.Count} file(s) skipped:[/]");

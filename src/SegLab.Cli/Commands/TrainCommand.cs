@@ -97,27 +97,21 @@ internal static class TrainCommand
                 + (resume ? $", resuming at step {trainer.Step}" : "") + $" -> {Markup.Escape(outDir)}");
             var notes = new List<string>();
             TrainResult result = null!;
-            io.Console.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-                .Start(ctx =>
+            CliProgress.Run(io, "training", trainer.TotalSteps, line =>
+            {
+                result = trainer.Run(new SyncProgress<TrainProgress>(p =>
                 {
-                    var task = ctx.AddTask("training", maxValue: trainer.TotalSteps);
-                    task.Value = trainer.Step;
-                    result = trainer.Run(new SyncProgress<TrainProgress>(p =>
+                    if (p.Message is not null)
                     {
-                        task.Value = p.Step;
-                        if (p.Message is not null)
-                        {
-                            notes.Add(p.Message);
-                            return;
-                        }
-                        string pa = p.ContrastLoss != 0 ? FormattableString.Invariant($" (PA {p.ContrastLoss:F4})") : "";
-                        string line = FormattableString.Invariant($"step {p.Step}/{p.TotalSteps} epoch {p.Epoch} loss {p.Loss:F4}{pa} lr {p.LearningRate:G3} {p.ImagesPerSecond:F1} img/s");
-                        task.Description = Markup.Escape(line + (notes.Count > 0 ? $" | {notes[^1]}" : ""));
-                    }), cancel: cts.Token);
-                    task.StopTask();
-                    ctx.Refresh();
-                });
+                        notes.Add(p.Message);
+                        return;
+                    }
+                    string pa = p.ContrastLoss != 0 ? FormattableString.Invariant($" (PA {p.ContrastLoss:F4})") : "";
+                    string text = FormattableString.Invariant($"step {p.Step}/{p.TotalSteps} epoch {p.Epoch} loss {p.Loss:F4}{pa} lr {p.LearningRate:G3} {p.ImagesPerSecond:F1} img/s");
+                    line.Report(p.Step, text + (notes.Count > 0 ? $" | {notes[^1]}" : ""));
+                }), cancel: cts.Token);
+                return result.AlreadyFinished ? "already finished" : result.Completed ? $"trained {result.Steps} steps" : $"stopped at step {result.Steps}";
+            }, start: trainer.Step);
             foreach (var n in notes) io.Console.MarkupLine(Markup.Escape(n));
             if (result.AlreadyFinished)
                 io.Console.MarkupLine($"[green]{Markup.Escape(outDir)} is a finished run ({result.Steps} steps)[/]: nothing was trained or written. Its summary:");

@@ -10,7 +10,7 @@ public static class Samples
 
     /// <summary>The samples folder, or an error saying where it was looked for.</summary>
     public static string Root() => TryRoot(out var candidates)
-        ?? throw new DirectoryNotFoundException($"The demo samples were not found (looked in {candidates[0]} and in samples/ above the current folder); rebuild seglab from a complete checkout.");
+        ?? throw new DirectoryNotFoundException($"The demo samples were not found (looked in samples/ above the current folder and in {candidates[^1]}); rebuild seglab from a complete checkout.");
 
     /// <summary>The shipped weights file named <paramref name="fileName"/> (samples/models/), or null.</summary>
     /// <param name="fileName">File name of a model table entry's pretrained weights.</param>
@@ -23,9 +23,11 @@ public static class Samples
 
     private static string? TryRoot(out List<string> candidates)
     {
-        candidates = [Path.Combine(AppContext.BaseDirectory, "samples")];
+        // The repository's samples/ above the current folder first (the path a user recognises), then the copy beside the binary.
+        candidates = [];
         for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
             candidates.Add(Path.Combine(dir.FullName, "samples"));
+        candidates.Add(Path.Combine(AppContext.BaseDirectory, "samples"));
         foreach (var c in candidates)
             if (File.Exists(Path.Combine(c, "models", WeightsFileName)) && Directory.Exists(Path.Combine(c, "camvid", "val")))
                 return c;

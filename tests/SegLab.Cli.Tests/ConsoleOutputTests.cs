@@ -1,0 +1,54 @@
+using System.Text.RegularExpressions;
+
+namespace SegLab.Cli.Tests;
+
+/// <summary>What a user reads: help that names seglab, and output to a log or a pipe that can be copied from.</summary>
+public sealed class ConsoleOutputTests : IDisposable
+{
+    private readonly string _tmp = Directory.CreateTempSubdirectory("seglab-console-").FullName;
+
+    public void Dispose() => Directory.Delete(_tmp, recursive: true);
+
+    [Theory]
+    [InlineData(new string[] { "--help" }, "seglab [command] [options]")]
+    [InlineData(new string[] { "eval", "--help" }, "seglab eval [options]")]
+    [InlineData(new string[] { "bench", "model", "--help" }, "seglab bench model [options]")]
+    public void Help_names_the_seglab_command(string[] args, string usage)
+    {
+        var r = CliTests.Run(args);
+        Assert.Equal(0, r.Code);
+        Assert.Contains(usage, r.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("SegLab.Cli", r.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("testhost", r.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void No_command_is_a_usage_error_that_lists_the_commands()
+    {
+        var r = CliTests.Run();
+        Assert.Equal(2, r.Code);
+        Assert.Contains("eval", r.Err, StringComparison.Ordinal);
+        Assert.Contains("seglab --help", r.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Output_to_a_pipe_is_not_padded_or_wrapped_and_progress_ends_at_100_percent()
+    {
+        // A folder name long enough that an 80-column console would wrap the paths.
+        string outDir = Path.Combine(_tmp, "a-rather-long-output-folder-name-that-would-wrap-in-eighty-columns", "eval");
+        string samples = SegLab.Demo.Samples.Root();
+        var r = CliProcess.Run(null, "eval", "--model", "cgnet-camvid", "--weights", Path.Combine(samples, "models", "cgnet_m3n21_camvid.safetensors"),
+            "--data", Path.Combine(samples, "camvid"), "--limit", "3", "--worst", "0", "--out", outDir);
+        Assert.True(r.Code == 0, r.Err);
+        var lines = r.Out.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+        Assert.DoesNotContain(lines, l => l.EndsWith(' '));
+        Assert.DoesNotContain("\u001b[", r.Out, StringComparison.Ordinal);
+        var report = Assert.Single(lines, l => l.StartsWith("Report: ", StringComparison.Ordinal));
+        Assert.Contains(Path.Combine(outDir, "report.html"), report, StringComparison.Ordinal);
+        Assert.Contains(Path.Combine(outDir, "metrics.json"), report, StringComparison.Ordinal);
+        var progress = lines.Where(l => Regex.IsMatch(l, @"\(\d+/3, \d+%\)$")).ToArray();
+        Assert.True(progress.Length >= 2, r.Out);
+        Assert.EndsWith("(3/3, 100%)", progress[^1], StringComparison.Ordinal);
+        Assert.Equal(progress.Length, progress.Distinct().Count());
+    }
+}
