@@ -118,6 +118,7 @@ internal static class Cli
         };
         root.Options.Add(threads);
         root.Subcommands.Add(InfoCommand.Create(io));
+        root.Subcommands.Add(ModelsCommand.Create(io));
         root.Subcommands.Add(BenchCommand.Create(io));
         root.Subcommands.Add(DemoCommand.Create(io));
         root.Subcommands.Add(EvalCommand.Create(io));

@@ -51,4 +51,27 @@ public sealed class ConsoleOutputTests : IDisposable
         Assert.EndsWith("(3/3, 100%)", progress[^1], StringComparison.Ordinal);
         Assert.Equal(progress.Length, progress.Distinct().Count());
     }
+
+    [Fact]
+    public void Models_lists_every_table_model_with_its_card_and_reports_carry_it()
+    {
+        var r = CliTests.Run("models", "--json");
+        Assert.Equal(0, r.Code);
+        using var doc = System.Text.Json.JsonDocument.Parse(r.Out);
+        var names = doc.RootElement.EnumerateArray().Select(m => m.GetProperty("name").GetString()).ToArray();
+        Assert.Equal(SegLab.Models.ModelTable.All.Select(m => m.Name), names);
+        foreach (var m in doc.RootElement.EnumerateArray().Where(m => m.GetProperty("weights").ValueKind != System.Text.Json.JsonValueKind.Null))
+        {
+            foreach (var key in new[] { "source", "licence", "trainedOn", "published", "input" })
+                Assert.False(string.IsNullOrWhiteSpace(m.GetProperty(key).GetString()), $"{m.GetProperty("name")}: no {key}");
+        }
+        string outDir = Path.Combine(_tmp, "eval");
+        string samples = SegLab.Demo.Samples.Root();
+        var ev = CliTests.Run("eval", "--model", "cgnet-camvid", "--data", Path.Combine(samples, "camvid"), "--limit", "1", "--worst", "0", "--out", outDir);
+        Assert.True(ev.Code == 0, ev.Err);
+        Assert.Contains("not held-out", ev.Console, StringComparison.Ordinal);
+        string html = File.ReadAllText(Path.Combine(outDir, "report.html"));
+        Assert.Contains("wutianyiRosun/CGNet", html, StringComparison.Ordinal);
+        Assert.Contains("not held-out", html, StringComparison.Ordinal);
+    }
 }

@@ -124,8 +124,8 @@ internal static class AttackCommand
             }
             var report = RobustnessSummary.Build(seg.Name, proto, logits, radii, ids.Select(id => done.First(d => d.Id == id)).ToArray(), r.GetValue(background));
             RobustnessJson.Save(Path.Combine(dir, "robustness.json"), report);
-            RobustnessHtml.Build(report, dataset.Classes.Names, dataset.Classes.PaletteRgb(), am.IgnoreIndex, examples,
-                "seglab " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1))).Save(Path.Combine(dir, "report.html"));
+            ModelCard.AddTo(RobustnessHtml.Build(report, dataset.Classes.Names, dataset.Classes.PaletteRgb(), am.IgnoreIndex, examples,
+                "seglab " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1))), seg.Name).Save(Path.Combine(dir, "report.html"));
             if (single is not null) RobustnessJson.WriteAtomic(Path.Combine(dir, "trace.json"), JsonSerializer.Serialize(Traces(done), RobustnessJson.Options));
             Print(io, report);
             io.Console.MarkupLine($"[grey]wrote {Markup.Escape(Path.Combine(dir, "robustness.json"))}, report.html" + (single is null ? "" : " and trace.json") + "[/]");

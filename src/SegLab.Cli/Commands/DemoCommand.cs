@@ -33,6 +33,7 @@ internal static class DemoCommand
             var result = EvalCommand.Run(io, model, data, new EvaluationOptions { WorstImages = data.Count });
             var files = EvaluationOutput.Write(result, outDir, new EvaluationRunInfo(EvalCommand.CommandLine(), null, "camvid", null));
             EvalCommand.PrintSummary(io, result.Summary, result.Classes, result.Skipped);
+            EvalCommand.PrintCaveat(io, model.Name);
             io.Console.MarkupLine($"{result.Summary.Images} images in {result.Seconds:F1} s ({result.ImagesPerSecond:F2} images/s).");
             io.Console.MarkupLine($"Report: [blue]{Markup.Escape(files.Report)}[/] (open it in a browser)  metrics: [blue]{Markup.Escape(files.Metrics)}[/]");
             if (!r.GetValue(noAttack)) Attack(io, model, data, Path.Combine(outDir, "attack"));
@@ -58,7 +59,7 @@ internal static class DemoCommand
         var report = RobustnessSummary.Build(model.Name, protocol, attackModel.LossLogits, [eps], done);
         string json = Path.Combine(dir, "robustness.json"), html = Path.Combine(dir, "report.html");
         RobustnessJson.Save(json, report);
-        RobustnessHtml.Build(report, data.Classes.Names, data.Classes.PaletteRgb(), attackModel.IgnoreIndex, examples, EvalCommand.CommandLine()).Save(html);
+        ModelCard.AddTo(RobustnessHtml.Build(report, data.Classes.Names, data.Classes.PaletteRgb(), attackModel.IgnoreIndex, examples, EvalCommand.CommandLine()), model.Name).Save(html);
         AttackCommand.Print(io, report);
         io.Console.MarkupLine($"Robustness report: [blue]{Markup.Escape(html)}[/]  results: [blue]{Markup.Escape(json)}[/]");
     }

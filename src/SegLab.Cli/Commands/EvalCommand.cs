@@ -47,6 +47,7 @@ internal static class EvalCommand
             var result = Run(io, m, ds, options);
             var files = EvaluationOutput.Write(result, r.GetValue(output)!, new EvaluationRunInfo(CommandLine(), shardText, r.GetValue(layout)!, r.GetValue(classes)));
             PrintSummary(io, result.Summary, result.Classes, result.Skipped);
+            PrintCaveat(io, m.Name);
             io.Console.MarkupLine($"{result.Summary.Images} images in {result.Seconds:F1} s ({result.ImagesPerSecond:F2} images/s).");
             io.Console.MarkupLine($"Report: [blue]{Markup.Escape(files.Report)}[/]  metrics: [blue]{Markup.Escape(files.Metrics)}[/]");
             return 0;
@@ -124,6 +125,13 @@ internal static class EvalCommand
             io.Console.MarkupLine($"[yellow]{skipped.Count} file(s) skipped:[/]");
             foreach (var f in skipped) io.Console.MarkupLine($"  [yellow]{Markup.Escape(f.Id)}[/]: {Markup.Escape(f.Problem)}");
         }
+    }
+
+    /// <summary>The model card's caveat (CGNet: trained on val too), where the model has one.</summary>
+    internal static void PrintCaveat(CliIO io, string model)
+    {
+        if (ModelTable.TryGet(model)?.Card?.Caveat is { } caveat)
+            io.Console.MarkupLine($"[yellow]note[/]: {Markup.Escape(model)} was {Markup.Escape(caveat)} (seglab models).");
     }
 
     internal static (int Index, int Count) ParseShard(string text)

@@ -8,6 +8,8 @@ using SegLab.Data;
 using SegLab.Imaging;
 using SegLab.Metrics;
 
+using SegLab.Models;
+
 namespace SegLab.Evaluation;
 
 /// <summary>How an evaluation was asked for (kept in metrics.json so that a merge can reopen the data).</summary>
@@ -58,8 +60,8 @@ public static class EvaluationOutput
             Png.Save(Path.Combine(examples, e.Id + ".png"), new Image(e.Width, e.Height, 1, e.Prediction.Select(v => (byte)v).ToArray()));
         MetricsJson.SaveState(files.State, result.Metrics, result.Classes.Names);
         WriteMetrics(files.Metrics, result.Summary, result.Classes, result.Model, result.Dataset, result.Root, result.Split, info, result.Skipped, result.Seconds);
-        EvalReport.Build(result.Model, $"{result.Dataset} ({result.Root})", result.Split, result.Classes, result.Summary, result.Worst, result.Skipped, result.Seconds, info.CommandLine)
-            .Save(files.Report);
+        var report = EvalReport.Build(result.Model, $"{result.Dataset} ({result.Root})", result.Split, result.Classes, result.Summary, result.Worst, result.Skipped, result.Seconds, info.CommandLine);
+        ModelCard.AddTo(report, result.Model).Save(files.Report);
         return files;
     }
 
@@ -114,7 +116,7 @@ public static class EvaluationOutput
         var info = new EvaluationRunInfo(commandLine, null, first.Layout, first.ClassesOption);
         WriteMetrics(files.Metrics, summary, classes, first.Model, first.Dataset, first.Root, first.Split, info, skipped, double.NaN, shardDirs.Count, missingShards);
         var report = EvalReport.Build(first.Model, $"{first.Dataset} ({first.Root})", first.Split, classes, summary, worst, skipped, double.NaN, commandLine);
-        report.Meta("merged from", string.Join(", ", runs.Select(r => r.Dir)));
+        ModelCard.AddTo(report, first.Model).Meta("merged from", string.Join(", ", runs.Select(r => r.Dir)));
         if (missingShards.Count > 0) report.Note($"Partial result: shards {string.Join(", ", missingShards)} are missing, so these figures cover only part of the split.");
         if (note is not null) report.Note(note);
         report.Save(files.Report);

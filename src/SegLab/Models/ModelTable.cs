@@ -17,7 +17,11 @@ namespace SegLab.Models;
 /// <param name="WeightsFile">Pretrained weights, relative to the shared data folder; null for untrained families.</param>
 public sealed record ModelSpec(
     string Name, string Description, Func<Module> Create, Preprocessing Preprocessing,
-    int NumClasses, int OutputChannels, string Dataset, string? WeightsFile);
+    int NumClasses, int OutputChannels, string Dataset, string? WeightsFile)
+{
+    /// <summary>Source, licence, training data and figures of the pretrained weights; null for untrained families.</summary>
+    public ModelCard? Card { get; init; }
+}
 
 /// <summary>Known models.</summary>
 public static class ModelTable
@@ -28,12 +32,27 @@ public static class ModelTable
         new("cgnet-camvid", "CGNet (M=3, N=21), CamVid 11 classes, trained on train+val",
             () => new CGNet(11, 3, 21),
             new Preprocessing(ChannelOrder.Rgb, 255, [105.65775299072266, 103.329833984375, 99.62540435791016], [1, 1, 1]),
-            11, 11, "camvid", "models/cgnet-camvid/cgnet_m3n21_camvid.safetensors"),
+            11, 11, "camvid", "models/cgnet-camvid/cgnet_m3n21_camvid.safetensors")
+        {
+            Card = new("wutianyiRosun/CGNet, model/CGNet.py (Context_Guided_Network, M=3, N=21)", "MIT",
+                "CamVid train + val (367 + 101 images, 360x480)", "65.6 mIoU on CamVid test at 360x480 (Wu et al., 2021)",
+                "85.68 mIoU on CamVid val (seglab eval; the PyTorch reference gives the same)",
+                "trained on the val split too: its val scores are not held-out figures"),
+        },
         new("espnet-camvid", "ESPNet (p=2, q=8), CamVid 11 classes + void output, trained on train",
             () => new ESPNet(12, 2, 8),
             new Preprocessing(ChannelOrder.Bgr, 255, [110.33134460449219, 108.40914916992188, 105.03352355957031], [72.12519836425781, 72.68854522705078, 69.9026107788086], 1.0 / 255),
-            11, 12, "camvid", "models/espnet-camvid/espnet_p_2_q_8_camvid.safetensors"),
+            11, 12, "camvid", "models/espnet-camvid/espnet_p_2_q_8_camvid.safetensors")
+        {
+            Card = new("sacmehta/ESPNet, train/Model.py (ESPNet, p=2, q=8)", "MIT",
+                "CamVid train (367 images); 12 outputs, the twelfth is void and never predicted", "55.64 mIoU on CamVid test (the repository's README)",
+                "69.35 mIoU on CamVid val, held out (seglab eval; the PyTorch reference gives the same)"),
+        },
     ];
+
+    /// <summary>The entry named <paramref name="name"/>, or null (a run folder, a file, an unknown name).</summary>
+    /// <param name="name">Model name.</param>
+    public static ModelSpec? TryGet(string name) => All.FirstOrDefault(m => string.Equals(m.Name, name, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>The entry named <paramref name="name"/>, or an error listing the known names.</summary>
     /// <param name="name">Model name.</param>
