@@ -18,7 +18,11 @@ internal static class TrainCommand
         var print = new Option<bool>("--print-config") { Description = "Print the resolved configuration as YAML and exit." };
         var set = new Option<string[]>("--set") { Description = "Override a config key, e.g. --set schedule.lr=0.01 (repeatable).", AllowMultipleArgumentsPerToken = false };
         var init = new Option<string?>("--init") { Description = "Fine-tune a model-table entry from its pretrained weights (sets model.init), e.g. cgnet-camvid." };
-        var cmd = new Command("train", "Train or fine-tune a segmentation model (optionally with Contextrast).") { config, output, resume, print, set, init };
+        var cmd = new Command("train", "Train or fine-tune a segmentation model (optionally with Contextrast). A config has the sections seed, threads, "
+            + "model (family unet|deeplabv3, widths, base_width, output_stride, init, weights), data (dir, splits, crop, scale, batch, ...), schedule "
+            + "(optimizer, lr, policy, epochs or iterations, validate_every, checkpoint_every, ...), loss and contextrast; `--print-config` prints every key "
+            + "with its default, and configs/ holds examples (camvid-unet, camvid-deeplabv3, camvid-finetune-cgnet, camvid-contextrast). Paths in a config "
+            + "file are relative to that file.") { config, output, resume, print, set, init };
         cmd.SetAction(r =>
         {
             Cli.ApplyThreads(r);

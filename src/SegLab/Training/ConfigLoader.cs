@@ -37,8 +37,30 @@ public static class ConfigLoader
     public static TrainConfig Load(string? path, IEnumerable<string>? overrides = null)
     {
         string text = path is null ? "{}" : File.Exists(path) ? File.ReadAllText(path) : throw new FileNotFoundException($"Config file '{path}' does not exist.", path);
-        return Parse(text, path ?? "<defaults>", overrides);
+        var list = (overrides ?? []).ToList();
+        var config = Parse(text, path ?? "<defaults>", list);
+        return path is null ? config : ResolvePaths(config, Path.GetDirectoryName(Path.GetFullPath(path))!, list);
     }
+
+    // Paths written in a config file are relative to that file's folder (so that configs/ works from anywhere); paths
+    // given with --set are relative to the current folder. Both end up absolute, so the run's config.yaml resumes anywhere.
+    private static TrainConfig ResolvePaths(TrainConfig c, string fileDir, List<string> overrides)
+    {
+        string? Resolve(string? value, string key)
+        {
+            if (string.IsNullOrEmpty(value) || Path.IsPathRooted(value)) return value;
+            bool fromCommandLine = overrides.Any(o => o.StartsWith(key + "=", StringComparison.Ordinal));
+            return Path.GetFullPath(fromCommandLine ? value : Path.Combine(fileDir, value));
+        }
+        return c with
+        {
+            Data = c.Data with { Dir = Resolve(c.Data.Dir, "data.dir") ?? "", ClassesJson = IsTableName(c.Data.ClassesJson) ? c.Data.ClassesJson : Resolve(c.Data.ClassesJson, "data.classes_json") },
+            Model = c.Model with { Weights = Resolve(c.Model.Weights, "model.weights") },
+        };
+    }
+
+    // data.classes_json may name a built-in class table instead of a file.
+    private static bool IsTableName(string? v) => v is "camvid" or "voc";
 
     /// <summary>Parses configuration text; <paramref name="origin"/> names it in errors.</summary>
     /// <param name="text">YAML or JSON.</param>
@@ -202,10 +224,14 @@ public static class ConfigLoader
         return new ConfigException($"{where}: {path}: {what}.");
     }
 
+    // The architecture keys say nothing when model.init names a table model (its architecture is that model's).
+    private static readonly HashSet<string> ArchitectureKeys = ["Family", "Widths", "BaseWidth", "OutputStride", "AsppChannels"];
+
     private static void Emit(StringBuilder sb, object obj, int indent)
     {
         foreach (var p in obj.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite && p.Name != "EqualityContract"))
         {
+            if (obj is ModelConfig { Init: not null } && ArchitectureKeys.Contains(p.Name)) continue;
             var v = p.GetValue(obj);
             sb.Append(' ', indent).Append(KeyOf(p.Name)).Append(':');
             if (v is not null && v.GetType().IsClass && v is not string && v is not Array)
