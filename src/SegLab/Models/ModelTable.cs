@@ -1,4 +1,4 @@
-// The model table: names users type (cgnet-camvid, espnet-camvid) mapped to constructors, weights and
+// The model table: names users type (cgnet-camvid, espnet-camvid, espnetv2-voc) mapped to constructors, weights and
 // preprocessing. One explicit table, no registry magic (segmentation_models_pytorch's shape).
 using SegLab.Data;
 using SegLab.Engine.Nn;
@@ -15,9 +15,10 @@ namespace SegLab.Models;
 /// <param name="OutputChannels">Channels the network outputs.</param>
 /// <param name="Dataset">Dataset the pretrained weights fit ("camvid", "voc").</param>
 /// <param name="WeightsFile">Pretrained weights, relative to the shared data folder; null for untrained families.</param>
+/// <param name="InputSize">The (height, width) the network was trained and runs at, or null for any size (see <see cref="SegmentationModel.InputSize"/>).</param>
 public sealed record ModelSpec(
     string Name, string Description, Func<Module> Create, Preprocessing Preprocessing,
-    int NumClasses, int OutputChannels, string Dataset, string? WeightsFile);
+    int NumClasses, int OutputChannels, string Dataset, string? WeightsFile, (int Height, int Width)? InputSize = null);
 
 /// <summary>Known models.</summary>
 public static class ModelTable
@@ -33,6 +34,12 @@ public static class ModelTable
             () => new ESPNet(12, 2, 8),
             new Preprocessing(ChannelOrder.Bgr, 255, [110.33134460449219, 108.40914916992188, 105.03352355957031], [72.12519836425781, 72.68854522705078, 69.9026107788086], 1.0 / 255),
             11, 12, "camvid", "models/espnet-camvid/espnet_p_2_q_8_camvid.safetensors"),
+        new("espnetv2-voc", "ESPNetv2 (s=2.0), PASCAL VOC 21 classes, runs at 384x384",
+            () => new ESPNetv2(21, 2.0), Preprocessing.ImageNet,
+            21, 21, "voc", "models/espnetv2-voc/espnetv2_s_2.0_pascal_384x384.safetensors", (384, 384)),
+        new("espnetv2-s0.5-voc", "ESPNetv2 (s=0.5), PASCAL VOC 21 classes, runs at 256x256",
+            () => new ESPNetv2(21, 0.5), Preprocessing.ImageNet,
+            21, 21, "voc", "models/espnetv2-voc/espnetv2_s_0.5_pascal_256x256.safetensors", (256, 256)),
     ];
 
     /// <summary>The entry named <paramref name="name"/>, or an error listing the known names.</summary>
@@ -70,6 +77,6 @@ public static class ModelTable
         var file = SafeTensors.Load(path);
         network.LoadStateDict(file.ToTensors(), strict: true, source: path);
         network.Eval();
-        return new SegmentationModel(spec.Name, network, spec.Preprocessing, spec.NumClasses);
+        return new SegmentationModel(spec.Name, network, spec.Preprocessing, spec.NumClasses, spec.InputSize);
     }
 }
