@@ -18,6 +18,13 @@ Inputs need no interpolation, so SegLab rebuilds them exactly: the uint8 image s
 Debian's python3-torch 1.13, CPU, float32, one thread:
   python3 tools/espnetv2_reference.py --edgenets /tmp/edgenets --shared /work/shared \
       --out tests/SegLab.Tests/Fixtures/espnetv2
+
+With --score (no fixture written) it scores the original model on the 14 VOC samples instead, dataset mIoU over
+the classes present (ground truth or prediction), void ignored, two ways: "seglab" (image resized to the training
+size and logits back, both F.interpolate bilinear, align_corners False: what seglab eval does) and "edgenets"
+(test_segmentation.py: PIL bilinear resize of the image, argmax, PIL nearest resize of the label map back) and
+"edgenets-val" (the validation loader behind the published figures: image PIL bilinear and label PIL nearest
+resized to the training size, scored there).
 """
 import argparse
 import json
@@ -85,11 +92,68 @@ def stats(logits):
     return torch.stack([v.mean(1), v.pow(2).mean(1).sqrt()], 1).numpy()
 
 
+def voc_colours():
+    colours = np.zeros((256, 3), dtype=np.int64)
+    for i in range(256):
+        c, r, g, b = i, 0, 0, 0
+        for j in range(8):
+            r |= ((c >> 0) & 1) << (7 - j)
+            g |= ((c >> 1) & 1) << (7 - j)
+            b |= ((c >> 2) & 1) << (7 - j)
+            c >>= 3
+        colours[i] = (r, g, b)
+    return colours
+
+
+def label_ids(path):
+    rgb = np.asarray(Image.open(path).convert("RGB")).astype(np.int64)
+    key = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+    colours = voc_colours()
+    ids = np.full(key.shape, -1, dtype=np.int64)
+    for i in list(range(21)) + [255]:
+        r, g, b = colours[i]
+        ids[key == ((r << 16) | (g << 8) | b)] = i
+    if (ids < 0).any():
+        raise ValueError(f"{path}: colours outside the VOC palette")
+    return ids
+
+
+def score(model, samples, size):
+    conf = {k: np.zeros((21, 21), np.int64) for k in ("seglab", "edgenets", "edgenets-val")}
+    stems = sorted(f[:-len("_image.png")] for f in os.listdir(samples) if f.endswith("_image.png"))
+    for stem in stems:
+        pil = Image.open(os.path.join(samples, stem + "_image.png")).convert("RGB")
+        label = label_ids(os.path.join(samples, stem + "_target.png"))
+        h, w = label.shape
+        full = torch.from_numpy(np.asarray(pil).astype(np.float32) / np.float32(255)).permute(2, 0, 1)[None]
+        norm = lambda t: (t - torch.from_numpy(MEAN)[None, :, None, None]) / torch.from_numpy(STD)[None, :, None, None]
+        with torch.no_grad():
+            x = F.interpolate(full, size=(size, size), mode="bilinear", align_corners=False)
+            y = F.interpolate(model(norm(x)), size=(h, w), mode="bilinear", align_corners=False)
+            preds = {"seglab": y[0].argmax(0).numpy()}
+            small = torch.from_numpy(np.asarray(pil.resize((size, size), Image.BILINEAR)).astype(np.float32) / np.float32(255))
+            out = model(norm(small.permute(2, 0, 1)[None]))[0].argmax(0).numpy().astype(np.uint8)
+            preds["edgenets"] = np.asarray(Image.fromarray(out).resize((w, h), Image.NEAREST)).astype(np.int64)
+        labels = {"seglab": label, "edgenets": label,
+                  "edgenets-val": np.asarray(Image.fromarray(label.astype(np.uint8)).resize((size, size), Image.NEAREST)).astype(np.int64)}
+        preds["edgenets-val"] = out.astype(np.int64)
+        for k, p in preds.items():
+            valid = labels[k] != 255
+            np.add.at(conf[k], (labels[k][valid], p[valid]), 1)
+    result = {}
+    for k, c in conf.items():
+        tp = np.diag(c).astype(np.float64)
+        union = c.sum(0) + c.sum(1) - tp
+        result[k] = 100 * float(np.mean(tp[union > 0] / union[union > 0]))
+    return len(stems), result
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--edgenets", required=True, help="a checkout of sacmehta/EdgeNets")
     ap.add_argument("--shared", required=True, help="the shared data folder (models/espnetv2-voc, data/voc-samples)")
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", help="fixture folder (required unless --score)")
+    ap.add_argument("--score", action="store_true", help="score on the VOC samples instead of writing fixtures")
     ap.add_argument("--scales", default="0.5,2.0")
     args = ap.parse_args()
     sys.path.insert(0, os.path.abspath(args.edgenets))
@@ -98,7 +162,10 @@ def main():
     torch.set_num_threads(1)
     image_path = os.path.join(args.shared, "data", "voc-samples", f"{SAMPLE}_image.png")
     image = np.asarray(Image.open(image_path).convert("RGB"))
-    os.makedirs(args.out, exist_ok=True)
+    if not args.score:
+        if not args.out:
+            ap.error("--out is required unless --score")
+        os.makedirs(args.out, exist_ok=True)
     for s in args.scales.split(","):
         stem, size = CHECKPOINTS[s]
         weights = os.path.join(args.shared, "models", "espnetv2-voc", stem + ".safetensors")
@@ -106,6 +173,10 @@ def main():
         state = read_safetensors(weights)
         model.load_state_dict(state, strict=True)
         model.eval()
+        if args.score:
+            n, result = score(model, os.path.join(args.shared, "data", "voc-samples"), size)
+            print(f"s={s} at {size}x{size}, {n} images: dataset mIoU " + ", ".join(f"{k} {v:.2f}" for k, v in result.items()))
+            continue
         out = {}
         x = model_input(image, 128).requires_grad_(True)
         logits = model(x)
