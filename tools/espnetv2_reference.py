@@ -19,7 +19,7 @@ Debian's python3-torch 1.13, CPU, float32, one thread:
   python3 tools/espnetv2_reference.py --edgenets /tmp/edgenets --shared /work/shared \
       --out tests/SegLab.Tests/Fixtures/espnetv2
 
-With --score (no fixture written) it scores the original model on the 14 VOC samples instead, dataset mIoU over
+With --score (with --out: OUT/voc_samples_scores.json instead of the tensor fixtures) it scores the original model on the 14 VOC samples instead, dataset mIoU over
 the classes present (ground truth or prediction), void ignored, two ways: "seglab" (image resized to the training
 size and logits back, both F.interpolate bilinear, align_corners False: what seglab eval does) and "edgenets"
 (test_segmentation.py: PIL bilinear resize of the image, argmax, PIL nearest resize of the label map back) and
@@ -152,7 +152,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--edgenets", required=True, help="a checkout of sacmehta/EdgeNets")
     ap.add_argument("--shared", required=True, help="the shared data folder (models/espnetv2-voc, data/voc-samples)")
-    ap.add_argument("--out", help="fixture folder (required unless --score)")
+    ap.add_argument("--out", help="fixture folder (required unless --score, where it is optional)")
     ap.add_argument("--score", action="store_true", help="score on the VOC samples instead of writing fixtures")
     ap.add_argument("--scales", default="0.5,2.0")
     args = ap.parse_args()
@@ -166,6 +166,7 @@ def main():
         if not args.out:
             ap.error("--out is required unless --score")
         os.makedirs(args.out, exist_ok=True)
+    scores = {}
     for s in args.scales.split(","):
         stem, size = CHECKPOINTS[s]
         weights = os.path.join(args.shared, "models", "espnetv2-voc", stem + ".safetensors")
@@ -176,6 +177,7 @@ def main():
         if args.score:
             n, result = score(model, os.path.join(args.shared, "data", "voc-samples"), size)
             print(f"s={s} at {size}x{size}, {n} images: dataset mIoU " + ", ".join(f"{k} {v:.2f}" for k, v in result.items()))
+            scores[s] = {"weights": stem + ".safetensors", "size": size, "images": n, "dataset_miou": result}
             continue
         out = {}
         x = model_input(image, 128).requires_grad_(True)
@@ -210,6 +212,13 @@ def main():
         write_safetensors(path, out, meta)
         print(f"s={s}: {path} ({os.path.getsize(path)} bytes); full argmax classes {np.unique(out['full_argmax']).tolist()}; "
               f"PyTorch float32 input gradient vs float64: {torch32_rel:.3e}")
+
+    if args.score and args.out:
+        os.makedirs(args.out, exist_ok=True)
+        path = os.path.join(args.out, "voc_samples_scores.json")
+        with open(path, "w") as f:
+            json.dump({"torch": torch.__version__, "conventions": "see tools/espnetv2_reference.py --score", "scales": scores}, f, indent=1)
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

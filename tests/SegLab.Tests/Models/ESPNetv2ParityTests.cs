@@ -1,10 +1,13 @@
 // ESPNetv2 (Mehta et al., CVPR 2019) against the original EdgeNets code: the committed fixtures of
 // tools/espnetv2_reference.py (PyTorch 1.13, one VOC sample) checked against SegLab's logits, argmax and input
 // gradient for both shared checkpoints; plus checks that need no shared data (gradient flow, the fixed-size convention).
+using System.Text.Json;
+using SegLab.Data;
 using SegLab.Engine;
 using SegLab.Engine.Autograd;
 using SegLab.Engine.Nn;
 using SegLab.Engine.Serialization;
+using SegLab.Evaluation;
 using SegLab.Imaging;
 using SegLab.Models;
 using Xunit.Abstractions;
@@ -23,9 +26,12 @@ public class ESPNetv2ParityTests(ITestOutputHelper output)
     /// <summary>The network with the shared weights (strict load), or a skip where ../shared is absent.</summary>
     private static Module Network(string model)
     {
-        Skip.If(TestPaths.Shared is null, "../shared not found: ESPNetv2 weights and VOC samples are not available here.");
+        RequireShared();
         return ModelTable.Load(model, Path.Combine(TestPaths.Shared!, Spec(model).WeightsFile!)).Network;
     }
+
+    private static void RequireShared() =>
+        Skip.If(TestPaths.Shared is null, "../shared not found: ESPNetv2 weights and VOC samples are not available here.");
 
     /// <summary>The reference script's input: sample 0 at rows/cols (i * H) / size, RGB / 255, ImageNet mean/std.</summary>
     private static Tensor Input(int size)
@@ -129,6 +135,24 @@ public class ESPNetv2ParityTests(ITestOutputHelper output)
         Assert.True(logitsRel <= 1e-4, $"logits rel {logitsRel}");
         Assert.True(statsRel <= 1e-4, $"logit statistics rel {statsRel}");
         Assert.True(agree >= 0.999, $"argmax agreement {agree}");
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Checkpoints))]
+    public void The_voc_samples_score_as_the_original_model_under_the_same_resize_convention(string model, string scale)
+    {
+        RequireShared();
+        var m = ModelTable.Load(model, Path.Combine(TestPaths.Shared!, Spec(model).WeightsFile!));
+        var data = Datasets.Open(Path.Combine(TestPaths.Shared!, "data", "voc-samples"), "val", "folder", "voc");
+        var result = Evaluator.Run(m, data);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.SourceDir(), "Fixtures", "espnetv2", "voc_samples_scores.json")));
+        var reference = json.RootElement.GetProperty("scales").GetProperty(scale);
+        double expected = reference.GetProperty("dataset_miou").GetProperty("seglab").GetDouble();
+        output.WriteLine($"{model}: {result.Summary.Images} images, dataset mIoU {result.Summary.MIoU:F4}, PyTorch (same convention) {expected:F4}, " +
+            $"EdgeNets' test convention {reference.GetProperty("dataset_miou").GetProperty("edgenets").GetDouble():F4}");
+        Assert.Equal(reference.GetProperty("images").GetInt32(), result.Summary.Images);
+        // Logits agree to ~1e-6, so only a pixel whose top two logits nearly tie can flip: 0.01 points is a few hundred pixels.
+        Assert.InRange(result.Summary.MIoU, expected - 0.01, expected + 0.01);
     }
 
     [Fact]
