@@ -22,7 +22,7 @@ public sealed class ESPNetv2 : Module
     };
 
     private const int Branches = 4;
-    private readonly EdgeCbr _level1;
+    private readonly ConvBnPrelu _level1;
     private readonly EespDownSampler _level2_0, _level3_0, _level4_0;
     private readonly Module[] _level3, _level4;
     private readonly EfficientPyrPool _dec1, _dec2, _dec3, _dec4;
@@ -41,11 +41,11 @@ public sealed class ESPNetv2 : Module
         Classes = classes;
         Scale = scale;
         var baseNet = RegisterModule("base_net", new Named());
-        _level1 = baseNet.Add("level1", new EdgeCbr(3, ch[0], 3, 2, 1, rng));
-        _level2_0 = baseNet.Add("level2_0", new EespDownSampler(ch[0], ch[1], Branches, 13, reinforce: true, rng));
-        _level3_0 = baseNet.Add("level3_0", new EespDownSampler(ch[1], ch[2], Branches, 11, reinforce: true, rng));
+        _level1 = baseNet.Add("level1", new ConvBnPrelu(3, ch[0], 3, 2, rng, eps: 1e-5));
+        _level2_0 = baseNet.Add("level2_0", new EespDownSampler(ch[0], ch[1], Branches, 13, rng));
+        _level3_0 = baseNet.Add("level3_0", new EespDownSampler(ch[1], ch[2], Branches, 11, rng));
         _level3 = Repeat(baseNet.Add("level3", new Sequential()), 3, () => new Eesp(ch[2], ch[2], 1, Branches, 9, rng));
-        _level4_0 = baseNet.Add("level4_0", new EespDownSampler(ch[2], ch[3], Branches, 9, reinforce: true, rng));
+        _level4_0 = baseNet.Add("level4_0", new EespDownSampler(ch[2], ch[3], Branches, 9, rng));
         _level4 = Repeat(baseNet.Add("level4", new Sequential()), 7, () => new Eesp(ch[3], ch[3], 1, Branches, 7, rng));
 
         // Decoder for PASCAL VOC (EdgeNets' base width 16): widths 64, 48, 32, classes; pyramid projections min(classes / 2, 16).

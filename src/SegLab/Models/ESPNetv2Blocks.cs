@@ -1,29 +1,12 @@
 // The building blocks of ESPNetv2 (Mehta, Rastegari, Shapiro, Hajishirzi; CVPR 2019): the EESP unit, its strided
 // form with input reinforcement, the efficient pyramid pooling and the gated point-wise merge of the decoder.
 // Written from the public architecture (sacmehta/EdgeNets, nn_layers/) with its state-dict names: the encoder's
-// blocks name their children conv/bn/act (espnet_utils), the decoder's wrap them in Sequentials "cbr"/"br"
-// (cnn_utils). Batch norm uses PyTorch's default eps 1e-5 throughout.
+// blocks name their children conv/bn/act (espnet_utils: Blocks.cs' ConvBnPrelu and BnPrelu), the decoder's wrap
+// them in Sequentials "cbr"/"br" (cnn_utils). Batch norm uses PyTorch's default eps 1e-5 throughout.
 using SegLab.Engine;
 using SegLab.Engine.Nn;
 
 namespace SegLab.Models;
-
-/// <summary>conv (no bias, "same" padding, grouped) -> batch norm -> PReLU, children "conv", "bn", "act".</summary>
-internal sealed class EdgeCbr : Module
-{
-    private readonly Conv2d _conv;
-    private readonly BatchNorm2d _bn;
-    private readonly PReLU _act;
-
-    public EdgeCbr(int nIn, int nOut, int kernel, int stride, int groups, Rng? rng)
-    {
-        _conv = RegisterModule("conv", new Conv2d(nIn, nOut, kernel, stride, (kernel - 1) / 2, 1, groups, bias: false, rng: rng));
-        _bn = RegisterModule("bn", new BatchNorm2d(nOut));
-        _act = RegisterModule("act", new PReLU(nOut));
-    }
-
-    protected override Tensor ForwardCore(Tensor x) => BnPrelu.Apply(_bn, _act, _conv.Forward(x));
-}
 
 /// <summary>conv (no bias, "same" padding, grouped) -> batch norm, children "conv", "bn".</summary>
 internal sealed class EdgeCb : Module
@@ -40,22 +23,17 @@ internal sealed class EdgeCb : Module
     protected override Tensor ForwardCore(Tensor x) => _bn.Forward(_conv.Forward(x));
 }
 
-/// <summary>batch norm -> PReLU, as children "bn", "act" or (decoder style) as a Sequential under <c>wrapper</c>.</summary>
-internal sealed class EdgeBr : Module
+/// <summary>The decoder's BR: a Sequential "br" of batch norm and PReLU.</summary>
+internal sealed class SeqBr : Module
 {
     private readonly BatchNorm2d _bn;
     private readonly PReLU _act;
 
-    public EdgeBr(int channels, string? wrapper = null)
+    public SeqBr(int channels)
     {
         _bn = new BatchNorm2d(channels);
         _act = new PReLU(channels);
-        if (wrapper is null)
-        {
-            RegisterModule("bn", _bn);
-            RegisterModule("act", _act);
-        }
-        else RegisterModule(wrapper, new Sequential(_bn, _act));
+        RegisterModule("br", new Sequential(_bn, _act));
     }
 
     protected override Tensor ForwardCore(Tensor x) => BnPrelu.Apply(_bn, _act, x);
@@ -90,10 +68,10 @@ internal sealed class SeqCbr : Module
 internal sealed class Eesp : Module
 {
     private static readonly Dictionary<int, int> DilationOfKernel = new() { [3] = 1, [5] = 2, [7] = 3, [9] = 4, [11] = 5, [13] = 6, [15] = 7, [17] = 8 };
-    private readonly EdgeCbr _proj;
+    private readonly ConvBnPrelu _proj;
     private readonly ConvOnly[] _branches;
     private readonly EdgeCb _expand;
-    private readonly EdgeBr _brAfterCat;
+    private readonly BnPrelu _brAfterCat;
     private readonly PReLU _act;
     private readonly int _stride;
 
@@ -102,7 +80,7 @@ internal sealed class Eesp : Module
         int n = nOut / k;
         if (n * k != nOut) throw new ArgumentException($"EESP: {nOut} output channels do not split into {k} equal branches.");
         _stride = stride;
-        _proj = RegisterModule("proj_1x1", new EdgeCbr(nIn, n, 1, 1, k, rng));
+        _proj = RegisterModule("proj_1x1", new ConvBnPrelu(nIn, n, 1, 1, rng, groups: k, eps: 1e-5));
         // Branch i has the receptive field 3 + 2i unless that passes the limit (then 3); sorted ascending.
         var sizes = Enumerable.Range(0, k).Select(i => 3 + 2 * i <= receptiveLimit ? 3 + 2 * i : 3).Order().ToArray();
         Dilations = [.. sizes.Select(s => DilationOfKernel[s])];
@@ -110,7 +88,7 @@ internal sealed class Eesp : Module
         foreach (int d in Dilations) spp.Add(new ConvOnly(n, n, 3, stride, rng, d, groups: n));
         _branches = [.. Enumerable.Range(0, k).Select(i => (ConvOnly)spp[i])];
         _expand = RegisterModule("conv_1x1_exp", new EdgeCb(nOut, nOut, 1, 1, k, rng));
-        _brAfterCat = RegisterModule("br_after_cat", new EdgeBr(nOut));
+        _brAfterCat = RegisterModule("br_after_cat", new BnPrelu(nOut, eps: 1e-5));
         _act = RegisterModule("module_act", new PReLU(nOut)); // registered (it is in the state dict) but unused when strided
     }
 
@@ -131,20 +109,20 @@ internal sealed class Eesp : Module
 }
 
 /// <summary>
-/// The strided EESP unit (EdgeNets' DownSampler): Cat(3x3 average pool, strided EESP) plus, with input reinforcement,
-/// a CBR + CB projection of the image average-pooled to the same size, then a PReLU.
+/// The strided EESP unit (EdgeNets' DownSampler, as its encoder uses it: with input reinforcement): Cat(3x3 average
+/// pool, strided EESP) plus a CBR + CB projection of the image average-pooled to the same size, then a PReLU.
 /// </summary>
 internal sealed class EespDownSampler : Module
 {
     private readonly Eesp _eesp;
-    private readonly Sequential? _reinforce;
+    private readonly Sequential _reinforce;
     private readonly PReLU _act;
 
-    public EespDownSampler(int nIn, int nOut, int k, int receptiveLimit, bool reinforce, Rng? rng)
+    public EespDownSampler(int nIn, int nOut, int k, int receptiveLimit, Rng? rng)
     {
         if (nOut <= nIn) throw new ArgumentException($"DownSampler: output channels {nOut} must exceed the {nIn} input channels.");
         _eesp = RegisterModule("eesp", new Eesp(nIn, nOut - nIn, 2, k, receptiveLimit, rng));
-        if (reinforce) _reinforce = RegisterModule("inp_reinf", new Sequential(new EdgeCbr(3, 3, 3, 1, 1, rng), new EdgeCb(3, nOut, 1, 1, 1, rng)));
+        _reinforce = RegisterModule("inp_reinf", new Sequential(new ConvBnPrelu(3, 3, 3, 1, rng, eps: 1e-5), new EdgeCb(3, nOut, 1, 1, 1, rng)));
         _act = RegisterModule("act", new PReLU(nOut));
     }
 
@@ -153,29 +131,24 @@ internal sealed class EespDownSampler : Module
     {
         var pooled = Pool(x);
         var output = Ops.Cat([pooled, _eesp.Forward(x)], 1);
-        if (_reinforce is not null)
+        // The original pools the image (3x3, stride 2, pad 1) until its width equals the pooled features'.
+        int i = 1;
+        for (; ; i++)
         {
-            // The original pools the image (3x3, stride 2, pad 1) until its width equals the pooled features'.
-            int i = 1;
-            for (; ; i++)
-            {
-                if (i == images.Count) images.Add(Pool(images[i - 1]));
-                if (images[i].Size(3) == pooled.Size(3) || images[i].Size(3) == 1) break;
-            }
-            var image = images[i];
-            if (image.Size(2) != pooled.Size(2) || image.Size(3) != pooled.Size(3))
-                throw new ArgumentException($"ESPNetv2: the pooled image {Shapes.Format(image.Shape)} does not fit features {Shapes.Format(pooled.Shape)} (input sizes must be multiples of 16).");
-            output = Ops.Add(output, _reinforce.Forward(image));
+            if (i == images.Count) images.Add(Pool(images[i - 1]));
+            if (images[i].Size(3) == pooled.Size(3) || images[i].Size(3) == 1) break;
         }
-        return Produced(_act.Forward(output));
+        var image = images[i];
+        if (image.Size(2) != pooled.Size(2) || image.Size(3) != pooled.Size(3))
+            throw new ArgumentException($"ESPNetv2: the pooled image {Shapes.Format(image.Shape)} does not fit features {Shapes.Format(pooled.Shape)} (input sizes must be multiples of 16).");
+        return Produced(_act.Forward(Ops.Add(output, _reinforce.Forward(image))));
     }
 
-    /// <summary>Without input reinforcement only (the image is needed otherwise: use <see cref="Run"/>).</summary>
-    protected override Tensor ForwardCore(Tensor x) => _reinforce is null
-        ? _act.Forward(Ops.Cat([Pool(x), _eesp.Forward(x)], 1))
-        : throw new InvalidOperationException("DownSampler with input reinforcement needs the image: call Run(x, images).");
+    /// <summary>Not callable alone: the block needs the image (<see cref="Run"/>).</summary>
+    protected override Tensor ForwardCore(Tensor x) =>
+        throw new InvalidOperationException("DownSampler with input reinforcement needs the image: call Run(x, images).");
 
-    internal static Tensor Pool(Tensor x) => Ops.AvgPool2d(x, 3, 2, 1, ceilMode: false, countIncludePad: true);
+    private static Tensor Pool(Tensor x) => Ops.AvgPool2d(x, 3, 2, 1, ceilMode: false, countIncludePad: true);
 }
 
 /// <summary>
@@ -189,10 +162,10 @@ internal sealed class EfficientPyrPool : Module
     private static readonly double[] Scales = [2.0, 1.5, 1.0, 0.5, 0.1];
     private readonly SeqCbr _projection;
     private readonly Conv2d[] _stages;
-    private readonly EdgeBr _mergeBr;
+    private readonly SeqBr _mergeBr;
     private readonly SeqCbr _mergeCbr;
     private readonly Conv2d _mergeConv;
-    private readonly EdgeBr? _br;
+    private readonly SeqBr? _br;
 
     public EfficientPyrPool(int inPlanes, int projPlanes, int outPlanes, bool lastLayerBr, Rng? rng)
     {
@@ -201,11 +174,11 @@ internal sealed class EfficientPyrPool : Module
         foreach (var _ in Scales) stages.Add(new Conv2d(projPlanes, projPlanes, 3, 1, 1, 1, projPlanes, bias: false, rng: rng));
         _stages = [.. Enumerable.Range(0, Scales.Length).Select(i => (Conv2d)stages[i])];
         int cat = projPlanes * Scales.Length;
-        _mergeBr = new EdgeBr(cat, wrapper: "br");
+        _mergeBr = new SeqBr(cat);
         _mergeCbr = new SeqCbr(cat, projPlanes, 3, projPlanes, rng);
         _mergeConv = new Conv2d(projPlanes, outPlanes, 1, bias: !lastLayerBr, rng: rng);
         RegisterModule("merge_layer", new Sequential(_mergeBr, new Lambda(x => ChannelShuffle(x, Scales.Length)), _mergeCbr, _mergeConv));
-        if (lastLayerBr) _br = RegisterModule("br", new EdgeBr(outPlanes, wrapper: "br"));
+        if (lastLayerBr) _br = RegisterModule("br", new SeqBr(outPlanes));
     }
 
     protected override Tensor ForwardCore(Tensor x)
