@@ -173,6 +173,19 @@ public class ESPNetv2ParityTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void The_encoder_stages_are_captured_at_1_2_to_1_16_resolution()
+    {
+        var net = new ESPNetv2(21, 0.5, new Rng(5));
+        net.Eval();
+        using var capture = FeatureCapture.Start(net, [.. ESPNetv2.StageNames]);
+        net.Forward(Tensor.Normal([1, 3, 64, 32], 0, 1, seed: 2));
+        int[][] expected = [[1, 16, 32, 16], [1, 32, 16, 8], [1, 64, 8, 4], [1, 128, 4, 2]];
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], capture[ESPNetv2.StageNames[i]].ShapeArray());
+        var model = new SegmentationModel("t", net, Preprocessing.ImageNet, 21);
+        Assert.Equal(ESPNetv2.StageNames, SegLab.Training.ModelFactory.ContextrastStages(model, null));
+    }
+
+    [Fact]
     public void Fixed_size_models_resize_the_image_in_and_the_logits_back()
     {
         var seen = new List<int[]>();
