@@ -19,10 +19,10 @@ Debian's python3-torch 1.13, CPU, float32, one thread:
   python3 tools/espnetv2_reference.py --edgenets /tmp/edgenets --shared /work/shared \
       --out tests/SegLab.Tests/Fixtures/espnetv2
 
-With --score (with --out: OUT/voc_samples_scores.json instead of the tensor fixtures) it scores the original model on the 14 VOC samples instead, dataset mIoU over
-the classes present (ground truth or prediction), void ignored, two ways: "seglab" (image resized to the training
-size and logits back, both F.interpolate bilinear, align_corners False: what seglab eval does) and "edgenets"
-(test_segmentation.py: PIL bilinear resize of the image, argmax, PIL nearest resize of the label map back) and
+With --score (with --out: OUT/voc_samples_scores.json instead of the tensor fixtures) it scores the original model
+on the 14 VOC samples instead, dataset mIoU over the classes present (ground truth or prediction), void ignored, four ways: "seglab" (image resized to the training
+size by F.interpolate bilinear with antialias=True, logits back bilinear, align_corners False: what seglab eval
+does), "bilinear" (the same without antialiasing), "edgenets" (test_segmentation.py: PIL bilinear resize of the image, argmax, PIL nearest resize of the label map back) and
 "edgenets-val" (the validation loader behind the published figures: image PIL bilinear and label PIL nearest
 resized to the training size, scored there).
 """
@@ -119,7 +119,7 @@ def label_ids(path):
 
 
 def score(model, samples, size):
-    conf = {k: np.zeros((21, 21), np.int64) for k in ("seglab", "edgenets", "edgenets-val")}
+    conf = {k: np.zeros((21, 21), np.int64) for k in ("seglab", "bilinear", "edgenets", "edgenets-val")}
     stems = sorted(f[:-len("_image.png")] for f in os.listdir(samples) if f.endswith("_image.png"))
     for stem in stems:
         pil = Image.open(os.path.join(samples, stem + "_image.png")).convert("RGB")
@@ -128,13 +128,15 @@ def score(model, samples, size):
         full = torch.from_numpy(np.asarray(pil).astype(np.float32) / np.float32(255)).permute(2, 0, 1)[None]
         norm = lambda t: (t - torch.from_numpy(MEAN)[None, :, None, None]) / torch.from_numpy(STD)[None, :, None, None]
         with torch.no_grad():
-            x = F.interpolate(full, size=(size, size), mode="bilinear", align_corners=False)
+            x = F.interpolate(full, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
             y = F.interpolate(model(norm(x)), size=(h, w), mode="bilinear", align_corners=False)
             preds = {"seglab": y[0].argmax(0).numpy()}
+            x = F.interpolate(full, size=(size, size), mode="bilinear", align_corners=False)
+            preds["bilinear"] = F.interpolate(model(norm(x)), size=(h, w), mode="bilinear", align_corners=False)[0].argmax(0).numpy()
             small = torch.from_numpy(np.asarray(pil.resize((size, size), Image.BILINEAR)).astype(np.float32) / np.float32(255))
             out = model(norm(small.permute(2, 0, 1)[None]))[0].argmax(0).numpy().astype(np.uint8)
             preds["edgenets"] = np.asarray(Image.fromarray(out).resize((w, h), Image.NEAREST)).astype(np.int64)
-        labels = {"seglab": label, "edgenets": label,
+        labels = {"seglab": label, "bilinear": label, "edgenets": label,
                   "edgenets-val": np.asarray(Image.fromarray(label.astype(np.uint8)).resize((size, size), Image.NEAREST)).astype(np.int64)}
         preds["edgenets-val"] = out.astype(np.int64)
         for k, p in preds.items():

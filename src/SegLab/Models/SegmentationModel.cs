@@ -41,7 +41,8 @@ public sealed class SegmentationModel
 
     /// <summary>
     /// The size (height, width) the network runs at, or null. When set, <see cref="Forward"/> resizes the image to it
-    /// and the logits back to the image's size, both bilinear (align_corners false, no antialiasing), on the tape.
+    /// with the antialiased bilinear filter (PIL's BILINEAR, as EdgeNets' evaluation resizes its input) and the logits
+    /// back to the image's size bilinearly (align_corners false), both on the tape.
     /// </summary>
     public (int Height, int Width)? InputSize { get; }
 
@@ -52,8 +53,8 @@ public sealed class SegmentationModel
         ArgumentNullException.ThrowIfNull(rgb);
         if (InputSize is not { } size || rgb.Rank != 4 || (rgb.Size(2) == size.Height && rgb.Size(3) == size.Width))
             return Network.Forward(Preprocessing.Apply(rgb));
-        // Bilinear weights sum to one, so resizing before the per-channel affine preprocessing equals resizing after it.
-        var resized = Ops.Interpolate(rgb, size.Height, size.Width, InterpolationMode.Bilinear);
+        // The filter's weights sum to one, so resizing before the per-channel affine preprocessing equals resizing after it.
+        var resized = Ops.InterpolateAntialias(rgb, size.Height, size.Width);
         var logits = Network.Forward(Preprocessing.Apply(resized));
         return Ops.Interpolate(logits, rgb.Size(2), rgb.Size(3), InterpolationMode.Bilinear);
     }
