@@ -38,6 +38,9 @@ from PIL import Image
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tiny_net_reference import save_safetensors  # noqa: E402 (the tools' one safetensors writer)
+
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 CHECKPOINTS = {"0.5": ("espnetv2_s_0.5_pascal_256x256", 256), "2.0": ("espnetv2_s_2.0_pascal_384x384", 384)}
@@ -58,24 +61,6 @@ def read_safetensors(path):
         arr = np.frombuffer(data[8 + n + begin:8 + n + end], dtype=kinds[meta["dtype"]]).reshape(meta["shape"])
         out[name] = torch.from_numpy(arr.copy())
     return out
-
-
-def write_safetensors(path, tensors, metadata):
-    names = {np.dtype(np.float32): "F32", np.dtype(np.float64): "F64", np.dtype(np.uint8): "U8"}
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for name, arr in tensors.items():
-        arr = np.ascontiguousarray(arr)
-        raw = arr.tobytes()
-        header[name] = {"dtype": names[arr.dtype], "shape": list(arr.shape), "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
 
 
 def model_input(image, size):
@@ -211,7 +196,7 @@ def main():
             "small_grad": f"float64 run; PyTorch float32 grid differs by {torch32_rel:.3e} (Frobenius, relative)",
         }
         path = os.path.join(args.out, f"espnetv2_s{s}_voc_{SAMPLE}.safetensors")
-        write_safetensors(path, out, meta)
+        save_safetensors(path, out, meta)
         print(f"s={s}: {path} ({os.path.getsize(path)} bytes); full argmax classes {np.unique(out['full_argmax']).tolist()}; "
               f"PyTorch float32 input gradient vs float64: {torch32_rel:.3e}")
 
