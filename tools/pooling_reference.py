@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the PyTorch reference fixture for SegLab's pooling, unpooling and resizing ops.
+"""Writes the PyTorch reference fixture for SegLab's pooling, unpooling and resizing ops (antialiased bilinear included).
 
 Output: tests/SegLab.Engine.Tests/Fixtures/pooling/pooling_reference.json (a few KB, committed).
 Each case has the op and its parameters, a float32 input in [0, 1), the float32 output, the gradient of
@@ -84,6 +84,11 @@ def main():
             lambda x: F.max_unpool2d(x, uidx, 2, 2, output_size=(7, 9)), gen)
     c["unpoolIndices"] = uidx.reshape(-1).tolist()
     cases.append(c)
+    # Antialiased bilinear (PIL's filter): shrinking, enlarging, and one axis each way.
+    for name, shape, size in (("aa_2ch_13x11_to_5x4", (1, 2, 13, 11), (5, 4)), ("aa_4x5_to_9x7", (1, 1, 4, 5), (9, 7)),
+                              ("aa_9x4_to_4x10", (1, 1, 9, 4), (4, 10)), ("aa_3x513_to_3x384", (1, 1, 3, 513), (3, 384))):
+        cases.append(run(name, "InterpolateAntialias", dict(outH=size[0], outW=size[1]), shape,
+                         lambda x, size=size: F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True), gen))
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:
         json.dump({"torch": torch.__version__, "gradOut": "((i * 37) % 17 - 8) / 8", "cases": cases}, f, separators=(",", ":"))

@@ -15,6 +15,7 @@ import json
 import struct
 import sys
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -25,9 +26,10 @@ def save_safetensors(path, tensors, metadata=None):
     if metadata:
         header["__metadata__"] = metadata
     for name, t in tensors.items():
-        t = t.detach().contiguous()
-        dtype = {torch.float32: "F32", torch.int64: "I64"}[t.dtype]
-        raw = t.numpy().tobytes()
+        # torch tensors or numpy arrays (tools/espnetv2_reference.py writes numpy F64 and U8 too)
+        a = np.ascontiguousarray(t.detach().numpy() if torch.is_tensor(t) else t)
+        dtype = {np.dtype(np.float32): "F32", np.dtype(np.float64): "F64", np.dtype(np.int64): "I64", np.dtype(np.uint8): "U8"}[a.dtype]
+        raw = a.tobytes()
         header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
         blobs.append(raw)
         offset += len(raw)

@@ -25,6 +25,7 @@ internal static class AttackCommand
         var data = new Option<string>("--data") { Description = "Dataset folder (camvid, voc or folder layout, see docs/data.md).", Required = true };
         var layout = new Option<string>("--layout") { Description = "Dataset layout: " + string.Join(", ", Datasets.Layouts) + ".", DefaultValueFactory = _ => "auto" };
         var split = new Option<string>("--split") { Description = "Split to attack.", DefaultValueFactory = _ => "val" };
+        var classes = new Option<string?>("--classes") { Description = "Class table: camvid, voc, or a classes.json file (as in seglab eval)." };
         var protocol = new Option<string>("--protocol") { Description = "quick, sea or halmosi (ignored with --attack).", DefaultValueFactory = _ => "quick" };
         var eps = new Option<string>("--eps") { Description = "Radii, comma-separated (8/255,4/255 or 0.03).", DefaultValueFactory = _ => "8/255" };
         var limit = new Option<int?>("--limit") { Description = "Attack only the first N images (after --shard)." };
@@ -45,7 +46,7 @@ internal static class AttackCommand
         var background = new Option<int>("--background-class") { Description = "Class left out of the foreground metrics.", DefaultValueFactory = _ => 0 };
         var cmd = new Command("attack", "Adversarial robustness: a protocol (quick, sea, halmosi) or one attack, worst case per image.")
         {
-            model, modelWeights, data, layout, split, protocol, eps, limit, shard, weights, outDir, resume, attack, loss, steps, alpha, noRandomStart, pgdLast,
+            model, modelWeights, data, layout, split, classes, protocol, eps, limit, shard, weights, outDir, resume, attack, loss, steps, alpha, noRandomStart, pgdLast,
             images, seed, lossLogits, ignore, background,
         };
         cmd.SetAction(r =>
@@ -74,12 +75,12 @@ internal static class AttackCommand
             if (r.GetValue(limit) is < 1) throw new ArgumentException($"--limit must be at least 1, got {r.GetValue(limit)}.");
 
             var seg = SegLab.Training.TrainedModel.Resolve(r.GetValue(model)!, r.GetValue(modelWeights));
-            var dataset = Datasets.Open(r.GetValue(data)!, r.GetValue(split)!, r.GetValue(layout)!);
+            var dataset = Datasets.Open(r.GetValue(data)!, r.GetValue(split)!, r.GetValue(layout)!, r.GetValue(classes));
             var am = new AttackModel(seg, r.GetValue(ignore) ?? dataset.Classes.IgnoreIndex, logits);
             var ids = Select(Enumerable.Range(0, dataset.Count).Select(dataset.Id).ToArray(), r.GetValue(images), shardSpec, r.GetValue(limit));
             bool needsWeights = single is null ? string.Equals(r.GetValue(protocol), "sea", StringComparison.OrdinalIgnoreCase) : lossName == "bmce";
             IReadOnlyList<double>? classWeights = r.GetValue(weights) is { } wf ? ClassWeights.Load(wf)
-                : needsWeights ? TrainWeights(io, r.GetValue(data)!, r.GetValue(layout)!, seg.NumClasses) : null;
+                : needsWeights ? TrainWeights(io, r.GetValue(data)!, r.GetValue(layout)!, r.GetValue(classes), seg.NumClasses) : null;
             long s0 = r.GetValue(seed);
             var proto = protocolSpec
                 ?? Protocols.Single(new AttackSettings(single!, LossTable.Create(lossName, classWeights, seg.NumClasses), r.GetValue(steps),
@@ -184,12 +185,12 @@ internal static class AttackCommand
         return v;
     }
 
-    private static double[] TrainWeights(CliIO io, string data, string layout, int classes)
+    private static double[] TrainWeights(CliIO io, string data, string layout, string? classTable, int classes)
     {
         ISegmentationDataset train;
         try
         {
-            train = Datasets.Open(data, "train", layout);
+            train = Datasets.Open(data, "train", layout, classTable);
         }
         catch (DatasetException)
         {

@@ -49,7 +49,7 @@ internal static class BenchCommand
             else
             {
                 var spec = SegLab.Models.ModelTable.Get(name);
-                m = new SegLab.Models.SegmentationModel(spec.Name, spec.Create(), spec.Preprocessing, spec.NumClasses);
+                m = new SegLab.Models.SegmentationModel(spec.Name, spec.Create(), spec.Preprocessing, spec.NumClasses, spec.InputSize);
                 weightsNote = "fresh (shared data not found; timing is the same)";
             }
             bool asJson = r.GetValue(json);

@@ -1,38 +1,38 @@
-// Building blocks shared by the lightweight CamVid networks (CGNet, ESPNet): their original code defines the same
-// conv / batch-norm (eps 1e-3) / PReLU groupings under the child names "conv", "bn" and "act", so one set of blocks
-// gives both their PyTorch state-dict names. In evaluation mode batch norm and PReLU run fused (one pass over the
+// Building blocks shared by the lightweight networks (CGNet, ESPNet, ESPNetv2's encoder): their original code defines
+// the same conv / batch-norm (eps 1e-3; ESPNetv2 1e-5) / PReLU groupings under the child names "conv", "bn" and "act",
+// so one set of blocks gives all their PyTorch state-dict names. In evaluation mode batch norm and PReLU run fused (one pass over the
 // data, one output array); the "bn" child's own output is then not offered to a feature capture.
 using SegLab.Engine;
 using SegLab.Engine.Nn;
 
 namespace SegLab.Models;
 
-/// <summary>conv (no bias, "same" padding) -> batch norm (eps 1e-3) -> per-channel PReLU.</summary>
+/// <summary>conv (no bias, "same" padding, optionally grouped) -> batch norm (eps 1e-3 unless given) -> per-channel PReLU.</summary>
 internal sealed class ConvBnPrelu : Module
 {
     private readonly Conv2d _conv;
     private readonly BatchNorm2d _bn;
     private readonly PReLU _act;
 
-    public ConvBnPrelu(int nIn, int nOut, int kernel, int stride, Rng? rng)
+    public ConvBnPrelu(int nIn, int nOut, int kernel, int stride, Rng? rng, int groups = 1, double eps = 1e-3)
     {
-        _conv = RegisterModule("conv", new Conv2d(nIn, nOut, kernel, stride, (kernel - 1) / 2, bias: false, rng: rng));
-        _bn = RegisterModule("bn", new BatchNorm2d(nOut, eps: 1e-3));
+        _conv = RegisterModule("conv", new Conv2d(nIn, nOut, kernel, stride, (kernel - 1) / 2, 1, groups, bias: false, rng: rng));
+        _bn = RegisterModule("bn", new BatchNorm2d(nOut, eps: eps));
         _act = RegisterModule("act", new PReLU(nOut));
     }
 
     protected override Tensor ForwardCore(Tensor x) => BnPrelu.Apply(_bn, _act, _conv.Forward(x));
 }
 
-/// <summary>batch norm (eps 1e-3) -> per-channel PReLU.</summary>
+/// <summary>batch norm (eps 1e-3 unless given) -> per-channel PReLU.</summary>
 internal sealed class BnPrelu : Module
 {
     private readonly BatchNorm2d _bn;
     private readonly PReLU _act;
 
-    public BnPrelu(int channels)
+    public BnPrelu(int channels, double eps = 1e-3)
     {
-        _bn = RegisterModule("bn", new BatchNorm2d(channels, eps: 1e-3));
+        _bn = RegisterModule("bn", new BatchNorm2d(channels, eps: eps));
         _act = RegisterModule("act", new PReLU(channels));
     }
 

@@ -1,4 +1,4 @@
-// The model table: names users type (cgnet-camvid, espnet-camvid) mapped to constructors, weights and
+// The model table: names users type (cgnet-camvid, espnet-camvid, espnetv2-voc) mapped to constructors, weights and
 // preprocessing. One explicit table, no registry magic (segmentation_models_pytorch's shape).
 using SegLab.Data;
 using SegLab.Engine.Nn;
@@ -15,9 +15,10 @@ namespace SegLab.Models;
 /// <param name="OutputChannels">Channels the network outputs.</param>
 /// <param name="Dataset">Dataset the pretrained weights fit ("camvid", "voc").</param>
 /// <param name="WeightsFile">Pretrained weights, relative to the shared data folder; null for untrained families.</param>
+/// <param name="InputSize">The (height, width) the network was trained and runs at, or null for any size (see <see cref="SegmentationModel.InputSize"/>).</param>
 public sealed record ModelSpec(
     string Name, string Description, Func<Module> Create, Preprocessing Preprocessing,
-    int NumClasses, int OutputChannels, string Dataset, string? WeightsFile)
+    int NumClasses, int OutputChannels, string Dataset, string? WeightsFile, (int Height, int Width)? InputSize = null)
 {
     /// <summary>Source, licence, training data and figures of the pretrained weights; null for untrained families.</summary>
     public ModelCard? Card { get; init; }
@@ -47,6 +48,22 @@ public static class ModelTable
             Card = new("sacmehta/ESPNet, train/Model.py (ESPNet, p=2, q=8)", "MIT",
                 "CamVid train (367 images); 12 outputs, the twelfth is void and never predicted", "55.64 mIoU on CamVid test (the repository's README)",
                 "69.35 mIoU on CamVid val, held out (seglab eval; the PyTorch reference gives the same)"),
+        },
+        new("espnetv2-voc", "ESPNetv2 (s=2.0), PASCAL VOC 21 classes, runs at 384x384",
+            () => new ESPNetv2(21, 2.0), Preprocessing.ImageNet,
+            21, 21, "voc", "models/espnetv2-voc/espnetv2_s_2.0_pascal_384x384.safetensors", (384, 384))
+        {
+            Card = new("sacmehta/EdgeNets, model/segmentation/espnetv2.py (s=2.0)", "MIT",
+                "PASCAL VOC 2012 segmentation by EdgeNets (its README names the training images), at 384x384", "67.01 mIoU on VOC 2012 val at 384x384 (Mehta et al., CVPR 2019)",
+                "75.22 mIoU on the 14 VOC samples of ../shared (not the val set: docs/experiments/espnetv2-voc.md)"),
+        },
+        new("espnetv2-s0.5-voc", "ESPNetv2 (s=0.5), PASCAL VOC 21 classes, runs at 256x256",
+            () => new ESPNetv2(21, 0.5), Preprocessing.ImageNet,
+            21, 21, "voc", "models/espnetv2-voc/espnetv2_s_0.5_pascal_256x256.safetensors", (256, 256))
+        {
+            Card = new("sacmehta/EdgeNets, model/segmentation/espnetv2.py (s=0.5)", "MIT",
+                "PASCAL VOC 2012 segmentation by EdgeNets (its README names the training images), at 256x256", "39.82 mIoU on VOC 2012 val at 256x256 (EdgeNets)",
+                "52.15 mIoU on the 14 VOC samples of ../shared (not the val set: docs/experiments/espnetv2-voc.md)"),
         },
     ];
 
@@ -100,6 +117,6 @@ public static class ModelTable
         var file = SafeTensors.Load(path);
         network.LoadStateDict(file.ToStateDict(), strict: true, source: path);
         network.Eval();
-        return new SegmentationModel(spec.Name, network, spec.Preprocessing, spec.NumClasses);
+        return new SegmentationModel(spec.Name, network, spec.Preprocessing, spec.NumClasses, spec.InputSize);
     }
 }

@@ -55,6 +55,7 @@ public static class ModelFactory
             DeepLabV3 => DeepLabV3.StageNames,
             CGNet => CGNet.StageNames,
             ESPNet => ESPNet.StageNames,
+            ESPNetv2 => ESPNetv2.StageNames,
             _ => throw new ArgumentException($"contextrast.stages: give the stage names for {model.Network.GetType().Name}."),
         };
         return names.Skip(Math.Max(0, names.Count - 4)).ToArray();

@@ -1,4 +1,4 @@
-// Gradient-check cases for pooling, unpooling and resizing (MaxPool2d.cs, AvgPool2d.cs, Interpolate.cs).
+// Gradient-check cases for pooling, unpooling and resizing (MaxPool2d.cs, AvgPool2d.cs, Interpolate.cs, InterpolateAntialias.cs).
 // Uniform random inputs have no ties, so max pooling is differentiable at the sampled points.
 namespace SegLab.Engine.Tests.Autograd;
 
@@ -45,6 +45,8 @@ internal static partial class OpTable
         new("bilinear_to_one_pixel_align", ["Interpolate"], [[1, 1, 3, 4]], x => Ops.Interpolate(x[0], 1, 1, InterpolationMode.Bilinear, alignCorners: true)),
         new("bilinear_scale_2_5", ["Interpolate"], [[1, 2, 3, 4]], x => Ops.Interpolate(x[0], 2.5, InterpolationMode.Bilinear)),
         new("bilinear_wide_vector_path", ["Interpolate"], [[1, 1, 3, 6]], x => Ops.Interpolate(x[0], 5, 21, InterpolationMode.Bilinear)),
+        new("bilinear_antialias_down", ["InterpolateAntialias"], [[1, 2, 9, 11]], x => Ops.InterpolateAntialias(x[0], 4, 3)),
+        new("bilinear_antialias_up_and_down", ["InterpolateAntialias"], [[1, 1, 4, 9]], x => Ops.InterpolateAntialias(x[0], 7, 4)),
         new("nearest_up", ["Interpolate"], [[1, 2, 4, 5]], x => Ops.Interpolate(x[0], 9, 13, InterpolationMode.Nearest)),
         new("nearest_down", ["Interpolate"], [[1, 2, 9, 11]], x => Ops.Interpolate(x[0], 4, 3, InterpolationMode.Nearest)),
         new("nearest_scale_2", ["Interpolate"], [[1, 2, 3, 4]], x => Ops.Interpolate(x[0], 2.0, InterpolationMode.Nearest)),

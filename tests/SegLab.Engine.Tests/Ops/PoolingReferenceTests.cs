@@ -83,6 +83,9 @@ public class PoolingReferenceTests
             case "InterpolateScale":
                 y = Ops.Interpolate(x, p.GetProperty("scale").GetDouble(), M(), B("alignCorners"));
                 break;
+            case "InterpolateAntialias":
+                y = Ops.InterpolateAntialias(x, I("outH"), I("outW"));
+                break;
             case "MaxUnpool2d":
                 y = Ops.MaxUnpool2d(x, Ints(c, "unpoolIndices"), I("outH"), I("outW"));
                 break;

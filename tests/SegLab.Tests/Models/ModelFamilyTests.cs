@@ -122,7 +122,7 @@ public class ModelFamilyTests
     [Fact]
     public void The_model_table_knows_its_models_and_names_the_unknown()
     {
-        Assert.Equal(["cgnet-camvid", "espnet-camvid"], ModelTable.All.Select(m => m.Name));
+        Assert.Equal(["cgnet-camvid", "espnet-camvid", "espnetv2-voc", "espnetv2-s0.5-voc"], ModelTable.All.Select(m => m.Name));
         var e = Assert.Throws<ArgumentException>(() => ModelTable.Get("segformer"));
         Assert.Contains("cgnet-camvid", e.Message, StringComparison.Ordinal);
         var cg = (CGNet)ModelTable.Get("cgnet-camvid").Create();
