@@ -75,3 +75,39 @@ public sealed class ConsoleOutputTests : IDisposable
         Assert.Contains("not held-out", html, StringComparison.Ordinal);
     }
 }
+
+/// <summary>One name and one default for the foreground option: --exclude, none excluded unless asked.</summary>
+public sealed class ForegroundOptionTests : IDisposable
+{
+    private readonly string _tmp = Directory.CreateTempSubdirectory("seglab-exclude-").FullName;
+
+    public void Dispose() => Directory.Delete(_tmp, recursive: true);
+
+    private System.Text.Json.JsonElement Attack(string name, params string[] extra)
+    {
+        string samples = SegLab.Demo.Samples.Root(), outDir = Path.Combine(_tmp, name);
+        var r = CliTests.Run(["attack", "--model", "cgnet-camvid", "--weights", Path.Combine(samples, "models", "cgnet_m3n21_camvid.safetensors"),
+            "--data", Path.Combine(samples, "camvid"), "--attack", "fgsm", "--eps", "1/255", "--limit", "1", "--out", outDir, .. extra]);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.DoesNotContain("-0.00", r.Console, StringComparison.Ordinal);
+        return System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "robustness.json"))).RootElement;
+    }
+
+    [Fact]
+    public void Attack_takes_eval_s_exclude_and_excludes_nothing_by_default()
+    {
+        var plain = Attack("plain");
+        Assert.Empty(plain.GetProperty("excludedClasses").EnumerateArray());
+        var clean = plain.GetProperty("eps")[0].GetProperty("clean");
+        Assert.Equal(clean.GetProperty("mIoU").GetDouble(), clean.GetProperty("foregroundMIoU").GetDouble(), 9);
+
+        var sky = Attack("sky", "--exclude", "Sky");
+        Assert.Equal([0], sky.GetProperty("excludedClasses").EnumerateArray().Select(e => e.GetInt32()));
+        var c2 = sky.GetProperty("eps")[0].GetProperty("clean");
+        Assert.NotEqual(c2.GetProperty("mIoU").GetDouble(), c2.GetProperty("foregroundMIoU").GetDouble());
+        Assert.Equal(clean.GetProperty("mIoU").GetDouble(), c2.GetProperty("mIoU").GetDouble(), 9);
+
+        var bad = CliTests.Run("attack", "--model", "cgnet-camvid", "--data", Path.Combine(SegLab.Demo.Samples.Root(), "camvid"), "--background-class", "0", "--out", Path.Combine(_tmp, "x"));
+        Assert.Equal(2, bad.Code);
+    }
+}

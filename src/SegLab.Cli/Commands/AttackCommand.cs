@@ -43,11 +43,11 @@ internal static class AttackCommand
         var seed = new Option<long>("--seed") { Description = "Seed of random starts.", DefaultValueFactory = _ => 0 };
         var lossLogits = new Option<string>("--loss-logits") { Description = "scored (the first NumClasses outputs) or all (every output, e.g. ESPNet's void logit).", DefaultValueFactory = _ => "scored" };
         var ignore = new Option<int?>("--ignore-index") { Description = "Label of ignored pixels (default: the dataset's, CamVid void = 11)." };
-        var background = new Option<int>("--background-class") { Description = "Class left out of the foreground metrics.", DefaultValueFactory = _ => 0 };
+        var exclude = new Option<string?>("--exclude") { Description = "Class ids or names left out of the foreground-only metrics (comma-separated), as in seglab eval; default none." };
         var cmd = new Command("attack", "Adversarial robustness: a protocol (quick, sea, halmosi) or one attack, worst case per image.")
         {
             model, modelWeights, data, layout, split, classes, protocol, eps, limit, shard, weights, outDir, resume, attack, loss, steps, alpha, noRandomStart, pgdLast,
-            images, seed, lossLogits, ignore, background,
+            images, seed, lossLogits, ignore, exclude,
         };
         cmd.SetAction(r =>
         {
@@ -123,7 +123,8 @@ internal static class AttackCommand
             {
                 Console.CancelKeyPress -= onCancel;
             }
-            var report = RobustnessSummary.Build(seg.Name, proto, logits, radii, ids.Select(id => done.First(d => d.Id == id)).ToArray(), r.GetValue(background));
+            var report = RobustnessSummary.Build(seg.Name, proto, logits, radii, ids.Select(id => done.First(d => d.Id == id)).ToArray(),
+                EvalCommand.ParseClasses(r.GetValue(exclude), dataset.Classes));
             RobustnessJson.Save(Path.Combine(dir, "robustness.json"), report);
             ModelCard.AddTo(RobustnessHtml.Build(report, dataset.Classes.Names, dataset.Classes.PaletteRgb(), am.IgnoreIndex, examples,
                 "seglab " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1))), seg.Name).Save(Path.Combine(dir, "report.html"));
@@ -239,5 +240,5 @@ internal static class AttackCommand
         if (report.Sanity.Warnings.Count == 0) io.Console.MarkupLine("[green]sanity checks passed[/] (finite non-zero gradients, deterministic forward, every image in the ball, worst case <= clean)");
     }
 
-    private static string F(double v) => double.IsNaN(v) ? "-" : v.ToString("F2", Ci);
+    private static string F(double v) => EvalCommand.Fixed(v, 2);
 }

@@ -22,7 +22,7 @@ internal static class BenchCommand
     private static Command Model(CliIO io)
     {
         var model = new Option<string>("--model") { Description = "Model name from the model table (cgnet-camvid, espnet-camvid) or a seglab train run folder.", Required = true };
-        var size = new Option<string>("--size") { Description = "Input size HxW.", DefaultValueFactory = _ => "360x480" };
+        var size = new Option<string>("--size") { Description = "Input size as HEIGHTxWIDTH, the order of tensor shapes [N, C, H, W] (CamVid images are 360x480: 480 wide, 360 high).", DefaultValueFactory = _ => "360x480" };
         var repeats = new Option<int>("--repeats") { Description = "Timed runs of each kind (after 2 warm-up runs).", DefaultValueFactory = _ => 7 };
         var weights = new Option<string?>("--weights") { Description = "Weights file (default: the pretrained weights; fresh weights when they are absent, which does not change the timing)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (forwardMs, inputGradMs, peakMemoryMB, ...)." };

@@ -158,5 +158,9 @@ internal static class EvalCommand
 
     internal static string CommandLine() => "seglab " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
 
-    private static string Pct(double v) => double.IsNaN(v) ? "-" : v.ToString("F2", System.Globalization.CultureInfo.InvariantCulture);
+    private static string Pct(double v) => Fixed(v, 2);
+
+    /// <summary>A figure with <paramref name="digits"/> decimals; "-" for NaN, and never "-0.00" for a value that rounds to zero.</summary>
+    internal static string Fixed(double v, int digits) =>
+        double.IsNaN(v) ? "-" : (Math.Round(v, digits) == 0 ? 0 : v).ToString("F" + digits.ToString(System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture);
 }

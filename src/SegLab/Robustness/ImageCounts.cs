@@ -76,14 +76,18 @@ public sealed record ImageCounts(long[] Tp, long[] Gt, long[] Pred, long Valid, 
 
     /// <summary>Mean IoU over classes with a non-empty union (NaN when there is none).</summary>
     /// <param name="skipClass">A class left out of the average (foreground variant), or -1.</param>
-    public double MeanIoU(int skipClass = -1)
+    public double MeanIoU(int skipClass = -1) => MeanIoU(skipClass < 0 ? [] : new ReadOnlySpan<int>(in skipClass));
+
+    /// <summary>Mean IoU over classes present (union &gt; 0), leaving out <paramref name="excluded"/>; NaN when none is present.</summary>
+    /// <param name="excluded">Classes left out (foreground metrics).</param>
+    public double MeanIoU(ReadOnlySpan<int> excluded)
     {
         double sum = 0;
         int k = 0;
         for (int c = 0; c < Tp.Length; c++)
         {
             long u = Union(c);
-            if (u == 0 || c == skipClass) continue;
+            if (u == 0 || excluded.Contains(c)) continue;
             sum += (double)Tp[c] / u;
             k++;
         }

@@ -12,15 +12,16 @@ namespace SegLab.Robustness.Protocols;
 /// <param name="ImagePixelAccuracy">Mean of per-image accuracies (SEA's worst-case accuracy).</param>
 /// <param name="MIoU">Dataset mIoU from summed intersections and unions.</param>
 /// <param name="ImageMIoU">Mean over images of the per-image mIoU.</param>
-/// <param name="ForegroundMIoU">Dataset mIoU without the background class.</param>
-/// <param name="ForegroundImageMIoU">Image mIoU without the background class.</param>
+/// <param name="ForegroundMIoU">Dataset mIoU without the excluded classes (the same as MIoU when none is excluded).</param>
+/// <param name="ForegroundImageMIoU">Image mIoU without the excluded classes.</param>
 public sealed record MetricSet(double PixelAccuracy, double ImagePixelAccuracy, double MIoU, double ImageMIoU, double ForegroundMIoU, double ForegroundImageMIoU)
 {
     /// <summary>Metrics of one counts record per image.</summary>
     /// <param name="selected">Counts per image.</param>
-    /// <param name="background">Class dropped by the foreground variants.</param>
-    public static MetricSet From(IReadOnlyList<ImageCounts> selected, int background)
+    /// <param name="excluded">Classes dropped by the foreground variants (eval's and attack's --exclude).</param>
+    public static MetricSet From(IReadOnlyList<ImageCounts> selected, IReadOnlyList<int> excluded)
     {
+        var skip = excluded.ToArray();
         ArgumentNullException.ThrowIfNull(selected);
         long correct = selected.Sum(c => c.Correct), valid = selected.Sum(c => c.Valid);
         return new MetricSet(
@@ -28,8 +29,8 @@ public sealed record MetricSet(double PixelAccuracy, double ImagePixelAccuracy, 
             100 * Mean(selected.Select(c => c.Accuracy)),
             100 * WorstCase.DatasetMeanIoU(selected),
             100 * Mean(selected.Select(c => c.MeanIoU())),
-            100 * WorstCase.DatasetMeanIoU(selected, background),
-            100 * Mean(selected.Select(c => c.MeanIoU(background))));
+            100 * WorstCase.DatasetMeanIoU(selected, skip),
+            100 * Mean(selected.Select(c => c.MeanIoU(skip))));
     }
 
     internal static double Mean(IEnumerable<double> values)
@@ -106,7 +107,11 @@ public sealed record SanityReport(long Gradients, long ZeroGradients, long NonFi
 /// <param name="Sanity">Sanity checks.</param>
 /// <param name="Seconds">Total attack wall time (sum over images).</param>
 public sealed record RobustnessReport(string Model, string Protocol, string ProtocolDescription, string Selection, string LossLogits, int Images,
-    IReadOnlyList<EpsSummary> Eps, IReadOnlyList<ImageChoice> PerImage, SanityReport Sanity, double Seconds);
+    IReadOnlyList<EpsSummary> Eps, IReadOnlyList<ImageChoice> PerImage, SanityReport Sanity, double Seconds)
+{
+    /// <summary>Classes left out of the foreground metrics (empty: they equal the full ones).</summary>
+    public IReadOnlyList<int> ExcludedClasses { get; init; } = [];
+}
 
 /// <summary>Builds a <see cref="RobustnessReport"/> from per-image results without any forward pass.</summary>
 public static class RobustnessSummary
@@ -120,9 +125,10 @@ public static class RobustnessSummary
     /// <param name="lossLogits">Loss logits used.</param>
     /// <param name="eps">Radii.</param>
     /// <param name="images">Per-image results.</param>
-    /// <param name="background">Class dropped by the foreground metrics.</param>
-    public static RobustnessReport Build(string model, Protocol protocol, LossLogits lossLogits, IReadOnlyList<double> eps, IReadOnlyList<ImageRobustness> images, int background = 0)
+    /// <param name="excluded">Classes dropped by the foreground metrics (none by default, as in seglab eval).</param>
+    public static RobustnessReport Build(string model, Protocol protocol, LossLogits lossLogits, IReadOnlyList<double> eps, IReadOnlyList<ImageRobustness> images, IReadOnlyList<int>? excluded = null)
     {
+        var background = excluded ?? [];
         ArgumentNullException.ThrowIfNull(protocol);
         ArgumentNullException.ThrowIfNull(eps);
         ArgumentNullException.ThrowIfNull(images);
@@ -164,7 +170,7 @@ public static class RobustnessSummary
         }
         var sanity = Sanity(images, violations, runsAbove, worstAbove);
         return new RobustnessReport(model, protocol.Name, protocol.Description, protocol.Selection.ToString(), lossLogits.ToString(), images.Count,
-            summaries, choices, sanity, images.Sum(i => i.Seconds));
+            summaries, choices, sanity, images.Sum(i => i.Seconds)) { ExcludedClasses = [.. background] };
     }
 
     /// <summary>Mean IoU and recall per object-area bin, clean against the worst case.</summary>

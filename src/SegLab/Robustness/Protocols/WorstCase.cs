@@ -27,13 +27,20 @@ public static class WorstCase
     /// <param name="tp">Summed intersections.</param>
     /// <param name="union">Summed unions.</param>
     /// <param name="skipClass">Class left out (foreground variant), or -1.</param>
-    public static double DatasetMeanIoU(ReadOnlySpan<long> tp, ReadOnlySpan<long> union, int skipClass = -1)
+    public static double DatasetMeanIoU(ReadOnlySpan<long> tp, ReadOnlySpan<long> union, int skipClass = -1) =>
+        DatasetMeanIoU(tp, union, skipClass < 0 ? [] : new ReadOnlySpan<int>(in skipClass));
+
+    /// <summary>Dataset mIoU (0-1) from summed intersections and unions, leaving out <paramref name="excluded"/>.</summary>
+    /// <param name="tp">Intersections per class.</param>
+    /// <param name="union">Unions per class.</param>
+    /// <param name="excluded">Classes left out (foreground metrics).</param>
+    public static double DatasetMeanIoU(ReadOnlySpan<long> tp, ReadOnlySpan<long> union, ReadOnlySpan<int> excluded)
     {
         double s = 0;
         int k = 0;
         for (int c = 0; c < tp.Length; c++)
         {
-            if (union[c] <= 0 || c == skipClass) continue;
+            if (union[c] <= 0 || excluded.Contains(c)) continue;
             s += (double)tp[c] / union[c];
             k++;
         }
@@ -43,7 +50,13 @@ public static class WorstCase
     /// <summary>Dataset mIoU (0-1) of one selection of counts.</summary>
     /// <param name="selected">One counts record per image.</param>
     /// <param name="skipClass">Class left out, or -1.</param>
-    public static double DatasetMeanIoU(IEnumerable<ImageCounts> selected, int skipClass = -1)
+    public static double DatasetMeanIoU(IEnumerable<ImageCounts> selected, int skipClass = -1) =>
+        DatasetMeanIoU(selected, skipClass < 0 ? [] : [skipClass]);
+
+    /// <summary>Dataset mIoU (0-1) of one counts record per image, leaving out <paramref name="excluded"/>.</summary>
+    /// <param name="selected">Counts per image.</param>
+    /// <param name="excluded">Classes left out.</param>
+    public static double DatasetMeanIoU(IEnumerable<ImageCounts> selected, IReadOnlyList<int> excluded)
     {
         ArgumentNullException.ThrowIfNull(selected);
         long[]? tp = null, un = null;
@@ -57,7 +70,7 @@ public static class WorstCase
                 un[k] += c.Union(k);
             }
         }
-        return tp is null ? double.NaN : DatasetMeanIoU(tp, un!, skipClass);
+        return tp is null ? double.NaN : DatasetMeanIoU(tp, un!, excluded.ToArray());
     }
 
     /// <summary>SEA's greedy worst-case dataset mIoU: the value (0-1) and the chosen candidate per image.</summary>
