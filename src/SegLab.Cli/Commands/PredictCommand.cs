@@ -36,15 +36,17 @@ internal static class PredictCommand
                 }
                 return $"predicted {files.Count} image(s)";
             });
+            // One row per image with file names only; the folder once below (full paths made three lines per image).
             var table = new Table().Border(TableBorder.Rounded).AddColumns("image", "labels", "overlay", "largest classes");
             foreach (var f in written)
             {
                 long total = f.ClassPixels.Sum();
                 var top = f.ClassPixels.Select((n, c) => (n, c)).OrderByDescending(t => t.n).Take(3)
                     .Select(t => $"{classes.Names[t.c]} {100.0 * t.n / total:F0}%");
-                table.AddRow(Markup.Escape(f.Id), Markup.Escape(f.Labels), Markup.Escape(f.Overlay), Markup.Escape(string.Join(", ", top)));
+                table.AddRow(Markup.Escape(f.Id), Markup.Escape(Path.GetFileName(f.Labels)), Markup.Escape(Path.GetFileName(f.Overlay)), Markup.Escape(string.Join(", ", top)));
             }
             io.Console.Write(table);
+            io.Console.MarkupLine($"{written.Count} image(s) written to [blue]{Markup.Escape(Path.GetFullPath(outDir))}[/]");
             return 0;
         });
         return cmd;
