@@ -1,9 +1,10 @@
 // ONNX Resize (opsets 10-21) and Upsample (7-9) on NCHW inputs, nearest and linear, as per-axis tables for the
 // engine's Resample2d. The source coordinate of output position o follows coordinate_transformation_mode
-// (half_pixel, half_pixel_symmetric, pytorch_half_pixel, align_corners, asymmetric, tf_half_pixel_for_nearest),
+// (half_pixel, half_pixel_symmetric, pytorch_half_pixel, align_corners, asymmetric),
 // computed in float32 as ONNX Runtime does; nearest rounds it by nearest_mode, linear clamps it to [0, in - 1] and
 // interpolates between floor and floor + 1. Before opset 11 the rule is asymmetric, nearest taking the floor when
-// upsampling and the ceiling when downsampling. Cubic, tf_crop_and_resize and antialiasing are refused at load.
+// upsampling and the ceiling when downsampling. Cubic, tf_crop_and_resize, tf_half_pixel_for_nearest (which ONNX
+// Runtime no longer runs, so no reference checks it) and antialiasing are refused at load.
 using SegLab.Engine;
 
 namespace SegLab.Onnx;
@@ -38,8 +39,8 @@ internal static partial class OnnxOps
         if (mode is not ("nearest" or "linear" or "bilinear")) throw n.Unsupported($"mode '{mode}' (supported: nearest, linear)");
         if (legacy) return new ResizeRule(mode != "nearest", "asymmetric", "legacy");
         string coords = n.Str("coordinate_transformation_mode", "half_pixel");
-        if (coords is not ("half_pixel" or "half_pixel_symmetric" or "pytorch_half_pixel" or "align_corners" or "asymmetric" or "tf_half_pixel_for_nearest"))
-            throw n.Unsupported($"coordinate_transformation_mode '{coords}' (supported: half_pixel, half_pixel_symmetric, pytorch_half_pixel, align_corners, asymmetric, tf_half_pixel_for_nearest)");
+        if (coords is not ("half_pixel" or "half_pixel_symmetric" or "pytorch_half_pixel" or "align_corners" or "asymmetric"))
+            throw n.Unsupported($"coordinate_transformation_mode '{coords}' (supported: half_pixel, half_pixel_symmetric, pytorch_half_pixel, align_corners, asymmetric)");
         string nearest = n.Str("nearest_mode", "round_prefer_floor");
         if (nearest is not ("round_prefer_floor" or "round_prefer_ceil" or "floor" or "ceil")) throw n.Format($"nearest_mode '{nearest}' is not an ONNX value");
         return new ResizeRule(mode != "nearest", coords, nearest);
@@ -109,7 +110,6 @@ internal static partial class OnnxOps
         "half_pixel_symmetric" => inLen / 2f * (1 - outLen / (scale * inLen)) + (o + 0.5f) / scale - 0.5f,
         "pytorch_half_pixel" => outLen > 1 ? (o + 0.5f) / scale - 0.5f : 0f,
         "align_corners" => outLen == 1 ? 0f : o * (float)(inLen - 1) / (outLen - 1),
-        "tf_half_pixel_for_nearest" => (o + 0.5f) / scale,
         _ => o / scale, // asymmetric
     };
 
