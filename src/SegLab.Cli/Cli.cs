@@ -60,6 +60,7 @@ internal static class Cli
         root.Subcommands.Add(PredictCommand.Create(io));
         root.Subcommands.Add(AttackCommand.Create(io));
         root.Subcommands.Add(TrainCommand.Create(io));
+        root.Subcommands.Add(InspectCommand.Create(io));
         root.SetAction(r =>
         {
             io.Console.MarkupLine("[bold]seglab[/] " + Version + ": run [blue]seglab --help[/] for the commands.");

@@ -57,4 +57,16 @@ public sealed class ResNet18OnnxTests
         Assert.Equal([1, 512, 1, 1], got.ShapeArray());
         OnnxParity.Compare("ResNet18 features at 160x192", got.ToArray(), want["Pooling395_Output_0"].Data);
     }
+
+    [SkippableFact]
+    public void Preprocessing_graph_equals_onnx_runtime()
+    {
+        var path = NuGetPackages.ResNet18PreprocessOnnx;
+        Skip.If(path is null, "Microsoft.ML.DnnImageFeaturizer.ResNet18 0.24.0 is not in the NuGet global packages folder (dotnet restore brings it).");
+        int[] shape = [1, 3, 224, 224];
+        var x = OnnxParity.RandomInput(shape, seed: 9);
+        var want = OnnxParity.RunReference(File.ReadAllBytes(path!), new Dictionary<string, (int[], float[])> { ["OriginalInput"] = (shape, x) });
+        var got = OnnxGraph.Load(path!).Forward(Tensor.FromArray((float[])x.Clone(), shape));
+        OnnxParity.Compare("ResNet18 preprocessing", got.ToArray(), want["PreprocessedInput"].Data);
+    }
 }
