@@ -15,20 +15,22 @@ public sealed class InspectCliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    // x [1, 2, 8, H] -> Conv 2->3 (3x3, pad 1) -> Relu -> (unsupported: Erf when asked) -> y
-    private string WriteModel(string name, bool unsupported)
+    private string WriteModel(string name, bool unsupported) => WriteConvModel(Path.Combine(_dir, name), 2, 3, unsupported, 8, 6);
+
+    /// <summary>x [1, inC, h, w] -> Conv inC->outC (3x3, pad 1, random weights) -> Relu (-> Erf when asked) -> y; null sizes are symbolic.</summary>
+    internal static string WriteConvModel(string path, int inC, int outC, bool unsupported, long? h, long? w)
     {
         var g = new GraphProto { Name = "g" };
         var shape = new TensorShapeProto();
-        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = 1 });
-        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = 2 });
-        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = 8 });
-        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = 6 });
+        foreach (long? d in new long?[] { 1, inC, h, w })
+            shape.Dim.Add(d is { } v ? new TensorShapeProto.Types.Dimension { DimValue = v } : new TensorShapeProto.Types.Dimension { DimParam = "s" });
         g.Input.Add(new ValueInfoProto { Name = "x", Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1, Shape = shape } } });
         g.Output.Add(new ValueInfoProto { Name = "y", Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1 } } });
-        var w = new TensorProto { Name = "conv.weight", DataType = 1, RawData = ByteString.CopyFrom(new byte[3 * 2 * 3 * 3 * 4]) };
-        w.Dims.AddRange([3, 2, 3, 3]);
-        g.Initializer.Add(w);
+        var rng = new SegLab.Engine.Rng(5);
+        var values = Enumerable.Range(0, outC * inC * 9).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+        var wt = new TensorProto { Name = "conv.weight", DataType = 1, RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan())) };
+        wt.Dims.AddRange([outC, inC, 3, 3]);
+        g.Initializer.Add(wt);
         var conv = new NodeProto { Name = "conv", OpType = "Conv", Input = { "x", "conv.weight" }, Output = { "c" } };
         conv.Attribute.Add(new AttributeProto { Name = "pads", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 1, 1, 1, 1 } });
         g.Node.Add(conv);
@@ -36,7 +38,6 @@ public sealed class InspectCliTests : IDisposable
         if (unsupported) g.Node.Add(new NodeProto { Name = "erf_node", OpType = "Erf", Input = { "r" }, Output = { "y" } });
         var m = new ModelProto { IrVersion = 8, ProducerName = "seglab-tests", ProducerVersion = "2", Graph = g };
         m.OpsetImport.Add(new OperatorSetIdProto { Version = 13 });
-        string path = Path.Combine(_dir, name);
         File.WriteAllBytes(path, m.ToByteArray());
         return path;
     }
