@@ -20,7 +20,7 @@ internal static class AttackCommand
 
     public static Command Create(CliIO io)
     {
-        var model = new Option<string>("--model") { Description = "Model name from the model table (cgnet-camvid, espnet-camvid) or a seglab train run folder.", Required = true };
+        var model = new Option<string>("--model") { Description = "Model name from the model table (cgnet-camvid, espnet-camvid), a seglab train run folder, or FILE.onnx with its card FILE.onnx.json.", Required = true };
         var modelWeights = new Option<string?>("--weights") { Description = "Model weights (safetensors) instead of the pretrained file, as in seglab eval." };
         var data = new Option<string>("--data") { Description = "Dataset folder (camvid, voc or folder layout, see docs/data.md).", Required = true };
         var layout = new Option<string>("--layout") { Description = "Dataset layout: " + string.Join(", ", Datasets.Layouts) + ".", DefaultValueFactory = _ => "auto" };

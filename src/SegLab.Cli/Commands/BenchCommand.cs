@@ -21,7 +21,7 @@ internal static class BenchCommand
 
     private static Command Model(CliIO io)
     {
-        var model = new Option<string>("--model") { Description = "Model name from the model table (cgnet-camvid, espnet-camvid) or a seglab train run folder.", Required = true };
+        var model = new Option<string>("--model") { Description = "Model name from the model table (cgnet-camvid, espnet-camvid), a seglab train run folder, or FILE.onnx with its card FILE.onnx.json.", Required = true };
         var size = new Option<string>("--size") { Description = "Input size as HEIGHTxWIDTH, the order of tensor shapes [N, C, H, W] (CamVid images are 360x480: 480 wide, 360 high).", DefaultValueFactory = _ => "360x480" };
         var repeats = new Option<int>("--repeats") { Description = "Timed runs of each kind (after 2 warm-up runs).", DefaultValueFactory = _ => 7 };
         var weights = new Option<string?>("--weights") { Description = "Weights file (default: the pretrained weights; fresh weights when they are absent, which does not change the timing)." };
@@ -36,10 +36,10 @@ internal static class BenchCommand
             SegLab.Models.SegmentationModel m;
             string weightsNote;
             var file = r.GetValue(weights);
-            if (SegLab.Training.TrainedModel.IsRunFolder(name))
+            if (SegLab.Training.TrainedModel.IsRunFolder(name) || SegLab.Onnx.OnnxModelCard.IsOnnx(name))
             {
-                m = SegLab.Training.TrainedModel.Load(name, file);
-                weightsNote = file ?? "trained run";
+                m = SegLab.Training.TrainedModel.Resolve(name, file);
+                weightsNote = file ?? (SegLab.Onnx.OnnxModelCard.IsOnnx(name) ? "ONNX initializers" : "trained run");
             }
             else if (file is not null || SegLab.SharedData.Root is not null)
             {

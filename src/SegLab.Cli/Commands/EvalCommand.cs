@@ -12,7 +12,7 @@ internal static class EvalCommand
 {
     public static Command Create(CliIO io)
     {
-        var model = new Option<string>("--model") { Description = "Model name from the model table (cgnet-camvid, espnet-camvid) or a seglab train run folder.", Required = true };
+        var model = new Option<string>("--model") { Description = "Model name from the model table (cgnet-camvid, espnet-camvid), a seglab train run folder, or FILE.onnx with its card FILE.onnx.json.", Required = true };
         var data = new Option<string>("--data") { Description = "Dataset folder (CamVid, VOC or a folder with classes.json).", Required = true };
         var split = new Option<string>("--split") { Description = "Split to evaluate.", DefaultValueFactory = _ => "val" };
         var weights = new Option<string?>("--weights") { Description = "Weights file (default: the model's pretrained weights)." };

@@ -10,7 +10,7 @@ internal static class PredictCommand
 {
     public static Command Create(CliIO io)
     {
-        var model = new Option<string>("--model") { Description = "Model name from the model table (cgnet-camvid, espnet-camvid) or a seglab train run folder.", Required = true };
+        var model = new Option<string>("--model") { Description = "Model name from the model table (cgnet-camvid, espnet-camvid), a seglab train run folder, or FILE.onnx with its card FILE.onnx.json.", Required = true };
         var weights = new Option<string?>("--weights") { Description = "Weights file (default: the model's pretrained weights)." };
         var input = new Option<string>("--input") { Description = "An image (PNG, JPEG, PPM/PGM) or a folder of images.", Required = true };
         var output = new Option<string>("--out") { Description = "Output folder: ID.png (class ids) and ID_overlay.png per image.", Required = true };

@@ -17,7 +17,7 @@ internal static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint." };
         var print = new Option<bool>("--print-config") { Description = "Print the resolved configuration as YAML and exit." };
         var set = new Option<string[]>("--set") { Description = "Override a config key, e.g. --set schedule.lr=0.01 (repeatable).", AllowMultipleArgumentsPerToken = false };
-        var init = new Option<string?>("--init") { Description = "Fine-tune a model-table entry from its pretrained weights (sets model.init), e.g. cgnet-camvid." };
+        var init = new Option<string?>("--init") { Description = "Fine-tune a model-table entry from its pretrained weights, or FILE.onnx with its card (sets model.init), e.g. cgnet-camvid." };
         var cmd = new Command("train", "Train or fine-tune a segmentation model (optionally with Contextrast). A config has the sections seed, threads, "
             + "model (family unet|deeplabv3, widths, base_width, output_stride, init, weights), data (dir, splits, crop, scale, batch, ...), schedule "
             + "(optimizer, lr, policy, epochs or iterations, validate_every, checkpoint_every, ...), loss and contextrast; `--print-config` prints every key "

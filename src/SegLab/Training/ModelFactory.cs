@@ -21,7 +21,7 @@ public static class ModelFactory
         SegmentationModel model;
         if (config.Init is { } init)
         {
-            model = ModelTable.Load(init);
+            model = SegLab.Onnx.OnnxModelCard.IsOnnx(init) ? SegLab.Onnx.OnnxModelCard.LoadModel(init) : ModelTable.Load(init);
             if (config.Classes > 0 && config.Classes != model.NumClasses)
                 throw new ArgumentException($"model.classes is {config.Classes} but model.init '{init}' scores {model.NumClasses} classes.");
         }

@@ -4,6 +4,7 @@
 using SegLab.Data;
 using SegLab.Engine.Serialization;
 using SegLab.Models;
+using SegLab.Onnx;
 
 namespace SegLab.Training;
 
@@ -14,12 +15,13 @@ public static class TrainedModel
     /// <param name="path">A --model argument.</param>
     public static bool IsRunFolder(string path) => Directory.Exists(path) && File.Exists(Path.Combine(path, "config.yaml"));
 
-    /// <summary>A model-table entry by name, or the model of a training run folder; in eval mode.</summary>
-    /// <param name="nameOrRun">Model name (cgnet-camvid) or run folder.</param>
+    /// <summary>A model-table entry by name, the model of a training run folder, or an .onnx file with its card; in eval mode.</summary>
+    /// <param name="nameOrRun">Model name (cgnet-camvid), run folder or FILE.onnx (card FILE.onnx.json beside it).</param>
     /// <param name="weightsPath">Weights instead of the default ones (the pretrained file; the run's final or best weights).</param>
     public static SegmentationModel Resolve(string nameOrRun, string? weightsPath = null)
     {
         ArgumentNullException.ThrowIfNull(nameOrRun);
+        if (OnnxModelCard.IsOnnx(nameOrRun)) return OnnxModelCard.LoadModel(nameOrRun, weightsPath);
         return IsRunFolder(nameOrRun) ? Load(nameOrRun, weightsPath) : ModelTable.Load(nameOrRun, weightsPath);
     }
 
@@ -28,9 +30,10 @@ public static class TrainedModel
     public static ClassTable Classes(string nameOrRun)
     {
         ArgumentNullException.ThrowIfNull(nameOrRun);
+        if (OnnxModelCard.IsOnnx(nameOrRun)) return OnnxModelCard.Load(nameOrRun).Classes;
         if (!IsRunFolder(nameOrRun)) return ModelTable.Classes(nameOrRun);
         var cfg = ReadConfig(nameOrRun);
-        return cfg.Model.Init is { } init ? ModelTable.Classes(init) : TrainClasses(nameOrRun, cfg);
+        return cfg.Model.Init is { } init ? Classes(init) : TrainClasses(nameOrRun, cfg);
     }
 
     /// <summary>The network of a run folder with its final weights (else its best), in eval mode.</summary>

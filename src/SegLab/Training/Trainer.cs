@@ -72,7 +72,9 @@ public sealed class Trainer
             if (cw.Length != Model.NumClasses)
                 throw new ConfigException($"loss.class_weights: {cw.Length} weights for a model with {Model.NumClasses} classes.");
             // Outputs beyond the scored classes (ESPNet's void channel) get weight 0.
-            int outputs = config.Model.Init is { } init ? ModelTable.Get(init).OutputChannels : Model.NumClasses;
+            int outputs = config.Model.Init is not { } init ? Model.NumClasses
+                : SegLab.Onnx.OnnxModelCard.IsOnnx(init) ? (int)(((SegLab.Onnx.OnnxGraph)Model.Network).Model.Outputs[0].Dims.ElementAtOrDefault(1) ?? Model.NumClasses)
+                : ModelTable.Get(init).OutputChannels;
             _classWeights = Tensor.FromArray(cw.Select(w => (float)w).Concat(Enumerable.Repeat(0f, outputs - cw.Length)).ToArray(), outputs);
         }
         var parameters = Model.Network.TrainableParameters().ToList();

@@ -1,4 +1,4 @@
-// Gradient-check cases for pooling, unpooling and resizing (MaxPool2d.cs, AvgPool2d.cs, Interpolate.cs, InterpolateAntialias.cs).
+// Gradient-check cases for pooling, unpooling and resizing (MaxPool2d.cs, AvgPool2d.cs, Interpolate.cs, InterpolateAntialias.cs, Resample.cs).
 // Uniform random inputs have no ties, so max pooling is differentiable at the sampled points.
 namespace SegLab.Engine.Tests.Autograd;
 
@@ -50,5 +50,10 @@ internal static partial class OpTable
         new("nearest_up", ["Interpolate"], [[1, 2, 4, 5]], x => Ops.Interpolate(x[0], 9, 13, InterpolationMode.Nearest)),
         new("nearest_down", ["Interpolate"], [[1, 2, 9, 11]], x => Ops.Interpolate(x[0], 4, 3, InterpolationMode.Nearest)),
         new("nearest_scale_2", ["Interpolate"], [[1, 2, 3, 4]], x => Ops.Interpolate(x[0], 2.0, InterpolationMode.Nearest)),
+        new("resample_two_tap_tables", ["Resample2d"], [[2, 2, 3, 4]], x => Ops.Resample2d(x[0],
+            new ResampleAxis([0, 0, 1, 2, 2], [1, 1, 2, 2, 2], [0.0, 0.25, 0.5, 0.75, 0.0]),
+            new ResampleAxis([0, 1, 1, 3, 2, 0], [1, 2, 1, 3, 3, 3], [0.5, 0.1, 0.0, 1.0, 0.3, 0.6]))),
+        new("resample_nearest_table", ["Resample2d"], [[1, 2, 4, 3]], x => Ops.Resample2d(x[0],
+            ResampleAxis.Nearest([3, 2, 0]), ResampleAxis.Nearest([0, 0, 1, 2, 2, 1, 0]))),
     ];
 }

@@ -1,0 +1,177 @@
+// An imported ONNX graph as an engine module: every node compiled at load to engine operations, so autograd runs
+// through the whole graph; float initializers become parameters (batch-norm statistics buffers) under their ONNX
+// names, split at dots into child modules so that a PyTorch export's state-dict keys come out as PyTorch's. Shape
+// subgraphs (Shape -> Gather -> Unsqueeze -> Concat -> Reshape/Resize) are evaluated at run time on exact integer
+// values, so spatial sizes stay free. When every input has a fixed declared shape, one probe run at load checks the
+// graph and tells AveragePool nodes whose kernel covers their input that they are global pools.
+using SegLab.Engine;
+using SegLab.Engine.Autograd;
+using SegLab.Engine.Nn;
+
+namespace SegLab.Onnx;
+
+/// <summary>An ONNX model running on the engine, with gradients to its inputs and parameters.</summary>
+public sealed class OnnxGraph : Module
+{
+    private readonly List<Step> _steps = [];
+    private readonly Dictionary<string, OnnxValue> _constants = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _keys = new(StringComparer.Ordinal);
+    private readonly DType _floatType;
+
+    private sealed record Step(OnnxNode Node, OnnxKernel Kernel, string[] Inputs, string[] Outputs);
+
+    /// <summary>Compiles <paramref name="model"/>; unsupported ops or attributes are one error listing every such node.</summary>
+    /// <param name="model">A parsed model (its float initializers' type is the graph's float type).</param>
+    public OnnxGraph(OnnxModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Model = model;
+        _floatType = model.Initializers.Values.FirstOrDefault(c => !c.IsInteger)?.Value.DType ?? DType.Float32;
+        var problems = Compile(model, _steps);
+        if (problems.Count > 0)
+            throw new OnnxUnsupportedException($"SegLab cannot run '{model.Path}': {string.Join("; ", problems)}");
+        RegisterInitializers(model);
+        if (model.Inputs.Count > 0 && model.Inputs.All(i => i.Dims.Length > 0 && i.Dims.All(d => d is > 0) && i.ElementType == "FLOAT"))
+        {
+            using var _ = GradMode.NoGrad();
+            var probe = model.Inputs.ToDictionary(i => i.Name, i => Tensor.Zeros(_floatType, i.Dims.Select(d => (int)d!.Value).ToArray()));
+            RunCore(probe, new OnnxRunContext(false, _floatType, Probing: true));
+        }
+        Eval();
+    }
+
+    /// <summary>Reads and compiles an ONNX file.</summary>
+    /// <param name="path">The .onnx file.</param>
+    /// <param name="floatType">Float32, or Float64 (gradient checks).</param>
+    public static OnnxGraph Load(string path, DType floatType = DType.Float32) => new(OnnxModel.Load(path, floatType));
+
+    /// <summary>The parsed model.</summary>
+    public OnnxModel Model { get; }
+
+    /// <summary>Every op SegLab imports.</summary>
+    public static IReadOnlyList<string> SupportedOps => OnnxOps.Supported;
+
+    /// <summary>State-dict key of each float initializer, by ONNX name (equal unless the name had to be changed).</summary>
+    public IReadOnlyDictionary<string, string> ParameterKeys => _keys;
+
+    /// <summary>The problems that keep SegLab from running <paramref name="model"/> (node, op, opset, reason); empty if none.</summary>
+    /// <param name="model">A parsed model.</param>
+    public static IReadOnlyList<string> Check(OnnxModel model) => Compile(model, []);
+
+    /// <summary>Runs the graph: inputs by name (float tensors), every graph output by name.</summary>
+    /// <param name="inputs">One tensor per graph input.</param>
+    public IReadOnlyDictionary<string, Tensor> Run(IReadOnlyDictionary<string, Tensor> inputs) =>
+        RunCore(inputs, new OnnxRunContext(Training, _floatType));
+
+    /// <summary>Runs a single-input graph and returns its first output.</summary>
+    /// <param name="x">The input.</param>
+    protected override Tensor ForwardCore(Tensor x)
+    {
+        if (Model.Inputs.Count != 1)
+            throw new ArgumentException($"'{Model.Path}' has {Model.Inputs.Count} inputs ({string.Join(", ", Model.Inputs.Select(i => i.Name))}); call Run with each by name.");
+        return Run(new Dictionary<string, Tensor> { [Model.Inputs[0].Name] = x })[Model.Outputs[0].Name];
+    }
+
+    private Dictionary<string, Tensor> RunCore(IReadOnlyDictionary<string, Tensor> inputs, OnnxRunContext ctx)
+    {
+        var values = new Dictionary<string, OnnxValue>(_constants, StringComparer.Ordinal);
+        foreach (var info in Model.Inputs)
+        {
+            if (!inputs.TryGetValue(info.Name, out var t)) throw new ArgumentException($"'{Model.Path}': no value for input '{info.Name}'.");
+            bool integer = info.ElementType is not ("FLOAT" or "DOUBLE" or "FLOAT16" or "BFLOAT16" or "?");
+            values[info.Name] = integer ? new OnnxValue(t.To(DType.Float64), true) : new OnnxValue(t.DType == _floatType ? t : Ops.To(t, _floatType), false);
+        }
+        foreach (var step in _steps)
+        {
+            var args = new OnnxValue?[step.Inputs.Length];
+            for (int i = 0; i < args.Length; i++)
+            {
+                string name = step.Inputs[i];
+                if (name.Length == 0) continue;
+                args[i] = values.TryGetValue(name, out var v) ? v
+                    : throw new OnnxFormatException($"'{Model.Path}': node '{step.Node.Name}' ({step.Node.Op}) reads '{name}', which no earlier node produces.");
+            }
+            OnnxValue[] outs;
+            try
+            {
+                outs = step.Kernel(args, ctx);
+            }
+            catch (ArgumentException e)
+            {
+                var shapes = string.Join(", ", args.Select(a => a is null ? "-" : Shapes.Format(a.Data.Shape)));
+                throw new OnnxFormatException($"'{Model.Path}': node '{step.Node.Name}' ({step.Node.Op}, opset {step.Node.Opset}) failed on inputs {shapes}: {e.Message}", e);
+            }
+            for (int i = 0; i < step.Outputs.Length && i < outs.Length; i++)
+                if (step.Outputs[i].Length > 0) values[step.Outputs[i]] = outs[i];
+        }
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var o in Model.Outputs)
+            result[o.Name] = values.TryGetValue(o.Name, out var v) ? v.Data : throw new OnnxFormatException($"'{Model.Path}': graph output '{o.Name}' is never produced.");
+        return result;
+    }
+
+    // Compiles every node into steps; returns the problems (all of them, for one complete error message).
+    private static List<string> Compile(OnnxModel model, List<Step> steps)
+    {
+        var problems = new List<string>();
+        if (model.Opset < OnnxOps.MinOpset || model.Opset > OnnxOps.MaxOpset)
+            problems.Add($"opset {model.Opset} (SegLab imports opsets {OnnxOps.MinOpset} to {OnnxOps.MaxOpset})");
+        var used = model.Proto.Graph.Node.SelectMany(nd => nd.Input).Concat(model.Outputs.Select(o => o.Name)).ToHashSet(StringComparer.Ordinal);
+        var reader = new OnnxTensorReader(model.Path, DType.Float32);
+        foreach (var proto in model.Proto.Graph.Node)
+        {
+            var node = new OnnxNode(proto, model.Opset, model.Path);
+            try
+            {
+                var kernel = OnnxOps.Compile(node, reader);
+                int produced = proto.OpType == "Split" ? proto.Output.Count : 1;
+                for (int i = produced; i < proto.Output.Count; i++)
+                    if (proto.Output[i].Length > 0 && used.Contains(proto.Output[i]))
+                        throw node.Unsupported($"output {i} ('{proto.Output[i]}') is used, but SegLab computes only the first output of {proto.OpType}");
+                steps.Add(new Step(node, kernel, [.. proto.Input], [.. proto.Output]));
+            }
+            catch (Exception e) when (e is OnnxUnsupportedException or OnnxFormatException)
+            {
+                problems.Add(e.Message.Replace($"'{model.Path}': ", "", StringComparison.Ordinal).TrimEnd('.'));
+            }
+        }
+        return problems;
+    }
+
+    // Float initializers: parameters, except batch-norm statistics (buffers) and value inputs (constants).
+    private void RegisterInitializers(OnnxModel model)
+    {
+        var buffers = new HashSet<string>(StringComparer.Ordinal);
+        var valueOnly = new HashSet<string>(StringComparer.Ordinal);
+        var asTensor = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var nd in model.Proto.Graph.Node)
+            for (int i = 0; i < nd.Input.Count; i++)
+            {
+                if (nd.OpType == "BatchNormalization" && i >= 3) buffers.Add(nd.Input[i]);
+                else if (OnnxOps.IsValueInput(nd.OpType, i)) valueOnly.Add(nd.Input[i]);
+                else asTensor.Add(nd.Input[i]);
+            }
+        var tree = new ParameterTree(this);
+        foreach (var (name, c) in model.Initializers)
+        {
+            if (c.IsInteger || (valueOnly.Contains(name) && !asTensor.Contains(name) && !buffers.Contains(name)))
+            {
+                _constants[name] = OnnxOps.FromConstant(c);
+                continue;
+            }
+            bool buffer = buffers.Contains(name) && !asTensor.Contains(name);
+            var (key, registered) = tree.Add(name, c.Value, buffer);
+            _keys[name] = key;
+            _constants[name] = new OnnxValue(registered, false);
+        }
+    }
+
+    /// <summary>Registers a parameter on this module (for <see cref="ParameterTree"/>).</summary>
+    internal Tensor AddParameter(string name, Tensor t) => RegisterParameter(name, t);
+
+    /// <summary>Registers a buffer on this module (for <see cref="ParameterTree"/>).</summary>
+    internal Tensor AddBuffer(string name, Tensor t) => RegisterBuffer(name, t);
+
+    /// <summary>Registers a child on this module (for <see cref="ParameterTree"/>).</summary>
+    internal OnnxParameters AddChild(string name, OnnxParameters child) => RegisterModule(name, child);
+}
