@@ -102,6 +102,20 @@ public sealed class ParserFuzzTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Onnx_reader_and_graph_compiler()
+    {
+        var conv = new SegLab.Tests.Onnx.OnnxBuilder(13).Input("x", 1, 3, 8, 8).Random("w", [4, 3, 3, 3]).Random("b", [4])
+            .Node("Conv", ["x", "w", "b"], ["c"], ("pads", new long[] { 1, 1, 1, 1 }), ("strides", new long[] { 2, 2 }))
+            .Node("Relu", ["c"], ["r"]).Node("GlobalAveragePool", ["r"], ["y"]).Output("y").Bytes();
+        var shape = new SegLab.Tests.Onnx.OnnxBuilder(17).Input("x", 1, 2, 4, 4).Int64("s", [1, 2, 16], 3)
+            .Node("Reshape", ["x", "s"], ["f"]).Node("Softmax", ["f"], ["p"], ("axis", 2L)).Output("p").Bytes();
+        var o = MutationFuzz.Run([conv, shape], ViaFile("fuzz.onnx", p => SegLab.Onnx.OnnxGraph.Load(p)),
+            e => e is SegLab.Onnx.OnnxFormatException or SegLab.Onnx.OnnxUnsupportedException, "OnnxFormatException or OnnxUnsupportedException",
+            len => 256 * len + (4 << 20));
+        Report("ONNX (reader and graph compiler)", o);
+    }
+
+    [Fact]
     public void Pnm_reader()
     {
         var rgb = new Image(7, 5, 3, Enumerable.Range(0, 105).Select(i => (byte)(i * 37)).ToArray());
