@@ -19,8 +19,8 @@ public sealed record EvaluationOptions
     /// <summary>How many of the worst images (by image mIoU) to keep with their predictions.</summary>
     public int WorstImages { get; init; } = 6;
 
-    /// <summary>How many of the best images (by image mIoU) to keep with their predictions.</summary>
-    public int BestImages { get; init; } = 6;
+    /// <summary>How many of the best images (by image mIoU) to keep with their predictions; null: as many as <see cref="WorstImages"/>.</summary>
+    public int? BestImages { get; init; }
 
     /// <summary>
     /// Least frame distance between two kept images of one sequence (CamVid ids "SEQ_FRAME"; see
@@ -101,7 +101,8 @@ public static class Evaluator
         model.Network.Eval();
 
         var acc = new MetricAccumulator(classes.Count);
-        int shown = Math.Max(0, options.WorstImages) + Math.Max(0, options.BestImages);
+        int bestCount = options.BestImages ?? options.WorstImages;
+        int shown = Math.Max(0, options.WorstImages) + Math.Max(0, bestCount);
         var pool = new ExamplePool(shown == 0 ? 0 : Math.Max(48, 8 * shown));
         var skipped = new List<SkippedFile>();
         var sw = Stopwatch.StartNew();
@@ -130,7 +131,7 @@ public static class Evaluator
         if (acc.Count == 0)
             throw new DatasetException($"No image of '{data.Name}' split '{data.Split}' in {data.Root} could be evaluated ({skipped.Count} skipped).");
         var summary = acc.Summarize(new MetricOptions { ExcludedClasses = [.. options.ExcludedClasses] });
-        var (worstScores, bestScores) = ExampleSelection.Choose(pool.Scores, options.WorstImages, options.BestImages, options.MinFrameDistance);
+        var (worstScores, bestScores) = ExampleSelection.Choose(pool.Scores, options.WorstImages, bestCount, options.MinFrameDistance);
         var worst = worstScores.Select(sc => Reload(data, pool, sc)).ToList();
         var best = bestScores.Select(sc => Reload(data, pool, sc)).ToList();
         return new EvaluationResult(model.Name, data.Name, data.Root, data.Split, classes, acc, summary, worst, skipped, sw.Elapsed.TotalSeconds,
