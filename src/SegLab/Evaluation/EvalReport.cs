@@ -1,11 +1,20 @@
 // The HTML report of an evaluation (seglab eval, merge, demo): the metric table, a per-class IoU bar chart in the
-// class colours, the small-object analysis (recall by object size, IoU by area fraction), the worst images as
-// image | ground truth | prediction | errors, and the files that were skipped.
+// class colours, the row-normalised confusion matrix, the distribution of image mIoU, the small-object analysis
+// (recall by object size, IoU by area fraction), the worst and best images as image | ground truth | prediction |
+// errors (ground truth and prediction both flat class-colour maps; click to enlarge), and the skipped files.
 using SegLab.Data;
 using SegLab.Metrics;
 using SegLab.Reports;
 
 namespace SegLab.Evaluation;
+
+/// <summary>What an evaluation report shows besides the summary (all optional).</summary>
+/// <param name="Best">Best images, best first.</param>
+/// <param name="Confusion">The dataset-wide K x K confusion counts (row: ground truth, column: prediction), or null.</param>
+/// <param name="ImageScores">Every image's score, for the image-mIoU histogram.</param>
+/// <param name="MinFrameDistance">The least frame distance the shown images were chosen with.</param>
+public sealed record EvalReportExtras(IReadOnlyList<ImageExample> Best, long[,]? Confusion, IReadOnlyList<ImageScore> ImageScores,
+    int MinFrameDistance = ExampleSelection.DefaultMinFrameDistance);
 
 /// <summary>Builds the report of an evaluation.</summary>
 public static class EvalReport
@@ -20,8 +29,9 @@ public static class EvalReport
     /// <param name="skipped">Files that were skipped.</param>
     /// <param name="seconds">Wall time (NaN when unknown, e.g. after a merge).</param>
     /// <param name="commandLine">The command that produced it.</param>
+    /// <param name="extras">Best images, confusion matrix and image scores, or null for none.</param>
     public static HtmlReport Build(string model, string dataset, string split, ClassTable classes, MetricSummary summary,
-        IReadOnlyList<ImageExample> worst, IReadOnlyList<SkippedFile> skipped, double seconds, string? commandLine)
+        IReadOnlyList<ImageExample> worst, IReadOnlyList<SkippedFile> skipped, double seconds, string? commandLine, EvalReportExtras? extras = null)
     {
         ArgumentNullException.ThrowIfNull(classes);
         ArgumentNullException.ThrowIfNull(summary);
@@ -62,9 +72,40 @@ public static class EvalReport
         classTable.SummaryRow("mean", summary.MIoU, summary.MeanClassAccuracy);
         perClass.Add(bars).Add(classTable);
 
+        if (extras?.Confusion is { } confusion) AddConfusion(report, confusion, classes);
+        if (extras is { ImageScores.Count: > 0 }) AddHistogram(report, extras.ImageScores, summary);
         AddSmallObjects(report, summary, classes);
-        AddWorst(report, worst, classes);
+        int distance = extras?.MinFrameDistance ?? ExampleSelection.DefaultMinFrameDistance;
+        AddExamples(report, "Worst images", "The images with the lowest image mIoU, worst first", worst, classes, distance);
+        if (extras is not null) AddExamples(report, "Best images", "The images with the highest image mIoU, best first", extras.Best, classes, distance);
         return report;
+    }
+
+    private static void AddConfusion(HtmlReport report, long[,] confusion, ClassTable classes)
+    {
+        var s = report.Section("Confusion matrix");
+        s.Paragraph("Where each ground-truth class goes: row = ground-truth class, column = predicted class, cell = percent of the row's valid pixels " +
+            "(every row sums to 100). Hover over a cell for its pixel count; the diagonal (outlined, green) is the class accuracy.");
+        s.Add(new ConfusionMatrix(classes.Names, confusion, "Confusion (% of each ground-truth class)"));
+        var top = new ReportTable("Largest confusions (off-diagonal, share of the ground-truth class)").Column("ground truth").Column("predicted as")
+            .Column("pixels", "N0").Column("% of ground truth", "F2");
+        var m = new ConfusionMatrix(classes.Names, confusion);
+        var pairs = new List<(int G, int P, double Pct)>();
+        for (int g = 0; g < classes.Count; g++)
+            for (int p = 0; p < classes.Count; p++)
+                if (g != p && confusion[g, p] > 0) pairs.Add((g, p, m.RowPercent(g, p)));
+        foreach (var (g, p, pct) in pairs.OrderByDescending(x => x.Pct).Take(10)) top.Row(classes.Names[g], classes.Names[p], confusion[g, p], pct);
+        if (top.RowCount > 0) s.Add(top);
+    }
+
+    private static void AddHistogram(HtmlReport report, IReadOnlyList<ImageScore> scores, MetricSummary summary)
+    {
+        var s = report.Section("Image mIoU distribution");
+        var values = scores.Select(x => x.MIoU).ToList();
+        int none = values.Count(double.IsNaN);
+        var h = new Histogram("Images by image mIoU") { XLabel = "image mIoU (%), bins of 5", Marker = summary.ImageMIoU, MarkerLabel = $"mean {summary.ImageMIoU:F1}",
+            Caption = $"{values.Count - none} images" + (none > 0 ? $" ({none} without valid pixels left out)" : "") + "; the dashed line is the mean (the image mIoU of the table)." };
+        s.Add(h.AddRange(values));
     }
 
     private static void AddSmallObjects(HtmlReport report, MetricSummary summary, ClassTable classes)
@@ -93,19 +134,20 @@ public static class EvalReport
         s.Add(fractions);
     }
 
-    private static void AddWorst(HtmlReport report, IReadOnlyList<ImageExample> worst, ClassTable classes)
+    private static void AddExamples(HtmlReport report, string heading, string what, IReadOnlyList<ImageExample> examples, ClassTable classes, int minFrameDistance)
     {
-        if (worst.Count == 0) return;
-        var s = report.Section("Worst images");
-        s.Paragraph("The images with the lowest image mIoU, worst first: the image, its ground truth, the prediction, and where the prediction is wrong.");
+        if (examples.Count == 0) return;
+        var s = report.Section(heading);
+        s.Paragraph($"{what}: the image, its ground truth and the prediction (both drawn as flat class-colour maps), and where the prediction is wrong. " +
+            $"No two images shown in this report are frames of one sequence fewer than {minFrameDistance} frames apart. Click an image to enlarge it.");
         var palette = classes.PaletteRgb();
         s.Add(new ColourLegend(classes.Names, palette));
-        foreach (var e in worst)
+        foreach (var e in examples)
         {
-            var row = new ImageRow($"{e.Id}: image mIoU {e.ImageMIoU:F1}, pixel accuracy {e.PixelAccuracy:F1}") { MaxWidth = 240, MaxHeight = 240 }
+            var row = new ImageRow($"{e.Id}: image mIoU {e.ImageMIoU:F1}, pixel accuracy {e.PixelAccuracy:F1}") { MaxWidth = 270, MaxHeight = 270, Zoom = true }
                 .Add(ReportImage.FromRgb(e.Image, e.Width, e.Height), "image")
                 .Add(Overlay.Labels(e.Label, e.Width, e.Height, palette, classes.IgnoreIndex), "ground truth")
-                .Add(Overlay.Blend(e.Image, e.Prediction, e.Width, e.Height, palette, classes.IgnoreIndex), "prediction")
+                .Add(Overlay.Labels(e.Prediction, e.Width, e.Height, palette, classes.IgnoreIndex), "prediction")
                 .Add(Overlay.Error(e.Prediction, e.Label, e.Width, e.Height, classes.IgnoreIndex), "errors");
             s.Add(row);
         }

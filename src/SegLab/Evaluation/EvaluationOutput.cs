@@ -1,6 +1,6 @@
 // What seglab eval leaves in OUTDIR, and how seglab merge combines shards: metrics.json (the figures, camelCase,
 // 0-100, with the run's model, data and skipped files), metrics-state.json (per-image records, exactly mergeable),
-// examples/ID.png (predictions of the worst images, so a merge can show the worst of the whole split) and
+// examples/ID.png (predictions of the worst and best images, so a merge can show those of the whole split) and
 // report.html. Every file is written atomically.
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -56,11 +56,12 @@ public static class EvaluationOutput
         Directory.CreateDirectory(files.Directory);
         string examples = Path.Combine(files.Directory, "examples");
         Directory.CreateDirectory(examples);
-        foreach (var e in result.Worst)
+        foreach (var e in result.Worst.Concat(result.Best ?? []))
             Png.Save(Path.Combine(examples, e.Id + ".png"), new Image(e.Width, e.Height, 1, e.Prediction.Select(v => (byte)v).ToArray()));
         MetricsJson.SaveState(files.State, result.Metrics, result.Classes.Names);
         WriteMetrics(files.Metrics, result.Summary, result.Classes, result.Model, result.Dataset, result.Root, result.Split, info, result.Skipped, result.Seconds);
-        var report = EvalReport.Build(result.Model, $"{result.Dataset} ({result.Root})", result.Split, result.Classes, result.Summary, result.Worst, result.Skipped, result.Seconds, info.CommandLine);
+        var report = EvalReport.Build(result.Model, $"{result.Dataset} ({result.Root})", result.Split, result.Classes, result.Summary, result.Worst, result.Skipped, result.Seconds, info.CommandLine,
+            new EvalReportExtras(result.Best ?? [], result.Metrics.ConfusionMatrix(), result.Metrics.ImageScores(), result.MinFrameDistance));
         ModelCard.AddTo(report, result.Model).Save(files.Report);
         return files;
     }
@@ -68,7 +69,7 @@ public static class EvaluationOutput
     /// <summary>Merges the outputs of sharded runs of one model on one split into <paramref name="outDir"/>.</summary>
     /// <param name="shardDirs">Output folders of `seglab eval --shard i/n`.</param>
     /// <param name="outDir">Output folder (created).</param>
-    /// <param name="worstImages">Worst images shown in the report.</param>
+    /// <param name="worstImages">Worst images shown in the report, and as many best images (chosen among those the shards kept).</param>
     /// <param name="commandLine">The merge command line.</param>
     /// <param name="allowPartial">Write the merge of an incomplete shard set, marked partial in metrics.json and the report, instead of refusing it.</param>
     public static MergedEvaluation Merge(IReadOnlyList<string> shardDirs, string outDir, int worstImages, string commandLine, bool allowPartial = false)
@@ -109,13 +110,14 @@ public static class EvaluationOutput
         var classes = data?.Classes ?? ClassTable.Resolve(first.ClassesOption ?? first.Dataset);
         var summary = acc.Summarize(new MetricOptions { ExcludedClasses = first.Excluded });
         var skipped = runs.SelectMany(r => r.Skipped).ToList();
-        var worst = data is null ? [] : ReloadWorst(acc, runs, data, worstImages, out note);
+        var (worst, best) = data is null ? ([], []) : ReloadExamples(acc, runs, data, worstImages, out note);
         var files = EvaluationFiles.In(Path.GetFullPath(outDir));
         Directory.CreateDirectory(files.Directory);
         MetricsJson.SaveState(files.State, acc, state.ClassNames);
         var info = new EvaluationRunInfo(commandLine, null, first.Layout, first.ClassesOption);
         WriteMetrics(files.Metrics, summary, classes, first.Model, first.Dataset, first.Root, first.Split, info, skipped, double.NaN, shardDirs.Count, missingShards);
-        var report = EvalReport.Build(first.Model, $"{first.Dataset} ({first.Root})", first.Split, classes, summary, worst, skipped, double.NaN, commandLine);
+        var report = EvalReport.Build(first.Model, $"{first.Dataset} ({first.Root})", first.Split, classes, summary, worst, skipped, double.NaN, commandLine,
+            new EvalReportExtras(best, acc.ConfusionMatrix(), acc.ImageScores(), ExampleSelection.DefaultMinFrameDistance));
         ModelCard.AddTo(report, first.Model).Meta("merged from", string.Join(", ", runs.Select(r => r.Dir)));
         if (missingShards.Count > 0) report.Note($"Partial result: shards {string.Join(", ", missingShards)} are missing, so these figures cover only part of the split.");
         if (note is not null) report.Note(note);
@@ -199,29 +201,44 @@ public static class EvaluationOutput
         }
     }
 
-    /// <summary>The worst images of the merged split, rebuilt from the shards' saved predictions and the dataset.</summary>
-    private static List<ImageExample> ReloadWorst(MetricAccumulator acc, List<Run> runs, ISegmentationDataset data, int k, out string? note)
+    /// <summary>
+    /// The worst and best images of the merged split, chosen (as one evaluation chooses them) among the images whose
+    /// predictions the shards saved, and rebuilt from those predictions and the dataset.
+    /// </summary>
+    private static (List<ImageExample> Worst, List<ImageExample> Best) ReloadExamples(MetricAccumulator acc, List<Run> runs, ISegmentationDataset data, int k, out string? note)
     {
         note = null;
-        var result = new List<ImageExample>();
-        if (k <= 0) return result;
+        if (k <= 0) return ([], []);
         var index = Enumerable.Range(0, data.Count).ToDictionary(data.Id, i => i, StringComparer.Ordinal);
-        var missing = new List<string>();
-        foreach (var score in acc.Worst(k))
+        var saved = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var r in runs)
         {
-            string? predPath = runs.Select(r => Path.Combine(r.Dir, "examples", score.Id + ".png")).FirstOrDefault(File.Exists);
-            if (predPath is null || !index.TryGetValue(score.Id, out int i))
-            {
-                missing.Add(score.Id);
-                continue;
-            }
-            var sample = data.Load(i);
-            var pred = Png.Load(predPath).Pixels.Select(v => (int)v).ToArray();
-            if (sample.Label is null || pred.Length != sample.Label.Length) { missing.Add(score.Id); continue; }
-            result.Add(new ImageExample(score.Id, sample.Width, sample.Height, sample.Image, sample.Label, pred, score.MIoU, score.PixelAccuracy));
+            string dir = Path.Combine(r.Dir, "examples");
+            if (!Directory.Exists(dir)) continue;
+            foreach (var f in Directory.EnumerateFiles(dir, "*.png")) saved.TryAdd(Path.GetFileNameWithoutExtension(f), f);
         }
-        if (missing.Count > 0)
-            note = $"No saved prediction for {missing.Count} of the worst images ({string.Join(", ", missing)}): run the shards with a larger --worst.";
-        return result;
+        var scores = acc.ImageScores();
+        var candidates = scores.Where(s => saved.ContainsKey(s.Id) && index.ContainsKey(s.Id)).ToList();
+        var (worstScores, bestScores) = ExampleSelection.Choose(candidates, k, k);
+        var missing = new List<string>();
+        List<ImageExample> Load(IReadOnlyList<ImageScore> chosen)
+        {
+            var list = new List<ImageExample>();
+            foreach (var score in chosen)
+            {
+                var sample = data.Load(index[score.Id]);
+                var pred = Png.Load(saved[score.Id]).Pixels.Select(v => (int)v).ToArray();
+                if (sample.Label is null || pred.Length != sample.Label.Length) { missing.Add(score.Id); continue; }
+                list.Add(new ImageExample(score.Id, sample.Width, sample.Height, sample.Image, sample.Label, pred, score.MIoU, score.PixelAccuracy));
+            }
+            return list;
+        }
+        var worst = Load(worstScores);
+        var best = Load(bestScores);
+        var overallWorst = acc.Worst(k).Select(s => s.Id).Where(id => !saved.ContainsKey(id)).ToList();
+        if (overallWorst.Count > 0 || missing.Count > 0)
+            note = $"No saved prediction for {overallWorst.Count + missing.Count} of the worst images ({string.Join(", ", overallWorst.Concat(missing))}): " +
+                "the images shown are the worst and best among those the shards kept; run the shards with a larger --worst.";
+        return (worst, best);
     }
 }

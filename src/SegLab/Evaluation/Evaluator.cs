@@ -1,6 +1,6 @@
 // Runs a segmentation model over a dataset split and collects every metric of SegLab.Metrics, image by image:
-// per-image confusion, small-object records, the worst images (kept with their predictions for the report) and
-// the files that could not be read. The next sample is decoded in the background while the model runs.
+// per-image confusion, small-object records, the worst and best images (their predictions kept while streaming,
+// the images reloaded for the few chosen; see ExampleSelection) and the files that could not be read. The next sample is decoded in the background while the model runs.
 using System.Diagnostics;
 using SegLab.Data;
 using SegLab.Engine;
@@ -18,6 +18,15 @@ public sealed record EvaluationOptions
 
     /// <summary>How many of the worst images (by image mIoU) to keep with their predictions.</summary>
     public int WorstImages { get; init; } = 6;
+
+    /// <summary>How many of the best images (by image mIoU) to keep with their predictions; null: as many as <see cref="WorstImages"/>.</summary>
+    public int? BestImages { get; init; }
+
+    /// <summary>
+    /// Least frame distance between two kept images of one sequence (CamVid ids "SEQ_FRAME"; see
+    /// <see cref="ExampleSelection"/>), so that the report does not show one scene several times (default 30).
+    /// </summary>
+    public int MinFrameDistance { get; init; } = ExampleSelection.DefaultMinFrameDistance;
 
     /// <summary>Class ids left out of the foreground-only metrics (none by default).</summary>
     public IReadOnlyList<int> ExcludedClasses { get; init; } = [];
@@ -59,9 +68,12 @@ public sealed record SkippedFile(string Id, string? Path, string Problem);
 /// <param name="Worst">The worst images, worst first.</param>
 /// <param name="Skipped">Files that were skipped.</param>
 /// <param name="Seconds">Wall time.</param>
+/// <param name="Best">The best images, best first (none of them near a worst one in its sequence).</param>
+/// <param name="MinFrameDistance">The least frame distance the worst and best images were chosen with.</param>
 public sealed record EvaluationResult(
     string Model, string Dataset, string Root, string Split, ClassTable Classes, MetricAccumulator Metrics,
-    MetricSummary Summary, IReadOnlyList<ImageExample> Worst, IReadOnlyList<SkippedFile> Skipped, double Seconds)
+    MetricSummary Summary, IReadOnlyList<ImageExample> Worst, IReadOnlyList<SkippedFile> Skipped, double Seconds,
+    IReadOnlyList<ImageExample>? Best = null, int MinFrameDistance = ExampleSelection.DefaultMinFrameDistance)
 {
     /// <summary>Images evaluated per second.</summary>
     public double ImagesPerSecond => Seconds > 0 ? Summary.Images / Seconds : 0;
@@ -89,7 +101,9 @@ public static class Evaluator
         model.Network.Eval();
 
         var acc = new MetricAccumulator(classes.Count);
-        var worst = new List<ImageExample>();
+        int bestCount = options.BestImages ?? options.WorstImages;
+        int shown = Math.Max(0, options.WorstImages) + Math.Max(0, bestCount);
+        var pool = new ExamplePool(shown == 0 ? 0 : Math.Max(48, 8 * shown));
         var skipped = new List<SkippedFile>();
         var sw = Stopwatch.StartNew();
         var next = LoadAsync(data, 0);
@@ -108,8 +122,8 @@ public static class Evaluator
             }
             else
             {
-                var example = EvaluateOne(model, sample!, classes, acc);
-                Keep(worst, example, options.WorstImages);
+                var (prediction, score) = EvaluateOne(model, sample!, classes, acc);
+                pool.Offer(score, i, prediction);
             }
             double seconds = sw.Elapsed.TotalSeconds;
             progress?.Report(new EvaluationProgress(i + 1, data.Count, id, seconds > 0 ? acc.Count / seconds : 0, acc.Count > 0 ? 100 * acc.Total().MeanIoU() : double.NaN));
@@ -117,7 +131,19 @@ public static class Evaluator
         if (acc.Count == 0)
             throw new DatasetException($"No image of '{data.Name}' split '{data.Split}' in {data.Root} could be evaluated ({skipped.Count} skipped).");
         var summary = acc.Summarize(new MetricOptions { ExcludedClasses = [.. options.ExcludedClasses] });
-        return new EvaluationResult(model.Name, data.Name, data.Root, data.Split, classes, acc, summary, worst, skipped, sw.Elapsed.TotalSeconds);
+        var (worstScores, bestScores) = ExampleSelection.Choose(pool.Scores, options.WorstImages, bestCount, options.MinFrameDistance);
+        var worst = worstScores.Select(sc => Reload(data, pool, sc)).ToList();
+        var best = bestScores.Select(sc => Reload(data, pool, sc)).ToList();
+        return new EvaluationResult(model.Name, data.Name, data.Root, data.Split, classes, acc, summary, worst, skipped, sw.Elapsed.TotalSeconds,
+            best, options.MinFrameDistance);
+    }
+
+    // The image and label of a chosen example, loaded again (they were not kept), with the prediction that was.
+    private static ImageExample Reload(ISegmentationDataset data, ExamplePool pool, ImageScore score)
+    {
+        var (index, prediction) = pool.Get(score.Id);
+        var sample = data.Load(index);
+        return new ImageExample(score.Id, sample.Width, sample.Height, sample.Image, sample.Label!, prediction, score.MIoU, score.PixelAccuracy);
     }
 
     /// <summary>Class ids [H * W] that <paramref name="model"/> predicts for one sample.</summary>
@@ -135,25 +161,14 @@ public static class Evaluator
         return pred;
     }
 
-    private static ImageExample EvaluateOne(SegmentationModel model, SegmentationSample sample, ClassTable classes, MetricAccumulator acc)
+    private static (int[] Prediction, ImageScore Score) EvaluateOne(SegmentationModel model, SegmentationSample sample, ClassTable classes, MetricAccumulator acc)
     {
         var pred = Predict(model, sample);
         var label = sample.Label!;
         var confusion = ImageConfusion.Compute(sample.Id, pred, label, classes.Count, classes.IgnoreIndex);
         var small = SmallObjects.Analyze(sample.Id, pred, label, sample.Width, sample.Height, classes.Count, classes.IgnoreIndex);
         acc.Add(confusion, small);
-        return new ImageExample(sample.Id, sample.Width, sample.Height, sample.Image, label, pred,
-            100 * confusion.MeanIoU(), 100 * confusion.Accuracy);
-    }
-
-    /// <summary>Keeps the <paramref name="k"/> examples of lowest image mIoU (NaN last), worst first.</summary>
-    private static void Keep(List<ImageExample> worst, ImageExample e, int k)
-    {
-        if (k <= 0) return;
-        worst.Add(e);
-        worst.Sort((a, b) => Key(a) != Key(b) ? Key(a).CompareTo(Key(b)) : string.CompareOrdinal(a.Id, b.Id));
-        if (worst.Count > k) worst.RemoveAt(worst.Count - 1);
-        static double Key(ImageExample x) => double.IsNaN(x.ImageMIoU) ? double.MaxValue : x.ImageMIoU;
+        return (pred, new ImageScore(sample.Id, 100 * confusion.MeanIoU(), 100 * confusion.Accuracy));
     }
 
     private static Task<(SegmentationSample? Sample, Exception? Error)> LoadAsync(ISegmentationDataset data, int index) =>

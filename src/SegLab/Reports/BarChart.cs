@@ -34,6 +34,9 @@ public sealed class BarChart(string? title = null) : IReportElement
     /// <summary>.NET numeric format of the value labels (default "F1").</summary>
     public string ValueFormat { get; init; } = "F1";
 
+    /// <summary>Whether the axis ticks are whole numbers only (for counts such as images won).</summary>
+    public bool IntegerTicks { get; init; }
+
     /// <summary>Width of the SVG in pixels (default 640).</summary>
     public int Width { get; init; } = 640;
 
@@ -70,7 +73,7 @@ public sealed class BarChart(string? title = null) : IReportElement
     {
         double max = double.IsNaN(Max) ? AutoMax() : Max;
         if (!(max > Min)) throw new InvalidOperationException($"BarChart: axis [{Min}, {max}] is empty.");
-        var axis = ChartAxis.Linear(Min, max, exact: true);
+        var axis = ChartAxis.Linear(Min, max, exact: true, integer: IntegerTicks);
         double labelWidth = Math.Clamp(bars.Count == 0 ? 60 : bars.Max(b => ChartAxis.TextWidth(b.Category, FontSize)) + 10, 60, 220);
         double valueWidth = ChartAxis.TextWidth(Markup.Num(-max * 10, ValueFormat), FontSize) + 8;
         double left = labelWidth, plot = Math.Max(80, Width - left - valueWidth - 6);

@@ -22,8 +22,11 @@ internal sealed class ChartAxis
 
     public IReadOnlyList<(double Value, string Label)> Ticks { get; }
 
-    /// <summary>A linear axis covering [lo, hi], widened to nice ticks unless <paramref name="exact"/>.</summary>
-    public static ChartAxis Linear(double lo, double hi, bool exact = false, int targetTicks = 6)
+    /// <summary>
+    /// A linear axis covering [lo, hi], widened to nice ticks unless <paramref name="exact"/>; with
+    /// <paramref name="integer"/> the ticks are whole numbers only (counts, iterations, eps in 1/255).
+    /// </summary>
+    public static ChartAxis Linear(double lo, double hi, bool exact = false, int targetTicks = 6, bool integer = false)
     {
         if (!(hi > lo))
         {
@@ -31,6 +34,7 @@ internal sealed class ChartAxis
             (lo, hi) = (lo - pad, hi + pad);
         }
         double step = NiceStep((hi - lo) / Math.Max(1, targetTicks - 1));
+        if (integer) step = Math.Max(1, Math.Round(step));
         double min = exact ? lo : Math.Floor(lo / step + 1e-9) * step;
         double max = exact ? hi : Math.Ceiling(hi / step - 1e-9) * step;
         var ticks = new List<(double, string)>();

@@ -71,8 +71,36 @@ public sealed class HtmlReport : ReportContainer
     public HtmlReport RunMeta(string? commandLine = null)
     {
         Meta("SegLab version", SegLabVersion);
-        if (commandLine is not null) Meta("command line", commandLine);
+        if (commandLine is not null) Meta(CommandLineKey, commandLine);
         return Meta("machine", Machine());
+    }
+
+    /// <summary>The metadata key whose value is drawn as a command line (wrapping only between arguments).</summary>
+    public const string CommandLineKey = "command line";
+
+    /// <summary>
+    /// A command line as &lt;code class="cmd"&gt; with one non-wrapping span per argument, so that a long line wraps
+    /// between arguments and never inside an option or a path; an option and its value stay together.
+    /// </summary>
+    /// <param name="commandLine">The command line, arguments separated by spaces.</param>
+    public static XElement CommandLine(string commandLine)
+    {
+        ArgumentNullException.ThrowIfNull(commandLine);
+        var words = commandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var args = new List<string>();
+        for (int i = 0; i < words.Length; i++)
+        {
+            bool option = words[i].StartsWith('-') && !words[i].Contains('=');
+            if (option && i + 1 < words.Length && !words[i + 1].StartsWith('-')) { args.Add(words[i] + " " + words[i + 1]); i++; }
+            else args.Add(words[i]);
+        }
+        var code = Markup.El("code", "cmd");
+        for (int i = 0; i < args.Count; i++)
+        {
+            if (i > 0) code.Add(" ");
+            code.Add(Markup.El("span", "arg", args[i]));
+        }
+        return code;
     }
 
     /// <summary>The document as an XML tree (the &lt;html&gt; element).</summary>
@@ -88,7 +116,7 @@ public sealed class HtmlReport : ReportContainer
         if (Subtitle is not null) header.Add(Markup.El("p", "subtitle", Subtitle));
         if (meta.Count > 0)
             header.Add(Markup.El("dl", "meta", meta.Select(kv => Markup.El("div", kv.Value.Length > 40 ? "wide" : null,
-                Markup.El("dt", null, kv.Key), Markup.El("dd", null, kv.Value)))));
+                Markup.El("dt", null, kv.Key), Markup.El("dd", null, kv.Key == CommandLineKey ? CommandLine(kv.Value) : kv.Value)))));
         var main = Markup.El("main", null, header);
         var sections = Items.OfType<ReportSection>().ToList();
         if (TableOfContents && sections.Count >= 2)

@@ -90,6 +90,31 @@ internal static class Svg
             new XAttribute("stroke-width", "2"), new XAttribute("stroke-linejoin", "round"),
             new XAttribute("points", string.Join(" ", points.Select(p => Markup.Coord(p.X) + "," + Markup.Coord(p.Y)))));
 
+    /// <summary>
+    /// Marker shape <paramref name="shape"/> (0 circle, 1 square, 2 triangle, 3 diamond, 4 ring, then again) centred
+    /// at (x, y), so that series told apart by shape survive grey-scale printing and lines drawn over each other.
+    /// </summary>
+    public static XElement Marker(int shape, double x, double y, string fill, string cls)
+    {
+        const double r = 3.6;
+        string P(params (double X, double Y)[] pts) => string.Join(" ", pts.Select(p => Markup.Coord(x + p.X) + "," + Markup.Coord(y + p.Y)));
+        XElement e = (shape % 5) switch
+        {
+            1 => new XElement("rect", new XAttribute("x", Markup.Coord(x - r + 0.4)), new XAttribute("y", Markup.Coord(y - r + 0.4)),
+                new XAttribute("width", Markup.Coord(2 * r - 0.8)), new XAttribute("height", Markup.Coord(2 * r - 0.8))),
+            2 => new XElement("polygon", new XAttribute("points", P((0, -r - 0.8), (r + 0.6, r * 0.8), (-r - 0.6, r * 0.8)))),
+            3 => new XElement("polygon", new XAttribute("points", P((0, -r - 0.8), (r + 0.8, 0), (0, r + 0.8), (-r - 0.8, 0)))),
+            4 => new XElement("circle", new XAttribute("cx", Markup.Coord(x)), new XAttribute("cy", Markup.Coord(y)), new XAttribute("r", Markup.Coord(r))),
+            _ => new XElement("circle", new XAttribute("cx", Markup.Coord(x)), new XAttribute("cy", Markup.Coord(y)), new XAttribute("r", Markup.Coord(r - 0.4))),
+        };
+        e.SetAttributeValue("class", cls);
+        bool ring = shape % 5 == 4;
+        e.SetAttributeValue("fill", ring ? "#ffffff" : fill);
+        e.SetAttributeValue("stroke", ring ? fill : "#ffffff");
+        e.SetAttributeValue("stroke-width", ring ? "2" : "1");
+        return e;
+    }
+
     /// <summary>A filled circle (a marker).</summary>
     public static XElement Circle(double x, double y, double r, string fill, string cls) =>
         new("circle", new XAttribute("class", cls), new XAttribute("cx", Markup.Coord(x)), new XAttribute("cy", Markup.Coord(y)),

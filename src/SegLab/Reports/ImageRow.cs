@@ -1,6 +1,10 @@
 // Report elements for pictures: a row of images side by side, each with a caption, under a row title (e.g.
 // "0016E5_07959: image mIoU 41.2" over image | ground truth | prediction | errors), every image shrunk to a
 // thumbnail as it is added and embedded as a PNG data URI; and a colour legend (class name beside its swatch).
+// With Zoom, the image is embedded at full size, shown as a thumbnail, and opens enlarged on click through a CSS
+// :target lightbox (no script, and no data: link, which browsers refuse to open as a page); click again to close.
+using System.Security.Cryptography;
+using System.Text;
 using System.Xml.Linq;
 
 namespace SegLab.Reports;
@@ -12,7 +16,7 @@ namespace SegLab.Reports;
 /// <param name="title">The row title, or null.</param>
 public sealed class ImageRow(string? title = null) : IReportElement
 {
-    private readonly List<(ReportImage Image, string? Caption)> cells = [];
+    private readonly List<(ReportImage Image, ReportImage Full, string? Caption)> cells = [];
 
     /// <summary>The row title, or null.</summary>
     public string? Title { get; } = title;
@@ -23,8 +27,20 @@ public sealed class ImageRow(string? title = null) : IReportElement
     /// <summary>Largest thumbnail height in pixels (default 320).</summary>
     public int MaxHeight { get; init; } = 320;
 
-    /// <summary>The thumbnails, as they will be embedded.</summary>
+    /// <summary>
+    /// Whether each image is embedded at full size (up to <see cref="ZoomMaxWidth"/>) and opens enlarged when clicked;
+    /// the page still shows it at thumbnail size.
+    /// </summary>
+    public bool Zoom { get; init; }
+
+    /// <summary>Largest width of an image embedded for <see cref="Zoom"/> (default 1280).</summary>
+    public int ZoomMaxWidth { get; init; } = 1280;
+
+    /// <summary>The thumbnails (the size each image is shown at).</summary>
     public IReadOnlyList<ReportImage> Images => cells.Select(c => c.Image).ToList();
+
+    /// <summary>The images as they will be embedded: the thumbnails, or the full-size images with <see cref="Zoom"/>.</summary>
+    public IReadOnlyList<ReportImage> Embedded => cells.Select(c => Zoom ? c.Full : c.Image).ToList();
 
     /// <summary>Adds an image (shrunk to <see cref="MaxWidth"/> x <see cref="MaxHeight"/> with its own scaling).</summary>
     /// <param name="image">The image.</param>
@@ -32,7 +48,7 @@ public sealed class ImageRow(string? title = null) : IReportElement
     public ImageRow Add(ReportImage image, string? caption = null)
     {
         ArgumentNullException.ThrowIfNull(image);
-        cells.Add((image.Downscale(MaxWidth, MaxHeight), caption));
+        cells.Add((image.Downscale(MaxWidth, MaxHeight), Zoom ? image.Downscale(ZoomMaxWidth) : image, caption));
         return this;
     }
 
@@ -41,12 +57,29 @@ public sealed class ImageRow(string? title = null) : IReportElement
     {
         var row = Markup.El("div", "imagerow");
         if (Title is not null) row.Add(Markup.El("h4", "rowtitle", Title));
-        row.Add(Markup.El("div", "cells", cells.Select(c => Markup.El("figure", null,
-            new XElement("img", new XAttribute("src", c.Image.ToDataUri()), new XAttribute("width", c.Image.Width),
-                new XAttribute("height", c.Image.Height), new XAttribute("alt", c.Caption ?? Title ?? "image"),
-                c.Image.Scaling == ImageScaling.Nearest ? new XAttribute("class", "pixelated") : null),
-            c.Caption is null ? null : Markup.El("figcaption", null, c.Caption)))));
+        row.Add(Markup.El("div", "cells", cells.Select((c, i) => Cell(c.Image, Zoom ? c.Full : c.Image, c.Caption, i))));
         return row;
+    }
+
+    private XElement Cell(ReportImage thumb, ReportImage embedded, string? caption, int index)
+    {
+        string uri = embedded.ToDataUri();
+        var img = new XElement("img", new XAttribute("src", uri), new XAttribute("width", thumb.Width),
+            new XAttribute("height", thumb.Height), new XAttribute("alt", caption ?? Title ?? "image"),
+            thumb.Scaling == ImageScaling.Nearest ? new XAttribute("class", "pixelated") : null);
+        var cap = caption is null ? null : Markup.El("figcaption", null, caption);
+        if (!Zoom) return Markup.El("figure", null, img, cap);
+        string id = ZoomId(uri, caption, index);
+        return Markup.El("figure", "zoom", new XAttribute("id", id),
+            Markup.El("a", "open", new XAttribute("href", "#" + id), new XAttribute("title", "click to enlarge"), img),
+            Markup.El("a", "close", new XAttribute("href", "#_"), new XAttribute("title", "click to close"), Markup.El("span", null, "close")), cap);
+    }
+
+    // A stable anchor from the row title, the cell and the image itself (the same report renders the same ids).
+    private string ZoomId(string uri, string? caption, int index)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{Title}|{caption}|{index}|{uri}"));
+        return "zoom-" + Convert.ToHexString(hash, 0, 6).ToLowerInvariant();
     }
 }
 

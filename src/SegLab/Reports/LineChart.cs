@@ -2,7 +2,11 @@
 // optional log-10 x axis (for curves over attack budgets eps) with optional explicit tick labels such as "4/255",
 // and a legend. On a log axis, points at x = 0 (eps 0: the clean model) get a column of their own left of a break
 // mark. NaN points, x < 0 on a log axis, and points outside a fixed YMin/YMax are skipped: the line breaks there
-// instead of bridging them or drawing outside the plot.
+// instead of bridging them or drawing outside the plot. Each series gets its own marker shape and dash pattern
+// besides its colour, so that series lying on top of each other (mIoU and greedy mIoU) all stay visible.
+// Why SegLab's own SVG and not ScottPlot 5.1.59: these charts are 100-200 lines each, inline in the page (no
+// separate files, no native Skia dependency), parse as XML, and tests read their points and ticks from the
+// markup; ScottPlot's SVG is a full drawing of fixed size whose elements carry no meaning to a test.
 using System.Xml.Linq;
 
 namespace SegLab.Reports;
@@ -40,6 +44,12 @@ public sealed class LineChart(string? title = null) : IReportElement
 
     /// <summary>Explicit x ticks (value and label), or null for automatic ones.</summary>
     public IReadOnlyList<(double Value, string Label)>? XTicks { get; init; }
+
+    /// <summary>Whether the x ticks are whole numbers only (iterations, eps in units of 1/255).</summary>
+    public bool IntegerX { get; init; }
+
+    /// <summary>Whether the y ticks are whole numbers only (counts).</summary>
+    public bool IntegerY { get; init; }
 
     /// <summary>Whether points get markers (default true).</summary>
     public bool Markers { get; init; } = true;
@@ -133,14 +143,14 @@ public sealed class LineChart(string? title = null) : IReportElement
             var group = new XElement("g", new XAttribute("class", $"series s{s}"));
             foreach (var run in Runs(points, AcceptsX, yAxis))
             {
-                if (run.Count > 1) group.Add(Svg.Polyline(run.Select(p => (Px(p.X), Py(p.Y))), colour, "line"));
+                if (run.Count > 1) group.Add(Dashed(Svg.Polyline(run.Select(p => (Px(p.X), Py(p.Y))), colour, "line"), s));
                 if (Markers || run.Count == 1)
-                    foreach (var p in run) group.Add(Svg.Circle(Px(p.X), Py(p.Y), 3.2, colour, "pt"));
+                    foreach (var p in run) group.Add(Svg.Marker(s, Px(p.X), Py(p.Y), colour, "pt"));
             }
             svg.Add(group);
             double ly = top + 6 + s * 18, lx = right + 14;
-            svg.Add(Svg.Line(lx, ly, lx + 18, ly, colour, 2));
-            svg.Add(Svg.Circle(lx + 9, ly, 3.2, colour, "legend-pt"));
+            svg.Add(Dashed(Svg.Line(lx, ly, lx + 18, ly, colour, 2), s));
+            svg.Add(Svg.Marker(s, lx + 9, ly, colour, "legend-pt"));
             svg.Add(Svg.Text(lx + 24, ly + 4, name, "start"));
         }
         return svg;
@@ -148,6 +158,14 @@ public sealed class LineChart(string? title = null) : IReportElement
 
     /// <inheritdoc/>
     public XElement Render() => Markup.El("figure", "chart", ToSvg(), Caption is null ? null : Markup.El("figcaption", null, Caption));
+
+    /// <summary>Dash pattern of series <paramref name="s"/>: solid, dashed, dotted, dash-dot, then again.</summary>
+    private static XElement Dashed(XElement line, int s)
+    {
+        string? dash = (s % 4) switch { 1 => "7 4", 2 => "2 3", 3 => "8 3 2 3", _ => null };
+        if (dash is not null) line.SetAttributeValue("stroke-dasharray", dash);
+        return line;
+    }
 
     /// <summary>The drawable points split into runs at every skipped point.</summary>
     private static List<List<(double X, double Y)>> Runs((double X, double Y)[] points, Func<double, bool> acceptsX, ChartAxis y)
@@ -173,11 +191,11 @@ public sealed class LineChart(string? title = null) : IReportElement
         else
         {
             double x0 = drawable.Count > 0 ? drawable.Min(p => p.X) : LogX ? 1 : 0, x1 = drawable.Count > 0 ? drawable.Max(p => p.X) : LogX ? 10 : 1;
-            xAxis = LogX ? ChartAxis.Logarithmic(x0, x1) : ChartAxis.Linear(x0, x1);
+            xAxis = LogX ? ChartAxis.Logarithmic(x0, x1) : ChartAxis.Linear(x0, x1, integer: IntegerX);
         }
         var forY = HasZeroColumn() ? drawable.Concat(series.SelectMany(s => s.Points).Where(p => p.X == 0 && double.IsFinite(p.Y))).ToList() : drawable;
         double y0 = YMin ?? (forY.Count > 0 ? forY.Min(p => p.Y) : 0), y1 = YMax ?? (forY.Count > 0 ? forY.Max(p => p.Y) : 1);
-        var yAxis = ChartAxis.Linear(y0, y1, exact: YMin is not null && YMax is not null);
+        var yAxis = ChartAxis.Linear(y0, y1, exact: YMin is not null && YMax is not null, integer: IntegerY);
         return (xAxis, yAxis);
     }
 }

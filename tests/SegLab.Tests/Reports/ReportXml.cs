@@ -16,9 +16,9 @@ internal static class ReportXml
         return XElement.Parse(html[Doctype.Length..]);
     }
 
-    /// <summary>Descendants named <paramref name="name"/> whose class list holds <paramref name="cssClass"/> (any when null).</summary>
+    /// <summary>Descendants named <paramref name="name"/> ("*": any name) whose class list holds <paramref name="cssClass"/> (any when null).</summary>
     public static List<XElement> Find(XElement root, string name, string? cssClass = null) =>
-        root.DescendantsAndSelf(name).Where(e => cssClass is null || ((string?)e.Attribute("class") ?? "").Split(' ').Contains(cssClass)).ToList();
+        (name == "*" ? root.DescendantsAndSelf() : root.DescendantsAndSelf(name)).Where(e => cssClass is null || ((string?)e.Attribute("class") ?? "").Split(' ').Contains(cssClass)).ToList();
 
     /// <summary>A numeric attribute, invariant culture.</summary>
     public static double Num(XElement e, string attribute) =>

@@ -1,5 +1,6 @@
 // The HTML report of a robustness run (issue 6; SEA arXiv 2306.12941 and Halmosi et al. arXiv 2407.09150 as in
-// PAPERS.md A.4/A.6): the robustness curve over eps, per-attack tables and win counts, the size-bias analysis
+// PAPERS.md A.4/A.6): the robustness curve over eps from the clean point at eps 0 (series told apart by marker and
+// dash as well as colour, integer eps ticks), per-class IoU at every eps (which classes fall first), per-attack tables and win counts, the size-bias analysis
 // (IoU and recall by object area, clean against attacked; image mIoU minus dataset mIoU), sanity checks, and
 // example images (clean, perturbation magnified, clean and adversarial predictions). Built on SegLab.Reports.
 using System.Globalization;
@@ -47,13 +48,18 @@ public static class RobustnessHtml
 
         var curve = report.Section("Robustness over eps");
         curve.Paragraph("Percent. Worst case per image over the clean image and every attack; accuracy is the mean of per-image accuracies (SEA's robust accuracy); mIoU pools intersections and unions of the selected predictions; greedy mIoU is SEA's worst-case search.");
-        var chart = new LineChart("Worst case over eps") { XLabel = "eps (x 1/255)", YLabel = "%", YMin = 0, YMax = 100 };
-        var xs = r.Eps.Select(e => e.EpsValue * 255).ToArray();
-        chart.Series("pixel accuracy", xs, r.Eps.Select(e => e.WorstCase.ImagePixelAccuracy).ToArray())
-            .Series("mIoU", xs, r.Eps.Select(e => e.WorstCase.MIoU).ToArray())
-            .Series("image mIoU", xs, r.Eps.Select(e => e.WorstCase.ImageMIoU).ToArray());
-        if (r.Eps.All(e => e.GreedyWorstMIoU is not null)) chart.Series("greedy mIoU", xs, r.Eps.Select(e => e.GreedyWorstMIoU!.Value).ToArray());
-        curve.Add(chart);
+        var chart = new LineChart("Worst case over eps (eps 0 = clean)") { XLabel = "eps (x 1/255)", YLabel = "%", YMin = 0, YMax = 100, IntegerX = true,
+            Caption = "The point at eps 0 is the clean model. Lines that coincide (greedy mIoU on mIoU) stay visible by their markers and dashes." };
+        double[] xs = [0, .. r.Eps.Select(e => e.EpsValue * 255)];
+        double[] Curve(Func<EpsSummary, double> worst, Func<EpsSummary, double> clean) => r.Eps.Count == 0 ? [] : [clean(r.Eps[0]), .. r.Eps.Select(worst)];
+        if (r.Eps.Count > 0)
+        {
+            chart.Series("pixel accuracy", xs, Curve(e => e.WorstCase.ImagePixelAccuracy, e => e.Clean.ImagePixelAccuracy))
+                .Series("mIoU", xs, Curve(e => e.WorstCase.MIoU, e => e.Clean.MIoU))
+                .Series("image mIoU", xs, Curve(e => e.WorstCase.ImageMIoU, e => e.Clean.ImageMIoU));
+            if (r.Eps.All(e => e.GreedyWorstMIoU is not null)) chart.Series("greedy mIoU", xs, Curve(e => e.GreedyWorstMIoU!.Value, e => e.Clean.MIoU));
+            curve.Add(chart);
+        }
         var overview = new ReportTable().Column("eps").Column("pixel acc (pooled)", "F2", true).Column("pixel acc (per image)", "F2", true)
             .Column("mIoU", "F2", true).Column("greedy mIoU", "F2", true).Column("image mIoU", "F2", true).Column("fg mIoU", "F2", true).Column("fg image mIoU", "F2", true);
         if (r.Eps.Count > 0)
@@ -66,6 +72,21 @@ public static class RobustnessHtml
                 e.WorstCase.ForegroundMIoU, e.WorstCase.ForegroundImageMIoU);
         curve.Add(overview);
 
+        if (r.Eps.Count > 0 && r.Eps[0].PerClassIoUClean is { } cleanIoU && r.Eps.All(e => e.PerClassIoUWorst is not null))
+        {
+            var classes = report.Section("Per-class IoU over eps");
+            classes.Paragraph("Dataset-wise IoU of each class, clean and under the per-image worst case at each eps (cell colour: red low, green high); " +
+                "the last column is the drop at the largest eps, and rows are sorted by it, so the classes that fall first come first.");
+            var t = new ReportTable("IoU per class (%)").Column("class").Column("clean", "F1", true);
+            foreach (var e in r.Eps) t.Column($"eps {e.Eps}", "F1", true);
+            t.Column("drop", "F1");
+            var last = r.Eps[^1].PerClassIoUWorst!;
+            var order = Enumerable.Range(0, cleanIoU.Length).OrderByDescending(c => double.IsNaN(cleanIoU[c] - last[c]) ? double.NegativeInfinity : cleanIoU[c] - last[c]);
+            foreach (int c in order)
+                t.Row([c < classNames.Count ? classNames[c] : $"class {c}", cleanIoU[c], .. r.Eps.Select(e => (object?)e.PerClassIoUWorst![c]), cleanIoU[c] - last[c]]);
+            classes.Add(t);
+        }
+
         var perAttack = report.Section("Attacks");
         foreach (var e in r.Eps)
         {
@@ -75,7 +96,7 @@ public static class RobustnessHtml
                 t.Row(a.Attack, a.Metrics.PixelAccuracy, a.Metrics.ImagePixelAccuracy, a.Metrics.MIoU, a.Metrics.ImageMIoU, a.Wins, a.ImagesAboveClean, a.MaxLinfNorm, a.SecondsPerImage);
             t.SummaryRow("worst case", e.WorstCase.PixelAccuracy, e.WorstCase.ImagePixelAccuracy, e.WorstCase.MIoU, e.WorstCase.ImageMIoU,
                 r.PerImage.Count(p => p.Eps == e.Eps && p.Chosen == "clean"), null, null, null);
-            var wins = new BarChart($"Images won per attack, eps {e.Eps}") { Max = Math.Max(1, r.Images), ValueFormat = "F0" };
+            var wins = new BarChart($"Images won per attack, eps {e.Eps}") { Max = Math.Max(1, r.Images), ValueFormat = "F0", IntegerTicks = true };
             foreach (var a in e.Attacks) wins.Add(a.Attack, a.Wins);
             perAttack.Add(t).Add(wins);
         }
@@ -98,21 +119,22 @@ public static class RobustnessHtml
         if (examples.Count > 0)
         {
             var ex = report.Section("Examples");
-            ex.Paragraph("Clean image, the worst-case perturbation magnified (mid grey = 0, full colour = eps), and the clean and adversarial predictions.");
+            ex.Paragraph("Clean image, the worst-case perturbation magnified (mid grey = 0, full colour = eps), the clean and adversarial predictions and the ground truth, all three as flat class-colour maps. Click an image to enlarge it.");
             ex.Add(new ColourLegend(classNames, paletteRgb));
             foreach (var x in examples)
             {
                 var delta = new float[x.Clean.Length];
                 for (int i = 0; i < delta.Length; i++) delta[i] = x.Adversarial[i] - x.Clean[i];
-                ex.Add(new ImageRow($"{x.Id}: {x.Attack} at eps {LinfBall.FormatEps(x.Eps)}") { MaxWidth = 240, MaxHeight = 240 }
+                ex.Add(new ImageRow($"{x.Id}: {x.Attack} at eps {LinfBall.FormatEps(x.Eps)}") { MaxWidth = 210, MaxHeight = 210, Zoom = true }
                     .Add(ReportImage.FromRgb(x.Clean, x.Width, x.Height), "image")
                     .Add(Overlay.Magnify(delta, x.Width, x.Height, x.Eps), "perturbation (magnified)")
-                    .Add(Overlay.Blend(x.Clean, x.CleanPrediction, x.Width, x.Height, paletteRgb, ignoreIndex), "clean prediction")
-                    .Add(Overlay.Blend(x.Adversarial, x.AdversarialPrediction, x.Width, x.Height, paletteRgb, ignoreIndex), "adversarial prediction")
+                    .Add(Overlay.Labels(x.CleanPrediction, x.Width, x.Height, paletteRgb, ignoreIndex), "clean prediction")
+                    .Add(Overlay.Labels(x.AdversarialPrediction, x.Width, x.Height, paletteRgb, ignoreIndex), "adversarial prediction")
                     .Add(Overlay.Labels(x.Label, x.Width, x.Height, paletteRgb, ignoreIndex), "ground truth"));
             }
         }
 
+        AddTraceNote(report, r);
         var images = report.Section("Per image");
         var pt = new ReportTable("Chosen attack per image (first 300 rows)").Column("image").Column("eps").Column("chosen").Column("acc clean", "F2").Column("acc", "F2", true)
             .Column("mIoU clean", "F2").Column("mIoU", "F2", true);
@@ -120,4 +142,9 @@ public static class RobustnessHtml
         images.Add(pt);
         return report;
     }
+
+    // The loss per iteration is kept in trace.json by single-attack runs; the report does not draw it yet.
+    private static void AddTraceNote(HtmlReport report, RobustnessReport r) =>
+        report.Section("Loss per iteration").Note("Not drawn in this report: a single-attack run (`seglab attack --attack NAME`) writes every iterate's loss, " +
+            "pixel accuracy and image mIoU to trace.json beside this report; protocol runs do not record traces.");
 }

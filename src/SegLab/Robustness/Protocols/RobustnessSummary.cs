@@ -70,8 +70,10 @@ public sealed record SizeBin(string Range, int Objects, double CleanIoU, double 
 /// <param name="SizeBias">IoU by object area bin.</param>
 /// <param name="SizeBiasGapClean">Image mIoU minus dataset mIoU, clean.</param>
 /// <param name="SizeBiasGapWorst">Image mIoU minus dataset mIoU, worst case.</param>
+/// <param name="PerClassIoUClean">Dataset-wise IoU per class of the clean predictions (NaN where the union is empty), or null.</param>
+/// <param name="PerClassIoUWorst">Dataset-wise IoU per class of the per-image worst case, or null.</param>
 public sealed record EpsSummary(string Eps, double EpsValue, MetricSet Clean, MetricSet WorstCase, double? GreedyWorstMIoU, IReadOnlyList<AttackSummary> Attacks,
-    IReadOnlyList<SizeBin> SizeBias, double SizeBiasGapClean, double SizeBiasGapWorst);
+    IReadOnlyList<SizeBin> SizeBias, double SizeBiasGapClean, double SizeBiasGapWorst, double[]? PerClassIoUClean = null, double[]? PerClassIoUWorst = null);
 
 /// <summary>The chosen attack of one image at one radius.</summary>
 /// <param name="Id">Image id.</param>
@@ -166,11 +168,26 @@ public static class RobustnessSummary
             double? greedy = protocol.Greedy && images.Count > 0 ? 100 * WorstCase.GreedyMeanIoU(perImage).MeanIoU : null;
             var worstMetrics = MetricSet.From(worst, background);
             summaries.Add(new EpsSummary(epsText, e, cleanMetrics, worstMetrics, greedy, attacks, SizeBias(clean, worst),
-                cleanMetrics.ImageMIoU - cleanMetrics.MIoU, worstMetrics.ImageMIoU - worstMetrics.MIoU));
+                cleanMetrics.ImageMIoU - cleanMetrics.MIoU, worstMetrics.ImageMIoU - worstMetrics.MIoU, PerClassIoU(clean), PerClassIoU(worst)));
         }
         var sanity = Sanity(images, violations, runsAbove, worstAbove);
         return new RobustnessReport(model, protocol.Name, protocol.Description, protocol.Selection.ToString(), lossLogits.ToString(), images.Count,
             summaries, choices, sanity, images.Sum(i => i.Seconds)) { ExcludedClasses = [.. background] };
+    }
+
+    /// <summary>Dataset-wise IoU per class in percent (summed intersections over summed unions; NaN where the union is 0).</summary>
+    /// <param name="selected">Counts per image.</param>
+    public static double[] PerClassIoU(IReadOnlyList<ImageCounts> selected)
+    {
+        ArgumentNullException.ThrowIfNull(selected);
+        int k = selected.Count == 0 ? 0 : selected[0].Tp.Length;
+        var iou = new double[k];
+        for (int c = 0; c < k; c++)
+        {
+            long tp = selected.Sum(x => x.Tp[c]), union = selected.Sum(x => x.Union(c));
+            iou[c] = union == 0 ? double.NaN : 100.0 * tp / union;
+        }
+        return iou;
     }
 
     /// <summary>Mean IoU and recall per object-area bin, clean against the worst case.</summary>
