@@ -1,0 +1,235 @@
+// seglab weak: segmentation from image-level labels (IRN/PSA pipeline, PAPERS.md C): tags of crops, a multi-label
+// classifier trained on them, and CAM pseudo-masks scored against the ground truth. Every stage resumes.
+using System.CommandLine;
+using System.Globalization;
+using SegLab.Data;
+using SegLab.Weak;
+using Spectre.Console;
+
+namespace SegLab.Cli;
+
+internal static class WeakCommand
+{
+    public static Command Create(CliIO io)
+    {
+        var cmd = new Command("weak", "Weak supervision from image-level labels: tags, a tag classifier, CAM pseudo-masks scored against the ground truth.");
+        cmd.Subcommands.Add(Tags(io));
+        cmd.Subcommands.Add(TrainClassifier(io));
+        cmd.Subcommands.Add(Cam(io));
+        return cmd;
+    }
+
+    private sealed record DataOptions(Option<string> Data, Option<string> Split, Option<string> Layout, Option<string?> Classes, Option<int?> Limit);
+
+    private static DataOptions DataOpts(string defaultSplit)
+    {
+        return new DataOptions(
+            new Option<string>("--data") { Description = "Dataset folder (CamVid, VOC or a folder with classes.json).", Required = true },
+            new Option<string>("--split") { Description = "Split.", DefaultValueFactory = _ => defaultSplit },
+            new Option<string>("--layout") { Description = "Dataset layout: auto, camvid, voc, folder.", DefaultValueFactory = _ => "auto" },
+            new Option<string?>("--classes") { Description = "Class table: camvid, voc, or a classes.json file." },
+            new Option<int?>("--limit") { Description = "Use only the first N images." });
+    }
+
+    private static void AddTo(Command c, DataOptions d)
+    {
+        c.Options.Add(d.Data); c.Options.Add(d.Split); c.Options.Add(d.Layout); c.Options.Add(d.Classes); c.Options.Add(d.Limit);
+    }
+
+    private static ISegmentationDataset Open(ParseResult r, DataOptions d, string? split = null)
+    {
+        var ds = Datasets.Open(r.GetValue(d.Data)!, split ?? r.GetValue(d.Split)!, r.GetValue(d.Layout)!, r.GetValue(d.Classes));
+        return r.GetValue(d.Limit) is int n ? Datasets.Limit(ds, n) : ds;
+    }
+
+    private static void CheckLimit(ParseResult r, DataOptions d)
+    {
+        if (r.GetValue(d.Limit) is int n && n < 1) throw new ArgumentException($"--limit must be at least 1, got {n}.");
+    }
+
+    private sealed record TagOpts(Option<string> Crop, Option<string?> Stride, Option<int> MinPixels);
+
+    private static TagOpts TagOptionsFor(Command c)
+    {
+        var t = new TagOpts(
+            new Option<string>("--crop") { Description = "Tag crops HEIGHTxWIDTH, or 'whole' for whole images (CamVid's whole-image tags are nearly constant, so crops are the default).", DefaultValueFactory = _ => "120x160" },
+            new Option<string?>("--stride") { Description = "Step between crops HEIGHTxWIDTH (default: the crop size, a grid)." },
+            new Option<int>("--min-pixels") { Description = "A class is present in a crop from this many pixels on (void ignored).", DefaultValueFactory = _ => 200 });
+        c.Options.Add(t.Crop); c.Options.Add(t.Stride); c.Options.Add(t.MinPixels);
+        return t;
+    }
+
+    private static TagOptions ParseTags(ParseResult r, TagOpts t)
+    {
+        string crop = r.GetValue(t.Crop)!;
+        int min = r.GetValue(t.MinPixels);
+        TagOptions o;
+        if (crop.Equals("whole", StringComparison.OrdinalIgnoreCase)) o = TagOptions.WholeImage(min);
+        else
+        {
+            var (h, w) = Size(crop, "--crop");
+            var (sy, sx) = r.GetValue(t.Stride) is { } s ? Size(s, "--stride") : (h, w);
+            o = new TagOptions(h, w, sy, sx, min);
+        }
+        try { o.Validate(); }
+        catch (ArgumentException e) { throw new ArgumentException("--crop/--stride/--min-pixels: " + e.Message, e); }
+        return o;
+    }
+
+    private static (int, int) Size(string text, string option)
+    {
+        var p = text.Split('x', 'X');
+        if (p.Length == 2 && int.TryParse(p[0], CultureInfo.InvariantCulture, out int h) && int.TryParse(p[1], CultureInfo.InvariantCulture, out int w) && h > 0 && w > 0)
+            return (h, w);
+        throw new ArgumentException($"{option}: '{text}' is not HEIGHTxWIDTH with positive numbers (e.g. 120x160).");
+    }
+
+    private static Command Tags(CliIO io)
+    {
+        var d = DataOpts("train");
+        var json = new Option<bool>("--json") { Description = "Print the counts as JSON." };
+        var cmd = new Command("tags", "Image-level tags of a dataset's crops or whole images: how many tags each class gets.") { json };
+        AddTo(cmd, d);
+        var t = TagOptionsFor(cmd);
+        cmd.SetAction(r =>
+        {
+            CheckLimit(r, d);
+            var options = ParseTags(r, t);
+            var ds = Open(r, d);
+            List<TaggedCrop> crops = null!;
+            CliProgress.Run(io, "taking tags", ds.Count, report =>
+            {
+                crops = ImageTags.Of(ds, options, new SyncProgress<int>(i => report(i, $"image {i}/{ds.Count}")));
+                return $"tagged {ds.Count} image(s)";
+            });
+            var stats = ImageTags.Statistics(crops, ds.Classes.Count);
+            if (r.GetValue(json))
+            {
+                io.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(new { tags = options.ToString(), crops = stats.Crops, empty = stats.Empty, meanTags = stats.MeanTags, perClass = ds.Classes.Names.Zip(stats.PerClass).ToDictionary(p => p.First, p => p.Second) }));
+                return 0;
+            }
+            var table = new Table().Border(TableBorder.Rounded).AddColumns("class", "crops tagged", "share");
+            for (int c = 0; c < ds.Classes.Count; c++)
+                table.AddRow(Markup.Escape(ds.Classes.Names[c]), Inv(stats.PerClass[c]), Inv(100.0 * stats.PerClass[c] / Math.Max(1, stats.Crops), "F1") + "%");
+            io.Console.Write(table);
+            io.Console.MarkupLine(Markup.Escape($"{stats.Crops} regions ({options}), {stats.MeanTags.ToString("F2", CultureInfo.InvariantCulture)} tags per region, {stats.Empty} without any tag"));
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command TrainClassifier(CliIO io)
+    {
+        var d = DataOpts("train");
+        var output = new Option<string>("--out") { Description = "Run folder (checkpoints, model.safetensors, summary.json).", Required = true };
+        var encoder = new Option<string>("--encoder") { Description = $"Encoder: {string.Join(", ", WeakEncoders.Names)}.", DefaultValueFactory = _ => WeakEncoders.Default };
+        var epochs = new Option<int>("--epochs") { Description = "Epochs over the tagged crops.", DefaultValueFactory = _ => 5 };
+        var batch = new Option<int>("--batch") { Description = "Crops per step.", DefaultValueFactory = _ => 8 };
+        var lr = new Option<double>("--lr") { Description = "Encoder learning rate (the classifier gets 10x, as IRN).", DefaultValueFactory = _ => 0.01 };
+        var seed = new Option<int>("--seed") { Description = "Seed of initialisation, order and flips.", DefaultValueFactory = _ => 0 };
+        var val = new Option<string?>("--val-split") { Description = "Split to score tag predictions on at the end (none: 'none').", DefaultValueFactory = _ => "val" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint." };
+        var cmd = new Command("train-classifier", "Train the multi-label tag classifier (encoder, global average pooling, bias-free 1x1 classifier; multilabel soft-margin loss).") { output, encoder, epochs, batch, lr, seed, val, resume };
+        AddTo(cmd, d);
+        var t = TagOptionsFor(cmd);
+        cmd.SetAction(r =>
+        {
+            Cli.ApplyThreads(r);
+            CheckLimit(r, d);
+            var options = new TagTrainOptions
+            {
+                Encoder = r.GetValue(encoder)!, Tags = ParseTags(r, t), Epochs = r.GetValue(epochs), Batch = r.GetValue(batch), Lr = r.GetValue(lr), Seed = r.GetValue(seed),
+            };
+            options.Validate();
+            string outDir = r.GetValue(output)!;
+            var train = Open(r, d);
+            string? valSplit = r.GetValue(val);
+            var valData = valSplit is null || valSplit == "none" ? null : Open(r, d, valSplit);
+            using var cts = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                TagTrainer trainer = null!;
+                CliProgress.Run(io, "taking tags", train.Count, report =>
+                {
+                    trainer = new TagTrainer(options, train, valData, outDir, r.GetValue(resume), new SyncProgress<int>(i => report(i, $"image {i}/{train.Count}")));
+                    return $"tagged {train.Count} image(s): {trainer.Statistics.Crops} crops, {trainer.Statistics.MeanTags.ToString("F2", CultureInfo.InvariantCulture)} tags each";
+                });
+                io.Console.MarkupLine(Markup.Escape($"training the tag classifier on {WeakEncoders.Describe(options.Encoder)}: {trainer.TotalSteps} steps of {options.Batch} crops ({options.Tags})"
+                    + (trainer.Step > 0 ? $", resuming at step {trainer.Step}" : "") + $" -> {outDir}"));
+                TagTrainSummary summary = null!;
+                CliProgress.Run(io, "training", trainer.TotalSteps, line =>
+                {
+                    summary = trainer.Run(new SyncProgress<TagTrainProgress>(p => line.Report(p.Step,
+                        FormattableString.Invariant($"step {p.Step}/{p.TotalSteps} epoch {p.Epoch} loss {p.Loss:F4} {p.CropsPerSecond:F1} crops/s"))), cancel: cts.Token);
+                    return summary.Steps >= trainer.TotalSteps ? $"trained {summary.Steps} steps" : $"stopped at step {summary.Steps}";
+                }, start: trainer.Step);
+                if (summary.Steps < trainer.TotalSteps)
+                {
+                    io.Console.MarkupLine($"[yellow]stopped at step {summary.Steps}[/]: continue with [blue]seglab weak train-classifier ... --out {Markup.Escape(outDir)} --resume[/]");
+                    return 130;
+                }
+                if (summary.Val is { } q)
+                {
+                    var table = new Table().Border(TableBorder.Rounded).AddColumns("class", "val crops tagged", "precision", "recall", "F1");
+                    for (int c = 0; c < q.Classes.Length; c++)
+                        table.AddRow(Markup.Escape(q.Classes[c]), Inv(q.Positives[c]), Pct(q.Precision[c]), Pct(q.Recall[c]), Pct(q.F1[c]));
+                    io.Console.Write(table);
+                    io.Console.MarkupLine(Markup.Escape($"mean F1 {Pct(q.MeanF1)} over {q.Crops} val crops"));
+                }
+                io.Console.MarkupLine(Markup.Escape($"classifier: {Path.Combine(outDir, "model.safetensors")}; summary: {Path.Combine(outDir, TagTrainer.SummaryFile)}"));
+                return 0;
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        });
+        return cmd;
+    }
+
+    private static Command Cam(CliIO io)
+    {
+        var d = DataOpts("train");
+        var classifier = new Option<string>("--classifier") { Description = "A finished seglab weak train-classifier run folder.", Required = true };
+        var output = new Option<string>("--out") { Description = "Output folder: ID.safetensors (CAMs at 1/4 size), ID.png (pseudo-masks), cam.json (scores).", Required = true };
+        var scales = new Option<string>("--scales") { Description = "Test-time scales, comma-separated (IRN: 1,0.5,1.5,2).", DefaultValueFactory = _ => "1,0.5,1.5,2" };
+        var noFlip = new Option<bool>("--no-flip") { Description = "No flip test-time augmentation." };
+        var background = new Option<string>("--background") { Description = "Background rule of the pseudo-masks: a constant (0.15, IRN) or pow:ALPHA for (1 - max)^ALPHA (PSA: 4..32).", DefaultValueFactory = _ => "0.15" };
+        var cmd = new Command("cam", "Class activation maps of a tag classifier over a dataset (flip and multi-scale), pseudo-masks from them, scored against the ground truth; resumes.") { classifier, output, scales, noFlip, background };
+        AddTo(cmd, d);
+        cmd.SetAction(r =>
+        {
+            Cli.ApplyThreads(r);
+            CheckLimit(r, d);
+            var s = r.GetValue(scales)!.Split(',').Select(v => double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ? x
+                : throw new ArgumentException($"--scales: '{v}' is not a number.")).ToArray();
+            var options = new CamRunOptions { Cam = new CamOptions { Scales = s, Flip = !r.GetValue(noFlip) }, Background = BackgroundRule.Parse(r.GetValue(background)!) };
+            try { options.Validate(); }
+            catch (ArgumentException e) { throw new ArgumentException("--scales: " + e.Message, e); }
+            string run = r.GetValue(classifier)!, outDir = r.GetValue(output)!;
+            var model = TagTrainer.Load(run);
+            var classes = TagTrainer.Classes(run);
+            var ds = Open(r, d);
+            CamRunResult result = null!;
+            CliProgress.Run(io, "CAMs", ds.Count, report =>
+            {
+                result = CamRun.Run(model, classes, ds, outDir, options, new SyncProgress<(int Done, string Id)>(p => report(p.Done, $"image {p.Id}")));
+                return $"CAMs of {result.Images} image(s)" + (result.Skipped > 0 ? $" ({result.Skipped} already done)" : "");
+            });
+            var table = new Table().Border(TableBorder.Rounded).AddColumns("pseudo-mask", "mIoU", "pixels covered");
+            table.AddRow("argmax of tagged CAMs", Pct(result.ArgmaxMIoU / 100), "100%");
+            table.AddRow($"confident (background {Markup.Escape(options.Background.ToString())})", Pct(result.ConfidentMIoU / 100), Pct(result.Coverage / 100));
+            io.Console.Write(table);
+            string speed = result.Images > result.Skipped ? result.ImagesPerSecond.ToString("F2", CultureInfo.InvariantCulture) + " images/s" : "every image already done (scored from its files)";
+            io.Console.MarkupLine(Markup.Escape($"{speed} (scales {string.Join(",", s.Select(v => v.ToString(CultureInfo.InvariantCulture)))}, flip {(!r.GetValue(noFlip) ? "on" : "off")}); scores: {Path.Combine(outDir, CamRunResult.FileName)}"));
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static string Pct(double v) => double.IsNaN(v) ? "-" : (100 * v).ToString("F1", CultureInfo.InvariantCulture) + "%";
+
+    private static string Inv(double v, string? format = null) => v.ToString(format, CultureInfo.InvariantCulture);
+}

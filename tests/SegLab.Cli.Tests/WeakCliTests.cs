@@ -1,0 +1,79 @@
+using System.Text.Json;
+
+namespace SegLab.Cli.Tests;
+
+/// <summary>seglab weak tags | train-classifier | cam as a user runs them, on the embedded samples (no ../shared needed).</summary>
+public sealed class WeakCliTests : IDisposable
+{
+    private readonly string _tmp = Directory.CreateTempSubdirectory("seglab-weak-cli-").FullName;
+    private static readonly string Samples = Path.Combine(SegLab.Demo.Samples.Root(), "camvid");
+
+    public void Dispose() => Directory.Delete(_tmp, recursive: true);
+
+    private static (int Code, string Console, string Out, string Err) Run(params string[] args) => CliTests.Run(args);
+
+    [Fact]
+    public void Tags_count_each_class_per_crop()
+    {
+        var r = Run("weak", "tags", "--data", Samples, "--split", "val", "--crop", "180x240", "--min-pixels", "100", "--json");
+        Assert.True(r.Code == 0, r.Err);
+        using var j = JsonDocument.Parse(r.Out);
+        Assert.Equal(5 * 4, j.RootElement.GetProperty("crops").GetInt32());
+        var per = j.RootElement.GetProperty("perClass");
+        Assert.Equal(11, per.EnumerateObject().Count());
+        Assert.All(per.EnumerateObject(), p => Assert.InRange(p.Value.GetInt32(), 0, 20));
+        Assert.True(per.GetProperty("Road").GetInt32() >= 5, "every sample image has road in its lower half");
+    }
+
+    [Fact]
+    public void Classifier_then_cams_write_masks_and_scores_and_a_rerun_resumes()
+    {
+        string run = Path.Combine(_tmp, "cls"), cams = Path.Combine(_tmp, "cams");
+        var t = Run("weak", "train-classifier", "--data", Samples, "--split", "val", "--val-split", "val", "--crop", "90x120", "--min-pixels", "50",
+            "--epochs", "1", "--batch", "8", "--out", run, "--threads", "1");
+        Assert.True(t.Code == 0, t.Err);
+        Assert.Contains("trained from scratch", t.Console);
+        Assert.True(File.Exists(Path.Combine(run, "model.safetensors")));
+        using (var s = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json"))))
+            Assert.Equal(5 * 16, s.RootElement.GetProperty("val").GetProperty("crops").GetInt32());
+
+        var c = Run("weak", "cam", "--classifier", run, "--data", Samples, "--split", "val", "--limit", "2", "--scales", "1,0.5", "--out", cams, "--threads", "1");
+        Assert.True(c.Code == 0, c.Err);
+        var files = Directory.GetFiles(cams).Select(Path.GetFileName).ToArray();
+        Assert.Equal(2, files.Count(f => f!.EndsWith(".safetensors", StringComparison.Ordinal)));
+        Assert.Equal(2, files.Count(f => f!.EndsWith(".png", StringComparison.Ordinal)));
+        using (var j = JsonDocument.Parse(File.ReadAllText(Path.Combine(cams, "cam.json"))))
+        {
+            Assert.Equal(2, j.RootElement.GetProperty("images").GetInt32());
+            Assert.InRange(j.RootElement.GetProperty("argmaxMIoU").GetDouble(), 0, 100);
+            Assert.InRange(j.RootElement.GetProperty("coverage").GetDouble(), 0, 100);
+        }
+        var again = Run("weak", "cam", "--classifier", run, "--data", Samples, "--split", "val", "--limit", "2", "--scales", "1,0.5", "--out", cams, "--threads", "1");
+        Assert.True(again.Code == 0, again.Err);
+        Assert.Contains("already done", again.Console);
+    }
+
+    [Theory]
+    [InlineData("tags", "--crop", "120by160", "--crop")]
+    [InlineData("tags", "--min-pixels", "0", "min pixels")]
+    [InlineData("train-classifier", "--encoder", "vit", "encoder 'vit'")]
+    [InlineData("train-classifier", "--epochs", "0", "epochs")]
+    public void Usage_errors_name_the_option_before_anything_loads(string verb, string option, string value, string expected)
+    {
+        var args = new List<string> { "weak", verb, "--data", Path.Combine(_tmp, "no-such-folder"), option, value };
+        if (verb == "train-classifier") args.AddRange(["--out", Path.Combine(_tmp, "o")]);
+        var r = Run([.. args]);
+        Assert.Equal(2, r.Code);
+        Assert.Contains(expected, r.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("no-such-folder", r.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Cam_of_an_unfinished_or_missing_run_says_what_is_wrong()
+    {
+        var r = Run("weak", "cam", "--classifier", Path.Combine(_tmp, "nothing"), "--data", Samples, "--split", "val", "--out", Path.Combine(_tmp, "c"));
+        Assert.Equal(1, r.Code);
+        Assert.Contains("not a classifier run", r.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", r.Err, StringComparison.Ordinal);
+    }
+}
