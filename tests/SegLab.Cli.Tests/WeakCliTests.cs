@@ -48,9 +48,13 @@ public sealed class WeakCliTests : IDisposable
             Assert.InRange(j.RootElement.GetProperty("argmaxMIoU").GetDouble(), 0, 100);
             Assert.InRange(j.RootElement.GetProperty("coverage").GetDouble(), 0, 100);
         }
-        var again = Run("weak", "cam", "--classifier", run, "--data", Samples, "--split", "val", "--limit", "2", "--scales", "1,0.5", "--out", cams, "--threads", "1");
+        var again = Run("weak", "cam", "--classifier", run, "--data", Samples, "--split", "val", "--limit", "2", "--scales", "1,0.5", "--out", cams, "--threads", "1", "--iseg");
         Assert.True(again.Code == 0, again.Err);
         Assert.Contains("already done", again.Console);
+        Assert.Contains("iSeg-refined", again.Console);
+        Assert.Equal(2, Directory.GetFiles(cams, "*.iseg.png").Length);
+        using (var j = JsonDocument.Parse(File.ReadAllText(Path.Combine(cams, "cam.json"))))
+            Assert.InRange(j.RootElement.GetProperty("refined").GetProperty("argmaxMIoU").GetDouble(), 0, 100);
     }
 
     [Theory]

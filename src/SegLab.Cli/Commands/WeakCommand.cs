@@ -197,7 +197,11 @@ internal static class WeakCommand
         var scales = new Option<string>("--scales") { Description = "Test-time scales, comma-separated (IRN: 1,0.5,1.5,2).", DefaultValueFactory = _ => "1,0.5,1.5,2" };
         var noFlip = new Option<bool>("--no-flip") { Description = "No flip test-time augmentation." };
         var background = new Option<string>("--background") { Description = "Background rule of the pseudo-masks: a constant (0.15, IRN) or pow:ALPHA for (1 - max)^ALPHA (PSA: 4..32).", DefaultValueFactory = _ => "0.15" };
-        var cmd = new Command("cam", "Class activation maps of a tag classifier over a dataset (flip and multi-scale), pseudo-masks from them, scored against the ground truth; resumes.") { classifier, output, scales, noFlip, background };
+        var iseg = new Option<bool>("--iseg") { Description = "Also refine the CAMs by iSeg (entropy-reduced self-attention, iterated) over the cosine affinities of the classifier's features; writes ID.iseg.png and scores both." };
+        var isegLambda = new Option<double>("--iseg-lambda") { Description = "iSeg's entropy step lambda (official code, VOC: 0.015).", DefaultValueFactory = _ => 0.015 };
+        var isegIterations = new Option<int>("--iseg-iterations") { Description = "iSeg's propagation steps K (WSSS: 10).", DefaultValueFactory = _ => 10 };
+        var affinityPower = new Option<double>("--affinity-power") { Description = "Exponent of the clamped cosine affinity (1: none; higher sharpens).", DefaultValueFactory = _ => 1 };
+        var cmd = new Command("cam", "Class activation maps of a tag classifier over a dataset (flip and multi-scale), pseudo-masks from them, scored against the ground truth; resumes.") { classifier, output, scales, noFlip, background, iseg, isegLambda, isegIterations, affinityPower };
         AddTo(cmd, d);
         cmd.SetAction(r =>
         {
@@ -205,9 +209,14 @@ internal static class WeakCommand
             CheckLimit(r, d);
             var s = r.GetValue(scales)!.Split(',').Select(v => double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ? x
                 : throw new ArgumentException($"--scales: '{v}' is not a number.")).ToArray();
-            var options = new CamRunOptions { Cam = new CamOptions { Scales = s, Flip = !r.GetValue(noFlip) }, Background = BackgroundRule.Parse(r.GetValue(background)!) };
+            var options = new CamRunOptions
+            {
+                Cam = new CamOptions { Scales = s, Flip = !r.GetValue(noFlip) }, Background = BackgroundRule.Parse(r.GetValue(background)!),
+                ISeg = r.GetValue(iseg) ? new SegLab.TrainingFree.RefinementOptions { Lambda = r.GetValue(isegLambda), Iterations = r.GetValue(isegIterations) } : null,
+                AffinityPower = r.GetValue(affinityPower),
+            };
             try { options.Validate(); }
-            catch (ArgumentException e) { throw new ArgumentException("--scales: " + e.Message, e); }
+            catch (ArgumentException e) { throw new ArgumentException("--scales/--iseg-*/--affinity-power: " + e.Message, e); }
             string run = r.GetValue(classifier)!, outDir = r.GetValue(output)!;
             var model = TagTrainer.Load(run);
             var classes = TagTrainer.Classes(run);
@@ -221,6 +230,11 @@ internal static class WeakCommand
             var table = new Table().Border(TableBorder.Rounded).AddColumns("pseudo-mask", "mIoU", "pixels covered");
             table.AddRow("argmax of tagged CAMs", Pct(result.ArgmaxMIoU / 100), "100%");
             table.AddRow($"confident (background {Markup.Escape(options.Background.ToString())})", Pct(result.ConfidentMIoU / 100), Pct(result.Coverage / 100));
+            if (result.Refined is { } q)
+            {
+                table.AddRow("iSeg-refined, argmax", Pct(q.ArgmaxMIoU / 100), "100%");
+                table.AddRow($"iSeg-refined, confident", Pct(q.ConfidentMIoU / 100), Pct(q.Coverage / 100));
+            }
             io.Console.Write(table);
             string speed = result.Images > result.Skipped ? result.ImagesPerSecond.ToString("F2", CultureInfo.InvariantCulture) + " images/s" : "every image already done (scored from its files)";
             io.Console.MarkupLine(Markup.Escape($"{speed} (scales {string.Join(",", s.Select(v => v.ToString(CultureInfo.InvariantCulture)))}, flip {(!r.GetValue(noFlip) ? "on" : "off")}); scores: {Path.Combine(outDir, CamRunResult.FileName)}"));

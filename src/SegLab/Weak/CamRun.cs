@@ -31,10 +31,21 @@ public sealed record CamRunOptions
     /// <summary>CAMs are stored at 1/stride of the image size (IRN's strided maps: 4).</summary>
     public int StoreStride { get; init; } = 4;
 
+    /// <summary>
+    /// Also refine the CAMs by iSeg (Ent-Self and K propagations) over the cosine affinities of the classifier's
+    /// features at scale 1, and score those masks beside the CAM's; null: CAMs only.
+    /// </summary>
+    public TrainingFree.RefinementOptions? ISeg { get; init; }
+
+    /// <summary>Exponent of the clamped cosine affinity for iSeg (1: none).</summary>
+    public double AffinityPower { get; init; } = 1;
+
     /// <summary>Throws an ArgumentException naming the bad setting.</summary>
     public void Validate()
     {
         Cam.Validate();
+        ISeg?.Validate();
+        if (!(AffinityPower > 0) || double.IsInfinity(AffinityPower)) throw new ArgumentException($"CAM: affinity power must be positive, got {AffinityPower}.");
         if (TagMinPixels < 1) throw new ArgumentException($"CAM: tag min pixels must be >= 1, got {TagMinPixels}.");
         if (StoreStride is < 1 or > 32) throw new ArgumentException($"CAM: store stride must be in 1..32, got {StoreStride}.");
     }
@@ -48,10 +59,55 @@ public sealed record CamRunOptions
 /// <param name="PerClassArgmaxIoU">Per-class IoU (%) of the argmax masks.</param>
 /// <param name="ImagesPerSecond">Throughput of this process (CAMs, files and scoring).</param>
 /// <param name="Skipped">Images already done by an earlier run (not recomputed; scored from their files).</param>
-public sealed record CamRunResult(int Images, double ArgmaxMIoU, double ConfidentMIoU, double Coverage, double[] PerClassArgmaxIoU, double ImagesPerSecond, int Skipped)
+/// <param name="Refined">The same scores of the iSeg-refined maps, when asked for.</param>
+public sealed record CamRunResult(int Images, double ArgmaxMIoU, double ConfidentMIoU, double Coverage, double[] PerClassArgmaxIoU, double ImagesPerSecond, int Skipped,
+    PseudoMaskScores? Refined = null)
 {
     /// <summary>File name of the scores.</summary>
     public const string FileName = "cam.json";
+}
+
+/// <summary>Scores of one kind of pseudo-mask.</summary>
+/// <param name="ArgmaxMIoU">mIoU (%) with every pixel given its best tagged class.</param>
+/// <param name="ConfidentMIoU">mIoU (%) over the pixels the background rule keeps.</param>
+/// <param name="Coverage">Share (%) of valid pixels the background rule keeps.</param>
+/// <param name="PerClassArgmaxIoU">Per-class IoU (%) of the argmax masks.</param>
+public sealed record PseudoMaskScores(double ArgmaxMIoU, double ConfidentMIoU, double Coverage, double[] PerClassArgmaxIoU);
+
+/// <summary>Accumulates argmax and confident scores of pseudo-masks from normalised class maps.</summary>
+internal sealed class PseudoMaskScorer(int classes, int ignoreIndex, BackgroundRule background)
+{
+    private readonly MetricAccumulator _argmax = new(classes), _confident = new(classes);
+    private long _valid, _kept;
+
+    public int Count => _argmax.Count;
+
+    /// <summary>Scores the maps [C, H, W] of one image; returns its confident mask (unsure pixels as the ignore id).</summary>
+    public byte[] Add(string id, Tensor maps, int[] tags, int[] label)
+    {
+        byte ignore = (byte)ignoreIndex;
+        var confidentMask = ClassMapLabels.Labels(maps, tags, background, ignore);
+        // A pixel of an image with no tag cannot be assigned; it counts as class 0 in the argmax scores.
+        var pred = Array.ConvertAll(ClassMapLabels.Labels(maps, tags, BackgroundRule.Constant(0), 0), v => (int)v);
+        _argmax.Add(ImageConfusion.Compute(id, pred, label, classes, ignoreIndex));
+        var gtKept = new int[label.Length];
+        var predKept = new int[label.Length];
+        for (int p = 0; p < label.Length; p++)
+        {
+            bool keep = confidentMask[p] != ignore;
+            if (label[p] != ignoreIndex) { _valid++; if (keep) _kept++; }
+            gtKept[p] = keep ? label[p] : ignoreIndex;
+            predKept[p] = keep ? confidentMask[p] : 0;
+        }
+        _confident.Add(ImageConfusion.Compute(id, predKept, gtKept, classes, ignoreIndex));
+        return confidentMask;
+    }
+
+    public PseudoMaskScores Scores()
+    {
+        var a = _argmax.Summarize();
+        return new PseudoMaskScores(a.MIoU, _confident.Summarize().MIoU, _valid == 0 ? double.NaN : 100.0 * _kept / _valid, a.PerClassIoU);
+    }
 }
 
 /// <summary>Runs CAMs over a dataset.</summary>
@@ -66,11 +122,9 @@ public static class CamRun
         if (classifierClasses.Length != c || !classifierClasses.SequenceEqual(data.Classes.Names))
             throw new ArgumentException($"CAM: the classifier was trained on classes [{string.Join(", ", classifierClasses)}] but {data.Root} has [{string.Join(", ", data.Classes.Names)}].");
         Directory.CreateDirectory(outDir);
-        var argmax = new MetricAccumulator(c);
-        var confident = new MetricAccumulator(c);
-        long valid = 0, kept = 0;
+        var cam = new PseudoMaskScorer(c, data.Classes.IgnoreIndex, options.Background);
+        var refined = options.ISeg is null ? null : new PseudoMaskScorer(c, data.Classes.IgnoreIndex, options.Background);
         int skipped = 0, computed = 0;
-        byte ignore = (byte)data.Classes.IgnoreIndex;
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < data.Count && !cancel.IsCancellationRequested; i++)
         {
@@ -97,31 +151,40 @@ public static class CamRun
                 });
                 computed++;
             }
-            var confidentMask = ClassMapLabels.Labels(full, tags, options.Background, ignore);
+            var confidentMask = cam.Add(s.Id, full, tags, s.Label);
             if (!File.Exists(maskPath)) Png.Save(maskPath, new Image(s.Width, s.Height, 1, confidentMask));
-            var all = ClassMapLabels.Labels(full, tags, BackgroundRule.Constant(0), 0);
-            // A pixel of an image with no tag cannot be assigned; it counts as class 0 in the argmax scores.
-            var pred = Array.ConvertAll(all, v => (int)v);
-            argmax.Add(ImageConfusion.Compute(s.Id, pred, s.Label, c, data.Classes.IgnoreIndex));
-            var gtKept = new int[s.Label.Length];
-            var predKept = new int[s.Label.Length];
-            for (int p = 0; p < gtKept.Length; p++)
+            if (refined is not null)
             {
-                bool isValid = s.Label[p] != data.Classes.IgnoreIndex;
-                bool keep = confidentMask[p] != ignore;
-                if (isValid) { valid++; if (keep) kept++; }
-                gtKept[p] = keep ? s.Label[p] : data.Classes.IgnoreIndex;
-                predKept[p] = keep ? confidentMask[p] : 0;
+                var maps = RefineByISeg(model, s.ImageTensor(), full, options);
+                var refinedMask = refined.Add(s.Id, maps, tags, s.Label);
+                string refinedPath = Path.Combine(outDir, s.Id + ".iseg.png");
+                if (!File.Exists(refinedPath)) Png.Save(refinedPath, new Image(s.Width, s.Height, 1, refinedMask));
             }
-            confident.Add(ImageConfusion.Compute(s.Id, predKept, gtKept, c, data.Classes.IgnoreIndex));
             progress?.Report((i + 1, s.Id));
         }
-        var a = argmax.Summarize();
-        var k = confident.Summarize();
-        var result = new CamRunResult(argmax.Count, a.MIoU, k.MIoU, valid == 0 ? double.NaN : 100.0 * kept / valid, a.PerClassIoU,
-            computed / Math.Max(1e-9, clock.Elapsed.TotalSeconds), skipped);
+        var k = cam.Scores();
+        var result = new CamRunResult(cam.Count, k.ArgmaxMIoU, k.ConfidentMIoU, k.Coverage, k.PerClassArgmaxIoU,
+            computed / Math.Max(1e-9, clock.Elapsed.TotalSeconds), skipped, refined?.Scores());
         AtomicFile.Write(Path.Combine(outDir, CamRunResult.FileName), JsonSerializer.SerializeToUtf8Bytes(result, TagTrainer.Json));
         return result;
+    }
+
+    /// <summary>
+    /// iSeg on a CNN: S = cosine affinities of the classifier's features of the image (scale 1), A0 = the CAMs resized
+    /// to that grid; refined, resized to the image and min-max normalised per class ([C, H, W]; untagged classes stay 0).
+    /// </summary>
+    public static Tensor RefineByISeg(TagClassifier model, Tensor image, Tensor cams, CamRunOptions options)
+    {
+        Tensor f;
+        bool wasTraining = model.Training;
+        model.Eval();
+        using (Engine.Autograd.GradMode.NoGrad()) f = model.Features(image);
+        model.Train(wasTraining);
+        int gh = f.Size(2), gw = f.Size(3), h = cams.Size(1), w = cams.Size(2);
+        var s = TrainingFree.FeatureAffinity.Cosine(f, options.AffinityPower);
+        var a0 = TrainingFree.FeatureAffinity.Tokens(ClassMapLabels.Resize(cams, gh, gw));
+        var r = TrainingFree.AttentionRefinement.Refine(s, a0, options.ISeg);
+        return TrainingFree.AttentionRefinement.ToImageMaps(r, gh, gw, h, w);
     }
 
     /// <summary>Reads a stored CAM and resizes it to the image, checking its class count and size.</summary>

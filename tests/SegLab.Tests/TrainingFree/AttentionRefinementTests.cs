@@ -154,3 +154,31 @@ public sealed class AttentionRefinementTests
         Assert.Equal(4L * (4096L * 4096 + 2 * 4096 * 21), AttentionRefinement.MemoryBytes(4096, 21));
     }
 }
+
+public sealed class FeatureAffinityTests
+{
+    [Fact]
+    public void Cosine_affinity_is_one_on_the_diagonal_symmetric_clamped_and_powered()
+    {
+        // 3 channels, 2x2 positions: p0 = (1,0,0), p1 = (2,0,0) (same direction), p2 = (0,1,0), p3 = (-1,0,0)
+        var f = Tensor.FromArray([1f, 2f, 0f, -1f, 0f, 0f, 1f, 0f, 0f, 0f, 0f, 0f], 3, 2, 2);
+        var s = FeatureAffinity.Cosine(f).ToArray();
+        Assert.Equal(1, s[0 * 4 + 1], 5);
+        Assert.Equal(0, s[0 * 4 + 2], 5);
+        Assert.Equal(0, s[0 * 4 + 3], 5); // cos -1 clamped to 0
+        for (int i = 0; i < 4; i++) Assert.Equal(1, s[i * 4 + i], 5);
+        var g = Tensor.FromArray([1f, 1f, 0f, 0f, 0f, 1f, 0f, 0f, 0f, 0f, 0f, 0f], 3, 2, 2);
+        var p1 = FeatureAffinity.Cosine(g).ToArray();
+        var p3 = FeatureAffinity.Cosine(g, 3).ToArray();
+        Assert.Equal(Math.Sqrt(0.5), p1[0 * 4 + 1], 5);
+        Assert.Equal(Math.Pow(0.5, 1.5), p3[0 * 4 + 1], 5);
+        Assert.Equal(p1[1 * 4 + 0], p1[0 * 4 + 1]);
+    }
+
+    [Fact]
+    public void Tokens_are_positions_by_classes()
+    {
+        var t = FeatureAffinity.Tokens(Tensor.FromArray([1f, 2f, 3f, 4f, 5f, 6f], 2, 1, 3)).ToArray();
+        Assert.Equal([1f, 4f, 2f, 5f, 3f, 6f], t);
+    }
+}

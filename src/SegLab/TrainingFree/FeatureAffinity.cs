@@ -1,0 +1,55 @@
+// Attention source (b) of iSeg on a CNN (issue 20, PAPERS.md F): the self-attention S is the cosine affinity of a
+// feature map's positions, S_ij = max(0, cos(f_i, f_j))^power (power 1 by default; a higher power sharpens it), and the
+// initial class maps A0 are CAMs at the same positions. One GEMM on [N, K] x [K, N] makes S.
+using SegLab.Engine;
+using SegLab.Engine.Autograd;
+
+namespace SegLab.TrainingFree;
+
+/// <summary>Affinities and token maps from CNN feature maps.</summary>
+public static class FeatureAffinity
+{
+    /// <summary>S [N, N] for features [K, h, w] (N = h w, row-major positions).</summary>
+    /// <param name="features">[K, h, w] (or [1, K, h, w]).</param>
+    /// <param name="power">Exponent applied to the clamped cosine (1: none).</param>
+    public static Tensor Cosine(Tensor features, double power = 1)
+    {
+        if (!(power > 0) || double.IsInfinity(power)) throw new ArgumentException($"affinity: power must be positive, got {power}.");
+        var f = Planes(features, out int k, out int n);
+        // normalise each position's K-vector
+        var norm = new double[n];
+        for (int c = 0; c < k; c++)
+            for (int i = 0; i < n; i++) norm[i] += (double)f[c * n + i] * f[c * n + i];
+        for (int c = 0; c < k; c++)
+            for (int i = 0; i < n; i++) f[c * n + i] = norm[i] > 0 ? (float)(f[c * n + i] / Math.Sqrt(norm[i])) : 0;
+        using var noGrad = GradMode.NoGrad();
+        var kn = Tensor.FromArray(f, k, n);
+        var s = Ops.MatMul(Ops.Transpose(kn, 0, 1), kn).ToArray(); // [N, N]
+        for (int i = 0; i < s.Length; i++)
+        {
+            double v = Math.Max(0, Math.Min(1, s[i]));
+            s[i] = (float)(power == 1 ? v : Math.Pow(v, power));
+        }
+        return Tensor.FromArray(s, n, n);
+    }
+
+    /// <summary>Class maps [C, h, w] (or [1, C, h, w]) as token maps [N, C].</summary>
+    public static Tensor Tokens(Tensor maps)
+    {
+        var a = Planes(maps, out int c, out int n);
+        var t = new float[n * c];
+        for (int k = 0; k < c; k++)
+            for (int i = 0; i < n; i++) t[i * c + k] = a[k * n + i];
+        return Tensor.FromArray(t, n, c);
+    }
+
+    private static float[] Planes(Tensor x, out int channels, out int positions)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.Rank == 4 && x.Size(0) == 1) x = Tensor.FromArray(x.ToArray(), x.Size(1), x.Size(2), x.Size(3));
+        if (x.Rank != 3) throw new ArgumentException($"affinity: expected [C, h, w] or [1, C, h, w], got {Shapes.Format(x.Shape)}.");
+        channels = x.Size(0);
+        positions = x.Size(1) * x.Size(2);
+        return x.DType == DType.Float32 ? x.ToArray() : Array.ConvertAll(x.ToArrayF64(), v => (float)v);
+    }
+}
