@@ -1,4 +1,4 @@
-// Which decoder reads a PNG: SkiaSharp (libpng; about 3x faster on CamVid, docs/benchmarks.md) for the 8-bit grey, RGB
+// Which decoder reads a PNG: SkiaSharp (libpng; 1.6-2x faster on CamVid, docs/benchmarks.md) for the 8-bit grey, RGB
 // and RGBA files it decodes exactly (the same samples as Png, checked on every CamVid image), SegLab's own Png for the
 // rest (palette indices, 16-bit and grey + alpha samples, 1/2/4-bit grey, tRNS colour keys) and as the managed
 // fallback. A file goes to SkiaSharp only once its chunks are whole and their CRCs right, and any SkiaSharp failure is
