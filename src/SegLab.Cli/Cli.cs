@@ -39,6 +39,7 @@ internal static class Cli
         {
             var result = root.Parse(args);
             if (result.Errors.Count > 0) return UsageErrors(result, stderr);
+            _ = SegLab.Imaging.PngDecoding.Default; // a bad SEGLAB_PNG_DECODER is a usage error before anything runs
             return result.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
         // Expected failures are one red line: usage errors (a bad option value, an unknown name) exit with 2, data

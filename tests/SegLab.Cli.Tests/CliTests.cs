@@ -100,6 +100,44 @@ public class CliTests
     }
 
     [Fact]
+    public void Bench_images_times_both_codecs_side_by_side_and_checks_they_agree()
+    {
+        var dir = Directory.CreateTempSubdirectory("seglab-bench-images-").FullName;
+        try
+        {
+            var rgb = new SegLab.Imaging.Image(12, 8, 3, [.. Enumerable.Range(0, 288).Select(i => (byte)(i * 7))]);
+            var palette = new SegLab.Imaging.Image(6, 4, 1, [.. Enumerable.Range(0, 24).Select(i => (byte)(i % 3))], palette: [10, 20, 30, 40, 50, 60, 70, 80, 90]);
+            SegLab.Imaging.Png.Save(Path.Combine(dir, "a.png"), rgb);
+            SegLab.Imaging.Png.Save(Path.Combine(dir, "b.png"), palette);
+            SegLab.Imaging.Jpeg.Save(Path.Combine(dir, "c.jpg"), rgb);
+            SegLab.Imaging.Webp.Save(Path.Combine(dir, "d.webp"), rgb);
+            File.WriteAllText(Path.Combine(dir, "notes.txt"), "not an image");
+            var r = Run("bench", "images", "--data", dir, "--limit", "0", "--repeats", "1", "--json");
+            Assert.Equal(0, r.Code);
+            using var doc = JsonDocument.Parse(r.Out);
+            var records = doc.RootElement.GetProperty("records").EnumerateArray().ToDictionary(x => x.GetProperty("codec").GetString()!);
+            Assert.Equal(new[] { "imageio", "own", "skiasharp" }, records.Keys.Order(StringComparer.Ordinal));
+            Assert.Equal(2, records["own"].GetProperty("images").GetInt32()); // the PNGs
+            Assert.Equal(4, records["skiasharp"].GetProperty("images").GetInt32());
+            Assert.All(records.Values, x => Assert.True(x.GetProperty("medianMs").GetDouble() > 0));
+            Assert.Equal(2, doc.RootElement.GetProperty("compared").GetInt32());
+            Assert.Equal(2, doc.RootElement.GetProperty("identical").GetInt32()); // the palette PNG compared by its colours
+            Assert.Equal(2, doc.RootElement.GetProperty("formats").GetProperty("Png").GetInt32());
+
+            var bad = Run("bench", "images", "--data", dir, "--repeats", "0");
+            Assert.Equal(2, bad.Code);
+            Assert.Contains("--repeats", bad.Err);
+            var missing = Run("bench", "images", "--data", Path.Combine(dir, "nope"));
+            Assert.Equal(1, missing.Code);
+            Assert.Contains("nope", missing.Err);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Global_threads_option_sets_the_engine_threads()
     {
         int before = SegLab.Engine.Threading.Parallelism.Threads;

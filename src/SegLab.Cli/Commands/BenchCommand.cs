@@ -1,4 +1,5 @@
-// seglab bench: GEMM GFLOP/s per provider, size and thread count, and elementwise GB/s, on the user's machine.
+// seglab bench: GEMM GFLOP/s per provider, size and thread count, elementwise GB/s, model and training-step times, and
+// image decode times (own codec against SkiaSharp), on the user's machine.
 using System.CommandLine;
 using System.Text.Json;
 using SegLab.Cli.Bench;
@@ -16,6 +17,47 @@ internal static class BenchCommand
         cmd.Subcommands.Add(Elementwise(io));
         cmd.Subcommands.Add(Model(io));
         cmd.Subcommands.Add(TrainCommand.CreateBench(io));
+        cmd.Subcommands.Add(Images(io));
+        return cmd;
+    }
+
+    private static Command Images(CliIO io)
+    {
+        var data = new Option<string?>("--data") { Description = "Folder of images (default: the CamVid val images of the shared data folder, data/camvid/val)." };
+        var limit = new Option<int>("--limit") { Description = "Time the first N files by name (0: all).", DefaultValueFactory = _ => 20 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed decodes per image and codec (after one warm-up decode).", DefaultValueFactory = _ => 5 };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object (records per codec, identical counts)." };
+        var cmd = new Command("images", "Decode time per image (median ms) of SegLab's own codec and of SkiaSharp, side by side, and whether they decode identically.") { data, limit, repeats, json };
+        cmd.SetAction(r =>
+        {
+            int n = r.GetValue(limit), k = r.GetValue(repeats);
+            if (n < 0) throw new ArgumentException($"--limit must be 0 (all) or positive, got {n}.");
+            if (k < 1) throw new ArgumentException($"--repeats must be at least 1, got {k}.");
+            var dir = r.GetValue(data) ?? SegLab.SharedData.Resolve(Path.Combine("data", "camvid", "val"));
+            var files = ImageDecodeBench.Files(dir, n);
+            bool asJson = r.GetValue(json);
+            var result = asJson ? ImageDecodeBench.Run(files, k) : WithStatus(io, "timing image decoding", p => ImageDecodeBench.Run(files, k, p));
+            if (asJson)
+            {
+                io.Out.WriteLine(JsonSerializer.Serialize(new
+                {
+                    folder = dir,
+                    formats = result.Formats,
+                    records = result.Records.Select(x => new { codec = x.Codec, images = x.Images, medianMs = Math.Round(x.MedianMs, 3), minMs = Math.Round(x.MinMs, 3), maxMs = Math.Round(x.MaxMs, 3), megapixels = Math.Round(x.Megapixels, 3), repeats = x.Repeats }),
+                    compared = result.Compared,
+                    identical = result.Identical,
+                }, JsonOptions.Indented));
+                return 0;
+            }
+            var table = new Table().Border(TableBorder.Rounded).AddColumns("codec", "images", "median ms per image", "fastest image ms", "slowest image ms", "Mpx per image", "repeats");
+            foreach (var x in result.Records)
+                table.AddRow(x.Codec, Inv(x.Images), Inv(x.MedianMs, "F2"), Inv(x.MinMs, "F2"), Inv(x.MaxMs, "F2"), Inv(x.Megapixels, "F3"), Inv(x.Repeats));
+            io.Console.Write(table);
+            io.Console.MarkupLine(Markup.Escape($"{dir}: {string.Join(", ", result.Formats.Select(f => $"{f.Value} {f.Key}"))}; each image's median over {k} decodes, then the median over images; own and SkiaSharp decodes alternate."));
+            if (result.Compared > 0)
+                io.Console.MarkupLine(Markup.Escape($"identical decodes (size, channels, every sample): {result.Identical} of {result.Compared} files decoded by both."));
+            return 0;
+        });
         return cmd;
     }
 

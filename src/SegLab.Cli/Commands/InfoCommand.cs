@@ -1,4 +1,5 @@
-// seglab info: what this machine gives the engine (SIMD, BLAS provider, threads), and which shared data folder is used.
+// seglab info: what this machine gives the engine (SIMD, BLAS provider, threads), which image decoders load, and which
+// shared data folder is used.
 using System.CommandLine;
 using System.Numerics;
 using System.Runtime.InteropServices;
@@ -13,7 +14,8 @@ namespace SegLab.Cli;
 internal sealed record EngineInfo(
     string Version, string Runtime, string Os, string Architecture, int ProcessorCount, int Threads, string ThreadPolicy,
     bool Vector256, bool Vector512, int VectorFloatCount, bool Avx2, bool Fma, bool Avx512F,
-    string BlasProvider, string BlasConfiguration, bool OpenBlasAvailable, string BlasSetting, string? SharedFolder, string SharedFolderRule)
+    string BlasProvider, string BlasConfiguration, bool OpenBlasAvailable, string BlasSetting, string? SharedFolder, string SharedFolderRule,
+    string ImageCodecs, string PngDecoderSetting)
 {
     public static EngineInfo Collect() => new(
         Cli.Version, RuntimeInformation.FrameworkDescription, RuntimeInformation.OSDescription, RuntimeInformation.ProcessArchitecture.ToString(),
@@ -21,7 +23,11 @@ internal sealed record EngineInfo(
         System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated, System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, Vector<float>.Count,
         System.Runtime.Intrinsics.X86.Avx2.IsSupported, System.Runtime.Intrinsics.X86.Fma.IsSupported, System.Runtime.Intrinsics.X86.Avx512F.IsSupported,
         Gemm.Provider.Name, Gemm.Provider.Describe(), Gemm.OpenBlas is not null, Environment.GetEnvironmentVariable("SEGLAB_BLAS") ?? "auto",
-        SharedData.Location.Root, SharedData.Location.Explanation);
+        SharedData.Location.Root, SharedData.Location.Explanation,
+        SegLab.Imaging.SkiaCodec.LoadError is { } why
+            ? $"libSkiaSharp does not load ({why}): PNG and PPM/PGM only, by SegLab's own codecs; JPEG, WebP and BMP fail with this reason"
+            : "SkiaSharp (libSkiaSharp loaded): JPEG, WebP, BMP and 8-bit grey/RGB/RGBA PNG; own codecs: palette, 16-bit, grey+alpha, low-bit and tRNS PNG, PPM/PGM",
+        Environment.GetEnvironmentVariable(SegLab.Imaging.PngDecoding.Variable) ?? "auto");
 }
 
 internal static class InfoCommand
@@ -56,6 +62,7 @@ internal static class InfoCommand
                 : Gemm.OpenBlas is { } ob && !ReferenceEquals(Gemm.Provider, ob)
                     ? $"yes, {ob.CoreName} kernels{(ob.UsesAvx512Kernels ? "" : " (not AVX-512: auto prefers the managed AVX-512 kernel)")}"
                     : "yes");
+            Row($"image decoders ({SegLab.Imaging.PngDecoding.Variable}={info.PngDecoderSetting})", info.ImageCodecs);
             Row("shared data folder", info.SharedFolder is null ? $"none ({info.SharedFolderRule})" : $"{info.SharedFolder} ({info.SharedFolderRule})");
             io.Console.Write(t);
             return 0;

@@ -12,7 +12,7 @@ internal static class PredictCommand
     {
         var model = new Option<string>("--model") { Description = "Model name from the model table (cgnet-camvid, espnet-camvid), a seglab train run folder, or FILE.onnx with its card FILE.onnx.json.", Required = true };
         var weights = new Option<string?>("--weights") { Description = "Weights file (default: the model's pretrained weights)." };
-        var input = new Option<string>("--input") { Description = "An image (PNG, JPEG, PPM/PGM) or a folder of images.", Required = true };
+        var input = new Option<string>("--input") { Description = "An image (PNG, JPEG, WebP, BMP, PPM/PGM) or a folder of images.", Required = true };
         var output = new Option<string>("--out") { Description = "Output folder: ID.png (class ids) and ID_overlay.png per image.", Required = true };
         var alpha = new Option<double>("--alpha") { Description = "Opacity of the class colours in the overlays (0-1).", DefaultValueFactory = _ => 0.5 };
         var cmd = new Command("predict", "Predict label maps: class-id PNGs and colour overlays.") { model, weights, input, output, alpha };

@@ -1,6 +1,7 @@
-// One entry point for image files: the codec is chosen from the first bytes (PNG signature, JPEG SOI marker, PNM
-// 'P' magic), never from the extension, and every error is an ImageException that names the file. Also the
-// atomic write (temporary file, flush, rename) shared by the encoders.
+// One entry point for image files: the codec is chosen from the first bytes (PNG signature, JPEG SOI marker, RIFF
+// WEBP, BM, PNM 'P' magic), never from the extension. PNG goes to SkiaSharp or SegLab's own codec as PngDecoding
+// decides (own for palette indices, 16-bit and grey + alpha; see docs/data.md), JPEG, WebP and BMP to SkiaSharp.
+// Every error is an ImageException that names the file; Save writes atomically (temporary file, flush, rename).
 namespace SegLab.Imaging;
 
 /// <summary>The format of a file judged by its first bytes.</summary>
@@ -17,13 +18,19 @@ public enum ImageFormat
 
     /// <summary>PGM or PPM ('P2', 'P3', 'P5', 'P6').</summary>
     Pnm,
+
+    /// <summary>WebP ('RIFF' size 'WEBP').</summary>
+    Webp,
+
+    /// <summary>BMP ('BM').</summary>
+    Bmp,
 }
 
-/// <summary>Loads and saves images of any supported format (PNG, JPEG, PGM/PPM).</summary>
+/// <summary>Loads and saves images of any supported format (PNG, JPEG, WebP, BMP, PGM/PPM).</summary>
 public static class ImageIO
 {
     /// <summary>File name extensions (lower case, with the dot) of the formats this class reads.</summary>
-    public static IReadOnlyList<string> Extensions { get; } = [".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".pnm"];
+    public static IReadOnlyList<string> Extensions { get; } = [".png", ".jpg", ".jpeg", ".webp", ".bmp", ".ppm", ".pgm", ".pnm"];
 
     /// <summary>The format of data judged by its magic bytes.</summary>
     /// <param name="data">The start of a file (at least 3 bytes to tell anything).</param>
@@ -31,6 +38,8 @@ public static class ImageIO
     {
         if (data.Length >= 4 && data[0] == 0x89 && data[1] == 'P' && data[2] == 'N' && data[3] == 'G') return ImageFormat.Png;
         if (data.Length >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) return ImageFormat.Jpeg;
+        if (data.Length >= 12 && data[..4].SequenceEqual("RIFF"u8) && data[8..12].SequenceEqual("WEBP"u8)) return ImageFormat.Webp;
+        if (data.Length >= 2 && data[0] == 'B' && data[1] == 'M') return ImageFormat.Bmp;
         if (data.Length >= 2 && data[0] == 'P' && data[1] is (byte)'2' or (byte)'3' or (byte)'5' or (byte)'6') return ImageFormat.Pnm;
         return ImageFormat.Unknown;
     }
@@ -62,16 +71,18 @@ public static class ImageIO
         name ??= "<bytes>";
         return Detect(data) switch
         {
-            ImageFormat.Png => Png.Decode(data, name),
+            ImageFormat.Png => PngDecoding.Decode(data, name),
             ImageFormat.Jpeg => Jpeg.Decode(data, name),
             ImageFormat.Pnm => Pnm.Decode(data, name),
+            ImageFormat.Webp => Webp.Decode(data, name),
+            ImageFormat.Bmp => Bmp.Decode(data, name),
             _ => throw new ImageException(data.Length == 0
                 ? $"Image {name}: the file is empty."
-                : $"Image {name}: not a PNG, JPEG, PGM or PPM file (first bytes {Convert.ToHexString(data[..Math.Min(8, data.Length)])})."),
+                : $"Image {name}: not a PNG, JPEG, WebP, BMP, PGM or PPM file (first bytes {Convert.ToHexString(data[..Math.Min(8, data.Length)])})."),
         };
     }
 
-    /// <summary>Encodes and writes an image atomically, the format chosen by the extension (.png, .pgm, .ppm, .pnm).</summary>
+    /// <summary>Encodes and writes an image atomically, the format chosen by the extension (.png, .jpg/.jpeg, .webp, .bmp, .pgm, .ppm, .pnm).</summary>
     /// <param name="path">The destination file.</param>
     /// <param name="image">The image (PNM: grey or RGB).</param>
     public static void Save(string path, Image image)
@@ -80,8 +91,11 @@ public static class ImageIO
         switch (Path.GetExtension(path).ToLowerInvariant())
         {
             case ".png": Png.Save(path, image); break;
+            case ".jpg" or ".jpeg": Jpeg.Save(path, image); break;
+            case ".webp": Webp.Save(path, image); break;
+            case ".bmp": Bmp.Save(path, image); break;
             case ".pgm" or ".ppm" or ".pnm": Pnm.Save(path, image); break;
-            default: throw new ArgumentException($"Image {path}: cannot choose a format for this extension (use .png, .pgm, .ppm or .pnm).", nameof(path));
+            default: throw new ArgumentException($"Image {path}: cannot choose a format for this extension (use .png, .jpg, .webp, .bmp, .pgm, .ppm or .pnm).", nameof(path));
         }
     }
 }

@@ -43,7 +43,6 @@ public class DatasetLayoutTests
     [Fact]
     public void Voc_layout_keeps_palette_indices_as_ids_in_list_order()
     {
-        if (!Jpeg.IsAvailable) return; // VOC images are JPEGs: needs libturbojpeg
         using var dir = new TempDir();
         var root = Path.Combine(dir.Path, "VOCdevkit", "VOC2012");
         var palette = new byte[256 * 3];

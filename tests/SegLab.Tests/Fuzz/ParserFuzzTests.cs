@@ -124,4 +124,64 @@ public sealed class ParserFuzzTests(ITestOutputHelper output) : IDisposable
         var o = MutationFuzz.Run<ImageException>(seeds, bytes => Pnm.Decode(bytes, "fuzz.ppm"), len => 64 * len + (1 << 20));
         Report("PPM/PGM", o);
     }
+
+    // The image readers as the data loader calls them (ImageIO.Load: format by content, the file named in errors).
+    // Budget: what SkiaCodec.PixelLimit lets a file of that length declare, at 8 bytes a pixel (the RGBA decode plus the
+    // RGB copy), plus 1 MiB.
+    private static long ImageBudget(ImageFormat format, long length) => 8 * SkiaCodec.PixelLimit(format, length) + (1 << 20);
+
+    private static Image FuzzSeed(int width, int height, int channels, int seed)
+    {
+        var pixels = new byte[width * height * channels];
+        for (int i = 0; i < pixels.Length; i++) pixels[i] = (byte)(128 + 100 * Math.Sin(0.3 * (i / channels % width) + 0.2 * (i / channels / width) + seed + i % channels));
+        return new Image(width, height, channels, pixels);
+    }
+
+    [Fact]
+    public void Jpeg_reader()
+    {
+        var seeds = new[]
+        {
+            Jpeg.Encode(FuzzSeed(24, 16, 3, 1), 85, JpegSubsampling.Quarter),
+            Jpeg.Encode(FuzzSeed(17, 9, 1, 2), 70),
+            Jpeg.Encode(FuzzSeed(8, 8, 3, 3), 95),
+        };
+        var o = MutationFuzz.Run<ImageException>(seeds, ViaFile("fuzz.jpg", p => ImageIO.Load(p)), len => ImageBudget(ImageFormat.Jpeg, len));
+        Report("JPEG (SkiaSharp)", o);
+    }
+
+    [Fact]
+    public void Webp_reader()
+    {
+        var seeds = new[]
+        {
+            Webp.Encode(FuzzSeed(20, 12, 3, 4)),
+            Webp.Encode(FuzzSeed(9, 7, 4, 5)),
+            Webp.Encode(FuzzSeed(16, 16, 3, 6), quality: 60),
+        };
+        var o = MutationFuzz.Run<ImageException>(seeds, ViaFile("fuzz.webp", p => ImageIO.Load(p)), len => ImageBudget(ImageFormat.Webp, len));
+        Report("WebP (SkiaSharp)", o);
+    }
+
+    [Fact]
+    public void Bmp_reader()
+    {
+        var seeds = new[] { Bmp.Encode(FuzzSeed(7, 5, 3, 7)), Bmp.Encode(FuzzSeed(4, 3, 4, 8)) };
+        var o = MutationFuzz.Run<ImageException>(seeds, ViaFile("fuzz.bmp", p => ImageIO.Load(p)), len => ImageBudget(ImageFormat.Bmp, len));
+        Report("BMP (SkiaSharp)", o);
+    }
+
+    [Fact]
+    public void Png_reader_with_the_per_file_decoder_choice()
+    {
+        var palette = Enumerable.Range(0, 12).Select(i => (byte)(i * 20)).ToArray();
+        var seeds = new[]
+        {
+            Png.Encode(FuzzSeed(12, 9, 3, 9)), // SkiaSharp first
+            Png.Encode(FuzzSeed(10, 6, 1, 10)), // SkiaSharp first
+            Png.Encode(new Image(5, 4, 1, [.. Enumerable.Range(0, 20).Select(i => (byte)(i % 4))], palette: palette)), // own codec
+        };
+        var o = MutationFuzz.Run<ImageException>(seeds, ViaFile("fuzz.png", p => ImageIO.Load(p)), len => ImageBudget(ImageFormat.Png, len));
+        Report("PNG (ImageIO: SkiaSharp or own codec)", o);
+    }
 }

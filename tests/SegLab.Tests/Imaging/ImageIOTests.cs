@@ -16,6 +16,9 @@ public class ImageIOTests
         Assert.Equal(ImageFormat.Pnm, ImageIO.Detect(Pnm.Encode(Rgb)));
         Assert.Equal(ImageFormat.Pnm, ImageIO.Detect("P2 1 1 1 0"u8));
         Assert.Equal(ImageFormat.Jpeg, ImageIO.Detect([0xFF, 0xD8, 0xFF, 0xE0]));
+        Assert.Equal(ImageFormat.Webp, ImageIO.Detect(Webp.Encode(Rgb)));
+        Assert.Equal(ImageFormat.Bmp, ImageIO.Detect(Bmp.Encode(Rgb)));
+        Assert.Equal(ImageFormat.Unknown, ImageIO.Detect("RIFF\0\0\0\0WAVE"u8));
         Assert.Equal(ImageFormat.Unknown, ImageIO.Detect("P4"u8));
         Assert.Equal(ImageFormat.Unknown, ImageIO.Detect("GIF89a"u8));
         Assert.Equal(ImageFormat.Unknown, ImageIO.Detect([]));
@@ -29,12 +32,13 @@ public class ImageIOTests
         File.WriteAllBytes(dir.File("ppm-named.png"), Pnm.Encode(Rgb));
         Assert.Equal(Rgb.Pixels, ImageIO.Load(dir.File("png-named.jpg")).Pixels);
         Assert.Equal(Rgb.Pixels, ImageIO.Load(dir.File("ppm-named.png")).Pixels);
-        if (Jpeg.IsAvailable)
-        {
-            File.WriteAllBytes(dir.File("jpeg-named.ppm"), Jpeg.Encode(Rgb, 100));
-            var back = ImageIO.Load(dir.File("jpeg-named.ppm"));
-            Assert.Equal((3, 2, 3), (back.Width, back.Height, back.Channels));
-        }
+        File.WriteAllBytes(dir.File("jpeg-named.ppm"), Jpeg.Encode(Rgb, 100));
+        File.WriteAllBytes(dir.File("webp-named.png"), Webp.Encode(Rgb));
+        File.WriteAllBytes(dir.File("bmp-named.jpg"), Bmp.Encode(Rgb));
+        var back = ImageIO.Load(dir.File("jpeg-named.ppm"));
+        Assert.Equal((3, 2, 3), (back.Width, back.Height, back.Channels));
+        Assert.Equal(Rgb.Pixels, ImageIO.Load(dir.File("webp-named.png")).Pixels);
+        Assert.Equal(Rgb.Pixels, ImageIO.Load(dir.File("bmp-named.jpg")).Pixels);
     }
 
     [Fact]
@@ -49,6 +53,9 @@ public class ImageIOTests
             ["text.png"] = "hello world"u8.ToArray(),
             ["badcrc.png"] = png,
             ["cut.ppm"] = Pnm.Encode(Rgb)[..12],
+            ["cut.jpg"] = Jpeg.Encode(Rgb)[..40],
+            ["cut.webp"] = Webp.Encode(Rgb)[..20],
+            ["cut.bmp"] = Bmp.Encode(Rgb)[..60],
             ["missing.png"] = null,
         };
         foreach (var (name, bytes) in cases)
@@ -69,6 +76,12 @@ public class ImageIOTests
         using var dir = new TempDir();
         ImageIO.Save(dir.File("a.png"), Rgb);
         ImageIO.Save(dir.File("a.ppm"), Rgb);
+        ImageIO.Save(dir.File("a.jpg"), Rgb);
+        ImageIO.Save(dir.File("a.webp"), Rgb);
+        ImageIO.Save(dir.File("a.bmp"), Rgb);
+        Assert.Equal(ImageFormat.Jpeg, ImageIO.Detect(File.ReadAllBytes(dir.File("a.jpg"))));
+        Assert.Equal(Rgb.Pixels, ImageIO.Load(dir.File("a.webp")).Pixels);
+        Assert.Equal(Rgb.Pixels, ImageIO.Load(dir.File("a.bmp")).Pixels);
         Assert.Equal(ImageFormat.Png, ImageIO.Detect(File.ReadAllBytes(dir.File("a.png"))));
         Assert.Equal(ImageFormat.Pnm, ImageIO.Detect(File.ReadAllBytes(dir.File("a.ppm"))));
         Assert.Equal(Rgb.Pixels, ImageIO.Load(dir.File("a.ppm")).Pixels);
