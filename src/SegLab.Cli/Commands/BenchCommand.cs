@@ -83,7 +83,7 @@ internal static class BenchCommand
                 m = SegLab.Training.TrainedModel.Resolve(name, file);
                 weightsNote = file ?? (SegLab.Onnx.OnnxModelCard.IsOnnx(name) ? "ONNX initializers" : "trained run");
             }
-            else if (file is not null || SegLab.SharedData.Root is not null)
+            else if (file is not null || SegLab.Models.ModelTable.TryPretrainedWeights(SegLab.Models.ModelTable.Get(name)) is not null)
             {
                 m = SegLab.Models.ModelTable.Load(name, file);
                 weightsNote = file ?? "pretrained";
@@ -92,7 +92,7 @@ internal static class BenchCommand
             {
                 var spec = SegLab.Models.ModelTable.Get(name);
                 m = new SegLab.Models.SegmentationModel(spec.Name, spec.Create(), spec.Preprocessing, spec.NumClasses, spec.InputSize);
-                weightsNote = "fresh (shared data not found; timing is the same)";
+                weightsNote = "fresh (no pretrained weights found; timing is the same)";
             }
             bool asJson = r.GetValue(json);
             int n = r.GetValue(repeats);

@@ -103,6 +103,16 @@ public static class ModelTable
         return Demo.Samples.TryWeights(spec.WeightsFile) ?? SharedData.Resolve(spec.WeightsFile);
     }
 
+    /// <summary>The pretrained weights file where one is found (shared folder, then samples/), else null.</summary>
+    /// <param name="spec">A table entry.</param>
+    public static string? TryPretrainedWeights(ModelSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.WeightsFile is null) return null;
+        if (SharedData.Root is { } root && File.Exists(Path.Combine(root, spec.WeightsFile))) return Path.Combine(root, spec.WeightsFile);
+        return Demo.Samples.TryWeights(spec.WeightsFile);
+    }
+
     /// <summary>
     /// Builds the named model in eval mode and loads weights (strict): from <paramref name="weightsPath"/> when
     /// given, else the pretrained file in the shared data folder.
