@@ -55,6 +55,22 @@ public sealed class WeakCliTests : IDisposable
         Assert.Equal(2, Directory.GetFiles(cams, "*.iseg.png").Length);
         using (var j = JsonDocument.Parse(File.ReadAllText(Path.Combine(cams, "cam.json"))))
             Assert.InRange(j.RootElement.GetProperty("refined").GetProperty("argmaxMIoU").GetDouble(), 0, 100);
+
+        // pseudo-masks as a dataset, and the trainer on it (the samples have one split: val serves as both here)
+        string ds = Path.Combine(_tmp, "pseudo");
+        var p = Run("weak", "pseudo", "--data", Samples, "--split", "val", "--limit", "2", "--cams", cams, "--iseg", "--val-split", "val", "--out", ds);
+        Assert.True(p.Code == 0, p.Err);
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(ds, "train", "labels")).Length);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(cams, Path.GetFileNameWithoutExtension(Directory.GetFiles(Path.Combine(ds, "train", "labels"))[0]) + ".iseg.png")),
+            File.ReadAllBytes(Directory.GetFiles(Path.Combine(ds, "train", "labels"))[0]));
+        string cfg = Path.Combine(_tmp, "pseudo.yaml");
+        File.WriteAllText(cfg, $"seed: 1\nthreads: 1\nmodel: {{family: unet, widths: [4, 8]}}\ndata: {{dir: '{ds}', crop: [32, 32], scale: [0.25, 0.25], batch: 2, val_scale: 0.125}}\nschedule: {{lr: 0.01, iterations: 2, validate_every: 1}}\n");
+        var tr = Run("train", "--config", cfg, "--out", Path.Combine(_tmp, "seg"));
+        Assert.True(tr.Code == 0, tr.Err);
+        Assert.True(File.Exists(Path.Combine(_tmp, "seg", "model.safetensors")));
+        var missing = Run("weak", "pseudo", "--data", Samples, "--split", "val", "--cams", cams, "--val-split", "val", "--out", Path.Combine(_tmp, "p2"));
+        Assert.Equal(1, missing.Code);
+        Assert.Contains("No pseudo-mask", missing.Err, StringComparison.Ordinal);
     }
 
     [Theory]

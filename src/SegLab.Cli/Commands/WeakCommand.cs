@@ -16,6 +16,7 @@ internal static class WeakCommand
         cmd.Subcommands.Add(Tags(io));
         cmd.Subcommands.Add(TrainClassifier(io));
         cmd.Subcommands.Add(Cam(io));
+        cmd.Subcommands.Add(Pseudo(io));
         return cmd;
     }
 
@@ -238,6 +239,29 @@ internal static class WeakCommand
             io.Console.Write(table);
             string speed = result.Images > result.Skipped ? result.ImagesPerSecond.ToString("F2", CultureInfo.InvariantCulture) + " images/s" : "every image already done (scored from its files)";
             io.Console.MarkupLine(Markup.Escape($"{speed} (scales {string.Join(",", s.Select(v => v.ToString(CultureInfo.InvariantCulture)))}, flip {(!r.GetValue(noFlip) ? "on" : "off")}); scores: {Path.Combine(outDir, CamRunResult.FileName)}"));
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command Pseudo(CliIO io)
+    {
+        var d = DataOpts("train");
+        var cams = new Option<string>("--cams") { Description = "The --out folder of seglab weak cam on the training split.", Required = true };
+        var refined = new Option<bool>("--iseg") { Description = "Use the iSeg-refined masks (ID.iseg.png) instead of the CAM masks." };
+        var valSplit = new Option<string>("--val-split") { Description = "Split with true labels to validate on.", DefaultValueFactory = _ => "val" };
+        var output = new Option<string>("--out") { Description = "Dataset folder to write: train/ (images + pseudo-masks), val/ (images + true labels), classes.json.", Required = true };
+        var cmd = new Command("pseudo", "A dataset of pseudo-masks (train) and true labels (val) for seglab train: --set data.dir=OUT.") { cams, refined, valSplit, output };
+        AddTo(cmd, d);
+        cmd.SetAction(r =>
+        {
+            CheckLimit(r, d);
+            string outDir = r.GetValue(output)!;
+            var train = Open(r, d);
+            var val = Datasets.Open(r.GetValue(d.Data)!, r.GetValue(valSplit)!, r.GetValue(d.Layout)!, r.GetValue(d.Classes));
+            int n = PseudoDataset.Write(train, r.GetValue(cams)!, r.GetValue(refined), val, outDir);
+            io.Console.MarkupLine(Markup.Escape($"{n} training images with pseudo-masks and {val.Count} val images with true labels in {outDir}"));
+            io.Console.MarkupLine(Markup.Escape($"train on them: seglab train --config configs/camvid-unet.yaml --set data.dir={outDir} --out RUN"));
             return 0;
         });
         return cmd;
