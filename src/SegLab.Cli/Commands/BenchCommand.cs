@@ -16,6 +16,8 @@ internal static class BenchCommand
         cmd.Subcommands.Add(Elementwise(io));
         cmd.Subcommands.Add(Model(io));
         cmd.Subcommands.Add(TrainCommand.CreateBench(io));
+        cmd.Subcommands.Add(RefineBenchCommand.Crf(io));
+        cmd.Subcommands.Add(RefineBenchCommand.RandomWalk(io));
         return cmd;
     }
 
