@@ -232,8 +232,11 @@ public static class DenseCrf
         for (int k = 0; k < l; k++) TensorPrimitives.Multiply(q.AsSpan(k * n, n), sum, q.AsSpan(k * n, n));
     }
 
-    /// <summary>Bytes held during <see cref="Infer"/> for L labels at H x W: five label planes, the bilateral features and lattice estimate.</summary>
-    public static long MemoryBytes(int height, int width, int labels) => 4L * height * width * (5L * labels + 5 + 12 + 2);
+    /// <summary>
+    /// Approximate bytes held during <see cref="Infer"/> for L labels at H x W: six [L, H, W] planes, the five bilateral
+    /// features, the lattice's 12 values per pixel and two normalisations; the lattice's vertex buffers come on top.
+    /// </summary>
+    public static long MemoryBytes(int height, int width, int labels) => 4L * height * width * (6L * labels + 5 + 12 + 2);
 
     // Exact Gaussian messages: D^-1/2 G (D^-1/2 q) with G separable, taps exp(-k^2 / (2 sxy^2)) for |k| <= truncate sxy.
     private sealed class GaussianBlur
@@ -324,11 +327,11 @@ public static class DenseCrf
                     for (int c = 0; c < 3; c++) f[p * 5 + 2 + c] = (float)(255.0 * rgb[c * n + p] / srgb);
                 }
             _lattice = new PermutohedralLattice(f, n, 5);
-            _buffers = new float[2 * Math.Max(1, Parallelism.Threads)][];
+            _buffers = new float[3 * Math.Max(1, Parallelism.Threads)][];
             var ones = new float[n];
             Array.Fill(ones, 1f);
             _invSqrtNorm = new float[n];
-            _lattice.Filter(ones, _invSqrtNorm, 0, 1, Buffer(0, 1), Buffer(1, 1));
+            _lattice.Filter(ones, _invSqrtNorm, 0, 1, Buffer(0, 1), Buffer(1, 1), Pixels(2, 1));
             for (int p = 0; p < n; p++) _invSqrtNorm[p] = 1f / MathF.Sqrt(_invSqrtNorm[p] + 1e-20f);
         }
 
@@ -340,14 +343,17 @@ public static class DenseCrf
             Parallelism.For(chunks, (long)(l / chunks + 1) * n * 24, t =>
             {
                 int l0 = t * l / chunks, l1 = (t + 1) * l / chunks;
-                _lattice.Filter(_scaled, message, l0, l1, Buffer(2 * t, l1 - l0), Buffer(2 * t + 1, l1 - l0));
+                _lattice.Filter(_scaled, message, l0, l1, Buffer(3 * t, l1 - l0), Buffer(3 * t + 1, l1 - l0), Pixels(3 * t + 2, l1 - l0));
             });
             for (int k = 0; k < l; k++) TensorPrimitives.Multiply(message.AsSpan(k * n, n), _invSqrtNorm, message.AsSpan(k * n, n));
         }
 
-        private float[] Buffer(int i, int labels)
+        private float[] Buffer(int i, int labels) => Sized(i, (_lattice.Vertices + 1) * labels);
+
+        private float[] Pixels(int i, int labels) => Sized(i, _n * labels);
+
+        private float[] Sized(int i, int size)
         {
-            int size = (_lattice.Vertices + 1) * labels;
             if (_buffers[i] is null || _buffers[i].Length < size) _buffers[i] = new float[size];
             return _buffers[i];
         }

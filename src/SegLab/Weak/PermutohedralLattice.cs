@@ -104,22 +104,32 @@ internal sealed class PermutohedralLattice
 
     /// <summary>
     /// Filters labels [l0, l1) of label-major <paramref name="input"/> [L][N] into <paramref name="output"/> (same
-    /// layout); <paramref name="buffer"/> and <paramref name="scratch"/> hold (Vertices + 1) * (l1 - l0) floats.
+    /// layout); <paramref name="buffer"/> and <paramref name="scratch"/> hold (Vertices + 1) * (l1 - l0) floats,
+    /// <paramref name="pixels"/> N * (l1 - l0) (the labels transposed to point-major, so the inner loops are contiguous).
     /// </summary>
-    public void Filter(float[] input, float[] output, int l0, int l1, float[] buffer, float[] scratch)
+    public void Filter(float[] input, float[] output, int l0, int l1, float[] buffer, float[] scratch, float[] pixels)
     {
         int n = _n, d1 = _d + 1, m = Vertices, ls = l1 - l0;
         var values = buffer.AsSpan(0, (m + 1) * ls);
         var next = scratch.AsSpan(0, (m + 1) * ls);
+        var px = pixels.AsSpan(0, n * ls);
         values.Clear();
         next.Clear();
+        for (int l = 0; l < ls; l++)
+        {
+            var plane = input.AsSpan((l0 + l) * n, n);
+            for (int p = 0; p < n; p++) px[p * ls + l] = plane[p];
+        }
         for (int p = 0; p < n; p++)
+        {
+            var src = px.Slice(p * ls, ls);
             for (int r = 0; r < d1; r++)
             {
-                int o = _offset[p * d1 + r] * ls;
+                var dst = values.Slice(_offset[p * d1 + r] * ls, ls);
                 float w = _weight[p * d1 + r];
-                for (int l = 0; l < ls; l++) values[o + l] += w * input[(l0 + l) * n + p];
+                for (int l = 0; l < ls; l++) dst[l] += w * src[l];
             }
+        }
         for (int j = 0; j < d1; j++)
         {
             for (int v = 0; v < m; v++)
@@ -132,14 +142,22 @@ internal sealed class PermutohedralLattice
             next = t;
         }
         float alpha = 1f / (1f + MathF.Pow(2, -_d));
-        for (int l = 0; l < ls; l++) output.AsSpan((l0 + l) * n, n).Clear();
         for (int p = 0; p < n; p++)
+        {
+            var dst = px.Slice(p * ls, ls);
+            dst.Clear();
             for (int r = 0; r < d1; r++)
             {
-                int o = _offset[p * d1 + r] * ls;
+                var src = values.Slice(_offset[p * d1 + r] * ls, ls);
                 float w = _weight[p * d1 + r] * alpha;
-                for (int l = 0; l < ls; l++) output[(l0 + l) * n + p] += w * values[o + l];
+                for (int l = 0; l < ls; l++) dst[l] += w * src[l];
             }
+        }
+        for (int l = 0; l < ls; l++)
+        {
+            var plane = output.AsSpan((l0 + l) * n, n);
+            for (int p = 0; p < n; p++) plane[p] = px[p * ls + l];
+        }
     }
 
     // Open-addressing hash table of integer keys of length d.

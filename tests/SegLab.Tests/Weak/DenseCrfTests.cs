@@ -150,8 +150,8 @@ public sealed class DenseCrfTests
         for (int i = 0; i < n; i++) v[i] = (float)rng.NextDouble();
         var ones = Enumerable.Repeat(1f, n).ToArray();
         float[] fv = new float[n], f1 = new float[n], b1 = new float[(lattice.Vertices + 1)], b2 = new float[(lattice.Vertices + 1)];
-        lattice.Filter(v, fv, 0, 1, b1, b2);
-        lattice.Filter(ones, f1, 0, 1, b1, b2);
+        lattice.Filter(v, fv, 0, 1, b1, b2, new float[n]);
+        lattice.Filter(ones, f1, 0, 1, b1, b2, new float[n]);
         double worst = 0;
         for (int i = 0; i < n; i++)
         {
