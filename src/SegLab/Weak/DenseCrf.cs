@@ -176,6 +176,7 @@ public static class DenseCrf
         int h = rgb.Size(1), w = rgb.Size(2), n = h * w;
         if (labels.Length != n) throw new ArgumentException($"CRF: {labels.Length} labels for a {h}x{w} image.");
         var keys = Keys(present, classes);
+        if (keys.Contains(backgroundLabel)) throw new ArgumentException($"CRF: the background label {backgroundLabel} is also a tagged class, so the labels are ambiguous.");
         var index = new int[256];
         Array.Fill(index, -1);
         index[backgroundLabel] = 0;

@@ -219,6 +219,7 @@ public sealed class DenseCrfTests
         Assert.Contains("gt_prob", Assert.Throws<ArgumentException>(() => DenseCrf.UnaryFromLabels(new int[20], 4, 5, 2, 1.0)).Message);
         Assert.Contains("outside [0, 2)", Assert.Throws<ArgumentException>(() => DenseCrf.UnaryFromLabels(Enumerable.Repeat(2, 20).ToArray(), 4, 5, 2)).Message);
         Assert.Contains("bilateral srgb", Assert.Throws<ArgumentException>(() => DenseCrf.Infer(rgb, Tensor.Zeros(2, 4, 5), new DenseCrfOptions { BilateralSrgb = 0 })).Message);
+        Assert.Contains("background label 2 is also a tagged class", Assert.Throws<ArgumentException>(() => DenseCrf.RefineLabels(rgb, new byte[20], 3, [0, 2], 2)).Message);
         Assert.Contains("tagged class 7", Assert.Throws<ArgumentException>(() => DenseCrf.RefineCams(rgb, Tensor.Zeros(3, 4, 5), [7], BackgroundRule.Constant(), 255)).Message);
     }
 }
