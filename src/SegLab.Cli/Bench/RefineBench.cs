@@ -39,15 +39,23 @@ internal static class RefineBench
         var (rgb, input) = Image(h, w, imagePath);
         var unary = DenseCrf.UnaryFromProbabilities(Blobs(labels, h, w, 7));
         var records = new List<RefineRecord>();
-        foreach (var t in threads)
+        int before = Parallelism.Threads;
+        try
         {
-            Parallelism.SetThreads(t);
-            DenseCrf.Infer(rgb, unary, options);
-            var (wall, cpu) = Time(repeats, () => DenseCrf.Infer(rgb, unary, options));
-            var (gauss, gaussCpu) = Time(repeats, () => DenseCrf.Infer(rgb, unary, options with { BilateralCompat = 0 }));
-            var (bilateral, bilateralCpu) = Time(repeats, () => DenseCrf.Infer(rgb, unary, options with { GaussianCompat = 0 }));
-            string parts = FormattableString.Invariant($"wall / CPU ms: Gaussian only {gauss:F0} / {gaussCpu:F0}, bilateral only (lattice build included) {bilateral:F0} / {bilateralCpu:F0}");
-            records.Add(new RefineRecord($"crf-{preset}", $"{h}x{w}", labels, t, wall, cpu, parts, Peak(), repeats, input + $", {options.Iterations} iterations"));
+            foreach (var t in threads)
+            {
+                Parallelism.SetThreads(t);
+                DenseCrf.Infer(rgb, unary, options);
+                var (wall, cpu) = Time(repeats, () => DenseCrf.Infer(rgb, unary, options));
+                var (gauss, gaussCpu) = Time(repeats, () => DenseCrf.Infer(rgb, unary, options with { BilateralCompat = 0 }));
+                var (bilateral, bilateralCpu) = Time(repeats, () => DenseCrf.Infer(rgb, unary, options with { GaussianCompat = 0 }));
+                string parts = FormattableString.Invariant($"wall / CPU ms: Gaussian only {gauss:F0} / {gaussCpu:F0}, bilateral only (lattice build included) {bilateral:F0} / {bilateralCpu:F0}");
+                records.Add(new RefineRecord($"crf-{preset}", $"{h}x{w}", labels, t, wall, cpu, parts, Peak(), repeats, input + $", {options.Iterations} iterations"));
+            }
+        }
+        finally
+        {
+            Parallelism.SetThreads(before);
         }
         return records;
     }
@@ -62,14 +70,22 @@ internal static class RefineBench
         var cams = Blobs(channels, h, w, 5);
         var options = RandomWalkOptions.Psa with { LogT = logT };
         var records = new List<RefineRecord>();
-        foreach (var t in threads)
+        int before = Parallelism.Threads;
+        try
         {
-            Parallelism.SetThreads(t);
-            var aff = PixelAffinity.FromFeatures(f);
-            SegLab.Weak.RandomWalk.Propagate(cams, aff, options);
-            var (setup, setupCpu) = Time(repeats, () => PixelAffinity.FromFeatures(f));
-            var (wall, cpu) = Time(repeats, () => SegLab.Weak.RandomWalk.Propagate(cams, aff, options));
-            records.Add(new RefineRecord("random-walk", $"{h}x{w}", channels, t, wall, cpu, FormattableString.Invariant($"affinities wall / CPU {setup:F1} / {setupCpu:F1} ms"), Peak(), repeats, $"random maps, cosine affinities of {features} features, radius 5, {1 << logT} steps (walk time; affinities = setup)"));
+            foreach (var t in threads)
+            {
+                Parallelism.SetThreads(t);
+                var aff = PixelAffinity.FromFeatures(f);
+                SegLab.Weak.RandomWalk.Propagate(cams, aff, options);
+                var (setup, setupCpu) = Time(repeats, () => PixelAffinity.FromFeatures(f));
+                var (wall, cpu) = Time(repeats, () => SegLab.Weak.RandomWalk.Propagate(cams, aff, options));
+                records.Add(new RefineRecord("random-walk", $"{h}x{w}", channels, t, wall, cpu, FormattableString.Invariant($"affinities wall / CPU {setup:F1} / {setupCpu:F1} ms"), Peak(), repeats, $"random maps, cosine affinities of {features} features, radius 5, {1 << logT} steps (walk time; affinities = setup)"));
+            }
+        }
+        finally
+        {
+            Parallelism.SetThreads(before);
         }
         return records;
     }
