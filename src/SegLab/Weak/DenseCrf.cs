@@ -295,13 +295,13 @@ public static class DenseCrf
                     TensorPrimitives.MultiplyAdd(row.Slice(lo + k, hi - lo), _taps[k + r], outRow.Slice(lo, hi - lo), outRow.Slice(lo, hi - lo));
                 }
             }
+            // columns row by row, so that the 2r + 1 source rows of an output row stay in the first-level cache
             dst.Clear();
-            for (int k = -r; k <= r; k++)
+            for (int y = 0; y < h; y++)
             {
-                int y0 = Math.Max(0, -k), y1 = Math.Min(h, h - k);
-                if (y1 <= y0) continue;
-                var d = dst.Slice(y0 * w, (y1 - y0) * w);
-                TensorPrimitives.MultiplyAdd(tmp.Slice((y0 + k) * w, (y1 - y0) * w), _taps[k + r], d, d);
+                var d = dst.Slice(y * w, w);
+                for (int k = Math.Max(-r, -y); k <= Math.Min(r, h - 1 - y); k++)
+                    TensorPrimitives.MultiplyAdd(tmp.Slice((y + k) * w, w), _taps[k + r], d, d);
             }
         }
     }
