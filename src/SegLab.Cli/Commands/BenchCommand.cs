@@ -18,6 +18,8 @@ internal static class BenchCommand
         cmd.Subcommands.Add(Model(io));
         cmd.Subcommands.Add(TrainCommand.CreateBench(io));
         cmd.Subcommands.Add(Images(io));
+        cmd.Subcommands.Add(RefineBenchCommand.Crf(io));
+        cmd.Subcommands.Add(RefineBenchCommand.RandomWalk(io));
         return cmd;
     }
 
@@ -58,8 +60,6 @@ internal static class BenchCommand
                 io.Console.MarkupLine(Markup.Escape($"identical decodes (size, channels, every sample): {result.Identical} of {result.Compared} files decoded by both."));
             return 0;
         });
-        return cmd;
-    }
 
     private static Command Model(CliIO io)
     {
