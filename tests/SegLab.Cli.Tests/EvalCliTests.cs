@@ -139,6 +139,34 @@ public sealed class EvalCliTests : IDisposable
     }
 
     [Fact]
+    public void Best_and_min_frame_distance_choose_the_shown_images_and_are_recorded()
+    {
+        // The five samples are frames 07959 ... 08159 of one sequence, 50 apart.
+        string data = Path.Combine(Samples, "camvid");
+        string spread = Path.Combine(_tmp, "spread"), plain = Path.Combine(_tmp, "plain");
+        var r = Run("eval", "--model", "cgnet-camvid", "--data", data, "--worst", "2", "--best", "1", "--min-frame-distance", "60", "--out", spread);
+        Assert.True(r.Code == 0, r.Err);
+        var m = Metrics(spread).GetProperty("examples");
+        Assert.Equal(2, m.GetProperty("worst").GetInt32());
+        Assert.Equal(1, m.GetProperty("best").GetInt32());
+        Assert.Equal(60, m.GetProperty("minFrameDistance").GetInt32());
+        var frames = Shown(spread);
+        Assert.InRange(frames.Count, 2, 3);
+        foreach (var a in frames)
+            foreach (var b in frames.Where(b => b != a)) Assert.True(Math.Abs(a - b) >= 60, $"frames {a} and {b} shown together");
+
+        r = Run("eval", "--model", "cgnet-camvid", "--data", data, "--worst", "2", "--out", plain);
+        Assert.True(r.Code == 0, r.Err);
+        m = Metrics(plain).GetProperty("examples");
+        Assert.Equal(2, m.GetProperty("best").GetInt32()); // as many as --worst
+        Assert.Equal(SegLab.Evaluation.ExampleSelection.DefaultMinFrameDistance, m.GetProperty("minFrameDistance").GetInt32());
+        Assert.Equal(4, Shown(plain).Count); // 50 frames apart is far enough for 30
+
+        static List<long> Shown(string dir) => Directory.GetFiles(Path.Combine(dir, "examples"), "*.png")
+            .Select(f => SegLab.Evaluation.ExampleSelection.Frame(Path.GetFileNameWithoutExtension(f))!.Value.Frame).ToList();
+    }
+
+    [Fact]
     public void A_table_model_runs_without_weights_where_its_pretrained_file_is_in_the_shared_folder_or_the_samples()
     {
         // Without ../shared (CI runs the suite that way too) CGNet's weights come from samples/models/.
