@@ -33,6 +33,24 @@ public sealed class EvalCliTests : IDisposable
         Assert.Equal(5, doc.Descendants().Count(e => e.Name.LocalName == "img" && ((string?)e.Attribute("alt") ?? "").StartsWith("prediction", StringComparison.Ordinal)));
         Assert.DoesNotContain("http://", html, StringComparison.Ordinal);
         Assert.DoesNotContain("https://", html, StringComparison.Ordinal);
+
+        // The quick attack keeps every attack's trace and the clean-to-worst counts, and its report draws both.
+        string attack = Path.Combine(outDir, "attack");
+        using var trace = JsonDocument.Parse(File.ReadAllText(Path.Combine(attack, "trace.json")));
+        Assert.Equal(3, trace.RootElement.GetArrayLength());
+        foreach (var img in trace.RootElement.EnumerateArray())
+        {
+            Assert.Equal(2, img.GetProperty("runs").GetArrayLength()); // PGD and APGD
+            Assert.All(img.GetProperty("runs").EnumerateArray(), run => Assert.True(run.GetProperty("steps").GetArrayLength() >= 5));
+        }
+        using var rob = JsonDocument.Parse(File.ReadAllText(Path.Combine(attack, "robustness.json")));
+        var c2w = rob.RootElement.GetProperty("eps")[0].GetProperty("cleanToWorst");
+        Assert.Equal(11, c2w.GetArrayLength());
+        long kept = c2w.EnumerateArray().Select((row, c) => row[c].GetInt64()).Sum(), all = c2w.EnumerateArray().Sum(row => row.EnumerateArray().Sum(v => v.GetInt64()));
+        Assert.True(kept < all, "no clean-correct pixel changed class under the attack");
+        string attackHtml = File.ReadAllText(Path.Combine(attack, "report.html"));
+        Assert.Contains("Clean versus adversarial", attackHtml, StringComparison.Ordinal);
+        Assert.DoesNotContain("Not recorded", attackHtml, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -105,5 +105,13 @@ public sealed class Issue24ReportTests
         Assert.Equal(100, report.Eps[0].PerClassIoUClean![1], 9);
         Assert.True(report.Eps[0].PerClassIoUWorst![1] < 100);
         Assert.Contains("Per-class IoU over eps", html, StringComparison.Ordinal);
+
+        // Foreground columns only where classes are excluded (else they repeat mIoU and image mIoU).
+        string Headers(RobustnessReport rr) => string.Join("|", ReportXml.Parse(RobustnessHtml.Build(rr, names, [0, 0, 0, 255, 255, 255], -1, [], null).ToHtml())
+            .Descendants("th").Select(t => t.Value));
+        Assert.DoesNotContain("fg mIoU", Headers(report), StringComparison.Ordinal);
+        var excluded = RobustnessSummary.Build("m", protocol, LossLogits.Scored, [1 / 255.0], images, [0]);
+        Assert.Contains("fg mIoU (without a)", Headers(excluded), StringComparison.Ordinal);
+        Assert.Contains("fg image mIoU (without a)", Headers(excluded), StringComparison.Ordinal);
     }
 }
