@@ -76,6 +76,8 @@ public sealed class Issue24ReportTests
         string Src(string caption) => (string)figures.Single(f => f.Element("figcaption")!.Value == caption).Descendants("img").Single().Attribute("src")!;
         Assert.Equal(Src("ground truth"), Src("prediction")); // identical maps drawn by the same renderer
         Assert.All(figures, f => Assert.StartsWith("#zoom-", (string)f.Element("a")!.Attribute("href")!, StringComparison.Ordinal));
+        Assert.All(figures, f => Assert.Equal("#" + (string)f.Attribute("id")!, (string)f.Element("a")!.Attribute("href")!)); // a thumbnail opens its own figure
+        Assert.All(figures, f => Assert.StartsWith("0016E5_07959", ReportXml.Find(f, "span", "zoomtitle").Single().Value, StringComparison.Ordinal)); // enlarged, it says which image
         Assert.Single(ReportXml.Find(root, "svg", "confusion"));
         Assert.Single(ReportXml.Find(root, "svg", "histogram"));
         var args = ReportXml.Find(root, "span", "arg").Select(a => a.Value).ToList();

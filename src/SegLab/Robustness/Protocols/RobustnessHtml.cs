@@ -50,7 +50,7 @@ public static class RobustnessHtml
         var curve = report.Section("Robustness over eps");
         curve.Paragraph("Percent. Worst case per image over the clean image and every attack; accuracy is the mean of per-image accuracies (SEA's robust accuracy); mIoU pools intersections and unions of the selected predictions; greedy mIoU is SEA's worst-case search.");
         var chart = new LineChart("Worst case over eps (eps 0 = clean)") { XLabel = "eps (x 1/255)", YLabel = "%", YMin = 0, YMax = 100, IntegerX = true,
-            Caption = "The point at eps 0 is the clean model. Series that coincide keep their own dash pattern, and their markers are set side by side." };
+            Caption = "The point at eps 0 is the clean model." };
         double[] xs = [0, .. r.Eps.Select(e => e.EpsValue * 255)];
         double[] Curve(Func<EpsSummary, double> worst, Func<EpsSummary, double> clean) => r.Eps.Count == 0 ? [] : [clean(r.Eps[0]), .. r.Eps.Select(worst)];
         if (r.Eps.Count > 0)
