@@ -33,6 +33,24 @@ public sealed class EvalCliTests : IDisposable
         Assert.Equal(5, doc.Descendants().Count(e => e.Name.LocalName == "img" && ((string?)e.Attribute("alt") ?? "").StartsWith("prediction", StringComparison.Ordinal)));
         Assert.DoesNotContain("http://", html, StringComparison.Ordinal);
         Assert.DoesNotContain("https://", html, StringComparison.Ordinal);
+
+        // The quick attack keeps every attack's trace and the clean-to-worst counts, and its report draws both.
+        string attack = Path.Combine(outDir, "attack");
+        using var trace = JsonDocument.Parse(File.ReadAllText(Path.Combine(attack, "trace.json")));
+        Assert.Equal(3, trace.RootElement.GetArrayLength());
+        foreach (var img in trace.RootElement.EnumerateArray())
+        {
+            Assert.Equal(2, img.GetProperty("runs").GetArrayLength()); // PGD and APGD
+            Assert.All(img.GetProperty("runs").EnumerateArray(), run => Assert.True(run.GetProperty("steps").GetArrayLength() >= 5));
+        }
+        using var rob = JsonDocument.Parse(File.ReadAllText(Path.Combine(attack, "robustness.json")));
+        var c2w = rob.RootElement.GetProperty("eps")[0].GetProperty("cleanToWorst");
+        Assert.Equal(11, c2w.GetArrayLength());
+        long kept = c2w.EnumerateArray().Select((row, c) => row[c].GetInt64()).Sum(), all = c2w.EnumerateArray().Sum(row => row.EnumerateArray().Sum(v => v.GetInt64()));
+        Assert.True(kept < all, "no clean-correct pixel changed class under the attack");
+        string attackHtml = File.ReadAllText(Path.Combine(attack, "report.html"));
+        Assert.Contains("Clean versus adversarial", attackHtml, StringComparison.Ordinal);
+        Assert.DoesNotContain("Not recorded", attackHtml, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -136,6 +154,34 @@ public sealed class EvalCliTests : IDisposable
         Assert.True(agree > 0.8 * valid, $"prediction agrees with the label on {agree} of {valid} pixels");
         var overlay = SegLab.Imaging.Png.Load(Path.Combine(outDir, id + "_overlay.png"));
         Assert.Equal((480, 360, 3), (overlay.Width, overlay.Height, overlay.Channels));
+    }
+
+    [Fact]
+    public void Best_and_min_frame_distance_choose_the_shown_images_and_are_recorded()
+    {
+        // The five samples are frames 07959 ... 08159 of one sequence, 50 apart.
+        string data = Path.Combine(Samples, "camvid");
+        string spread = Path.Combine(_tmp, "spread"), plain = Path.Combine(_tmp, "plain");
+        var r = Run("eval", "--model", "cgnet-camvid", "--data", data, "--worst", "2", "--best", "1", "--min-frame-distance", "60", "--out", spread);
+        Assert.True(r.Code == 0, r.Err);
+        var m = Metrics(spread).GetProperty("examples");
+        Assert.Equal(2, m.GetProperty("worst").GetInt32());
+        Assert.Equal(1, m.GetProperty("best").GetInt32());
+        Assert.Equal(60, m.GetProperty("minFrameDistance").GetInt32());
+        var frames = Shown(spread);
+        Assert.InRange(frames.Count, 2, 3);
+        foreach (var a in frames)
+            foreach (var b in frames.Where(b => b != a)) Assert.True(Math.Abs(a - b) >= 60, $"frames {a} and {b} shown together");
+
+        r = Run("eval", "--model", "cgnet-camvid", "--data", data, "--worst", "2", "--out", plain);
+        Assert.True(r.Code == 0, r.Err);
+        m = Metrics(plain).GetProperty("examples");
+        Assert.Equal(2, m.GetProperty("best").GetInt32()); // as many as --worst
+        Assert.Equal(SegLab.Evaluation.ExampleSelection.DefaultMinFrameDistance, m.GetProperty("minFrameDistance").GetInt32());
+        Assert.Equal(4, Shown(plain).Count); // 50 frames apart is far enough for 30
+
+        static List<long> Shown(string dir) => Directory.GetFiles(Path.Combine(dir, "examples"), "*.png")
+            .Select(f => SegLab.Evaluation.ExampleSelection.Frame(Path.GetFileNameWithoutExtension(f))!.Value.Frame).ToList();
     }
 
     [Fact]

@@ -24,6 +24,9 @@ public sealed class UsageErrorTests : IDisposable
         { ["attack", "--model", "cgnet-camvid", "--loss-logits", "some"], "--loss-logits" },
         { ["eval", "--model", "cgnet-camvid", "--shard", "3/2"], "--shard" },
         { ["eval", "--model", "cgnet-camvid", "--limit", "-1"], "--limit" },
+        { ["eval", "--model", "cgnet-camvid", "--best", "-1"], "--best" },
+        { ["eval", "--model", "cgnet-camvid", "--min-frame-distance", "-5"], "--min-frame-distance" },
+        { ["eval", "--model", "cgnet-camvid", "--best", "two"], "'two' is not a whole number" },
         { ["eval", "--model", "no-such-model"], "no-such-model" },
     };
 

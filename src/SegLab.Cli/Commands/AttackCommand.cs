@@ -1,6 +1,7 @@
 // seglab attack: adversarial robustness of a segmentation model under a named protocol (quick, sea, halmosi;
 // PAPERS.md A.4/A.6) or a single attack, image by image, resumable; writes OUTDIR/robustness.json (camelCase,
-// percent), OUTDIR/trace.json for single attacks, and prints the per-radius table.
+// percent), OUTDIR/trace.json (every attack's loss, accuracy and mIoU per iteration on every image), and prints the
+// per-radius table.
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -86,7 +87,7 @@ internal static class AttackCommand
                 ?? Protocols.Single(new AttackSettings(single!, LossTable.Create(lossName, classWeights, seg.NumClasses), r.GetValue(steps),
                     alphaValue, r.GetValue(noRandomStart) ? false : null, s0,
                     r.GetValue(pgdLast) ? PgdIterate.Last : PgdIterate.BestLoss));
-            var evaluator = new RobustnessEvaluator(am, proto, radii, new ProtocolContext(seg.NumClasses, classWeights, s0)) { KeepTraces = single is not null };
+            var evaluator = new RobustnessEvaluator(am, proto, radii, new ProtocolContext(seg.NumClasses, classWeights, s0)) { KeepTraces = true };
             string fingerprint = string.Join("|", seg.Name, proto.Name, proto.Description, string.Join(",", evaluator.AttackNames),
                 string.Join(",", radii.Select(e => e.ToString("R", Ci))), logits, am.IgnoreIndex, s0, r.GetValue(split),
                 classWeights is null ? "-" : string.Join(",", classWeights.Select(w => w.ToString("R", Ci))));
@@ -128,9 +129,9 @@ internal static class AttackCommand
             RobustnessJson.Save(Path.Combine(dir, "robustness.json"), report);
             ModelCard.AddTo(RobustnessHtml.Build(report, dataset.Classes.Names, dataset.Classes.PaletteRgb(), am.IgnoreIndex, examples,
                 "seglab " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1))), seg.Name).Save(Path.Combine(dir, "report.html"));
-            if (single is not null) RobustnessJson.WriteAtomic(Path.Combine(dir, "trace.json"), JsonSerializer.Serialize(Traces(done), RobustnessJson.Options));
+            WriteTraces(Path.Combine(dir, "trace.json"), ids.Select(id => done.First(d => d.Id == id)).ToList());
             Print(io, report);
-            io.Console.MarkupLine($"[grey]wrote {Markup.Escape(Path.Combine(dir, "robustness.json"))}, report.html" + (single is null ? "" : " and trace.json") + "[/]");
+            io.Console.MarkupLine($"[grey]wrote {Markup.Escape(Path.Combine(dir, "robustness.json"))}, report.html and trace.json[/]");
             return 0;
         });
         return cmd;
@@ -203,6 +204,9 @@ internal static class AttackCommand
             if (train.Load(i).Label is { } l) ClassWeights.Accumulate(l, counts);
         return ClassWeights.FromPixelCounts(counts);
     }
+
+    /// <summary>Writes trace.json: per image, radius and attack, every iterate's loss, pixel accuracy and image mIoU.</summary>
+    internal static void WriteTraces(string path, List<ImageRobustness> done) => RobustnessJson.WriteAtomic(path, JsonSerializer.Serialize(Traces(done), RobustnessJson.Options));
 
     private static object Traces(List<ImageRobustness> done) => done.Select(d => new
     {

@@ -50,7 +50,7 @@ internal static class DemoCommand
         var protocol = new Protocol("demo", "PGD-CE 5 steps (eps/4, no random start) + APGD-MCE 10 iterations (random start), a first look; `seglab attack` runs the full protocols",
             c => [new Pgd(new CrossEntropyLoss(), 5), new Apgd(new MaskedCrossEntropyLoss(), 10, seed: c.Seed)], Selection.Accuracy);
         var attackModel = new AttackModel(model, data.Classes.IgnoreIndex);
-        var evaluator = new RobustnessEvaluator(attackModel, protocol, [eps], new ProtocolContext(model.NumClasses, null, 0));
+        var evaluator = new RobustnessEvaluator(attackModel, protocol, [eps], new ProtocolContext(model.NumClasses, null, 0)) { KeepTraces = true };
         var ids = Enumerable.Range(0, data.Count).Select(data.Id).Order(StringComparer.Ordinal).Take(3).ToList();
         Directory.CreateDirectory(dir);
         io.Console.MarkupLine($"[bold]Quick attack[/]: {Markup.Escape(protocol.Description)}; on the first {ids.Count} of the {data.Count} images (attacks take far longer than a forward pass), so its clean row scores those {ids.Count} and differs from the table above.");
@@ -59,6 +59,7 @@ internal static class DemoCommand
         var report = RobustnessSummary.Build(model.Name, protocol, attackModel.LossLogits, [eps], done);
         string json = Path.Combine(dir, "robustness.json"), html = Path.Combine(dir, "report.html");
         RobustnessJson.Save(json, report);
+        AttackCommand.WriteTraces(Path.Combine(dir, "trace.json"), done);
         ModelCard.AddTo(RobustnessHtml.Build(report, data.Classes.Names, data.Classes.PaletteRgb(), attackModel.IgnoreIndex, examples, EvalCommand.CommandLine()), model.Name).Save(html);
         AttackCommand.Print(io, report);
         io.Console.MarkupLine($"Robustness report: [blue]{Markup.Escape(html)}[/]  results: [blue]{Markup.Escape(json)}[/]");

@@ -22,10 +22,16 @@ internal static class EvalCommand
         var shard = new Option<string?>("--shard") { Description = "Evaluate shard i of n (i/n, 1-based), for `seglab merge`." };
         var skipBad = new Option<bool>("--skip-bad") { Description = "Log unreadable or invalid files and go on (the report lists them)." };
         var worst = new Option<int>("--worst") { Description = "Worst images (by image mIoU) shown in the report.", DefaultValueFactory = _ => 6 };
+        var best = new Option<int?>("--best") { Description = "Best images (by image mIoU) shown in the report (default: as many as --worst)." };
+        var minFrameDistance = new Option<int>("--min-frame-distance")
+        {
+            Description = "Least frame distance between two shown images of one video sequence (CamVid ids SEQ_FRAME), so one scene is not shown twice.",
+            DefaultValueFactory = _ => ExampleSelection.DefaultMinFrameDistance,
+        };
         var exclude = new Option<string?>("--exclude") { Description = "Class ids or names left out of the foreground-only metrics (comma-separated)." };
         var output = new Option<string>("--out") { Description = "Output folder.", Required = true };
         var cmd = new Command("eval", "Evaluate a model on a dataset split: metrics table, metrics.json and report.html.")
-        { model, data, split, weights, layout, classes, limit, shard, skipBad, worst, exclude, output };
+        { model, data, split, weights, layout, classes, limit, shard, skipBad, worst, best, minFrameDistance, exclude, output };
         cmd.SetAction(r =>
         {
             Cli.ApplyThreads(r);
@@ -34,6 +40,8 @@ internal static class EvalCommand
             string? shardText = r.GetValue(shard);
             var shardSpec = shardText is null ? ((int Index, int Count)?)null : ParseShard(shardText);
             if (r.GetValue(worst) < 0) throw new ArgumentException($"--worst must be at least 0, got {r.GetValue(worst)}.");
+            if (r.GetValue(best) is < 0) throw new ArgumentException($"--best must be at least 0, got {r.GetValue(best)}.");
+            if (r.GetValue(minFrameDistance) < 0) throw new ArgumentException($"--min-frame-distance must be at least 0 (0: any two frames may be shown), got {r.GetValue(minFrameDistance)}.");
             var m = SegLab.Training.TrainedModel.Resolve(r.GetValue(model)!, r.GetValue(weights));
             ISegmentationDataset ds = Datasets.Open(r.GetValue(data)!, r.GetValue(split)!, r.GetValue(layout)!, r.GetValue(classes));
             if (r.GetValue(limit) is int n) ds = Datasets.Limit(ds, n);
@@ -42,6 +50,8 @@ internal static class EvalCommand
             {
                 SkipBad = r.GetValue(skipBad),
                 WorstImages = r.GetValue(worst),
+                BestImages = r.GetValue(best),
+                MinFrameDistance = r.GetValue(minFrameDistance),
                 ExcludedClasses = ParseClasses(r.GetValue(exclude), ds.Classes),
             };
             var result = Run(io, m, ds, options);

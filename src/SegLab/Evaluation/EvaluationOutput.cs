@@ -59,7 +59,8 @@ public static class EvaluationOutput
         foreach (var e in result.Worst.Concat(result.Best ?? []))
             Png.Save(Path.Combine(examples, e.Id + ".png"), new Image(e.Width, e.Height, 1, e.Prediction.Select(v => (byte)v).ToArray()));
         MetricsJson.SaveState(files.State, result.Metrics, result.Classes.Names);
-        WriteMetrics(files.Metrics, result.Summary, result.Classes, result.Model, result.Dataset, result.Root, result.Split, info, result.Skipped, result.Seconds);
+        WriteMetrics(files.Metrics, result.Summary, result.Classes, result.Model, result.Dataset, result.Root, result.Split, info, result.Skipped, result.Seconds,
+            examples: (result.WorstImages, result.BestImages, result.MinFrameDistance));
         var report = EvalReport.Build(result.Model, $"{result.Dataset} ({result.Root})", result.Split, result.Classes, result.Summary, result.Worst, result.Skipped, result.Seconds, info.CommandLine,
             new EvalReportExtras(result.Best ?? [], result.Metrics.ConfusionMatrix(), result.Metrics.ImageScores(), result.MinFrameDistance));
         ModelCard.AddTo(report, result.Model).Save(files.Report);
@@ -110,14 +111,15 @@ public static class EvaluationOutput
         var classes = data?.Classes ?? ClassTable.Resolve(first.ClassesOption ?? first.Dataset);
         var summary = acc.Summarize(new MetricOptions { ExcludedClasses = first.Excluded });
         var skipped = runs.SelectMany(r => r.Skipped).ToList();
-        var (worst, best) = data is null ? ([], []) : ReloadExamples(acc, runs, data, worstImages, out note);
+        var (worst, best) = data is null ? ([], []) : ReloadExamples(acc, runs, data, worstImages, first.MinFrameDistance, out note);
         var files = EvaluationFiles.In(Path.GetFullPath(outDir));
         Directory.CreateDirectory(files.Directory);
         MetricsJson.SaveState(files.State, acc, state.ClassNames);
         var info = new EvaluationRunInfo(commandLine, null, first.Layout, first.ClassesOption);
-        WriteMetrics(files.Metrics, summary, classes, first.Model, first.Dataset, first.Root, first.Split, info, skipped, double.NaN, shardDirs.Count, missingShards);
+        WriteMetrics(files.Metrics, summary, classes, first.Model, first.Dataset, first.Root, first.Split, info, skipped, double.NaN, shardDirs.Count, missingShards,
+            (Math.Max(0, worstImages), Math.Max(0, worstImages), first.MinFrameDistance));
         var report = EvalReport.Build(first.Model, $"{first.Dataset} ({first.Root})", first.Split, classes, summary, worst, skipped, double.NaN, commandLine,
-            new EvalReportExtras(best, acc.ConfusionMatrix(), acc.ImageScores(), ExampleSelection.DefaultMinFrameDistance));
+            new EvalReportExtras(best, acc.ConfusionMatrix(), acc.ImageScores(), first.MinFrameDistance));
         ModelCard.AddTo(report, first.Model).Meta("merged from", string.Join(", ", runs.Select(r => r.Dir)));
         if (missingShards.Count > 0) report.Note($"Partial result: shards {string.Join(", ", missingShards)} are missing, so these figures cover only part of the split.");
         if (note is not null) report.Note(note);
@@ -126,7 +128,8 @@ public static class EvaluationOutput
     }
 
     private static void WriteMetrics(string path, MetricSummary summary, ClassTable classes, string model, string dataset, string root, string split,
-        EvaluationRunInfo info, IReadOnlyList<SkippedFile> skipped, double seconds, int shards = 1, IReadOnlyList<string>? missingShards = null)
+        EvaluationRunInfo info, IReadOnlyList<SkippedFile> skipped, double seconds, int shards = 1, IReadOnlyList<string>? missingShards = null,
+        (int Worst, int Best, int MinFrameDistance)? examples = null)
     {
         var node = JsonNode.Parse(MetricsJson.SummaryToJson(summary, classes.Names))!.AsObject();
         var head = new JsonObject
@@ -144,6 +147,8 @@ public static class EvaluationOutput
             ["commandLine"] = info.CommandLine,
             ["seconds"] = double.IsFinite(seconds) ? Math.Round(seconds, 3) : null,
             ["imagesPerSecond"] = double.IsFinite(seconds) && seconds > 0 ? Math.Round(summary.Images / seconds, 4) : null,
+            // The report's example images as asked for (--worst, --best, --min-frame-distance); "worstImages" below lists the worst images themselves.
+            ["examples"] = examples is var (worst, best, distance) ? new JsonObject { ["worst"] = worst, ["best"] = best, ["minFrameDistance"] = distance } : null,
         };
         foreach (var (k, v) in node.ToList())
         {
@@ -156,7 +161,8 @@ public static class EvaluationOutput
         SegLab.Engine.IO.AtomicFile.Write(path, bytes);
     }
 
-    private sealed record Run(string Dir, string Model, string Dataset, string Root, string Split, string Layout, string? ClassesOption, int[] Excluded, IReadOnlyList<SkippedFile> Skipped, string? Shard);
+    private sealed record Run(string Dir, string Model, string Dataset, string Root, string Split, string Layout, string? ClassesOption, int[] Excluded, IReadOnlyList<SkippedFile> Skipped, string? Shard,
+        int MinFrameDistance);
 
     /// <summary>The shards i/n that none of <paramref name="runs"/> covers; an error for runs of different n, a shard given twice, or a sharded run merged with an unsharded one.</summary>
     private static List<string> MissingShards(List<Run> runs)
@@ -193,7 +199,8 @@ public static class EvaluationOutput
             string S(string key) => (string?)m[key] ?? throw new InvalidDataException($"merge: {files.Metrics} has no '{key}'.");
             var skipped = (m["skipped"]?.AsArray() ?? []).Select(s => new SkippedFile((string)s!["id"]!, (string?)s["path"], (string)s["problem"]!)).ToList();
             var excluded = (m["excludedClasses"]?.AsArray() ?? []).Select(x => (int)x!).ToArray();
-            return new Run(dir, S("model"), S("dataset"), S("root"), S("split"), (string?)m["layout"] ?? "auto", (string?)m["classes"], excluded, skipped, (string?)m["shard"]);
+            return new Run(dir, S("model"), S("dataset"), S("root"), S("split"), (string?)m["layout"] ?? "auto", (string?)m["classes"], excluded, skipped, (string?)m["shard"],
+                (int?)m["examples"]?["minFrameDistance"] ?? ExampleSelection.DefaultMinFrameDistance);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {
@@ -205,7 +212,7 @@ public static class EvaluationOutput
     /// The worst and best images of the merged split, chosen (as one evaluation chooses them) among the images whose
     /// predictions the shards saved, and rebuilt from those predictions and the dataset.
     /// </summary>
-    private static (List<ImageExample> Worst, List<ImageExample> Best) ReloadExamples(MetricAccumulator acc, List<Run> runs, ISegmentationDataset data, int k, out string? note)
+    private static (List<ImageExample> Worst, List<ImageExample> Best) ReloadExamples(MetricAccumulator acc, List<Run> runs, ISegmentationDataset data, int k, int minFrameDistance, out string? note)
     {
         note = null;
         if (k <= 0) return ([], []);
@@ -219,7 +226,7 @@ public static class EvaluationOutput
         }
         var scores = acc.ImageScores();
         var candidates = scores.Where(s => saved.ContainsKey(s.Id) && index.ContainsKey(s.Id)).ToList();
-        var (worstScores, bestScores) = ExampleSelection.Choose(candidates, k, k);
+        var (worstScores, bestScores) = ExampleSelection.Choose(candidates, k, k, minFrameDistance);
         var missing = new List<string>();
         List<ImageExample> Load(IReadOnlyList<ImageScore> chosen)
         {

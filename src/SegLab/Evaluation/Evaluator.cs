@@ -77,6 +77,12 @@ public sealed record EvaluationResult(
 {
     /// <summary>Images evaluated per second.</summary>
     public double ImagesPerSecond => Seconds > 0 ? Summary.Images / Seconds : 0;
+
+    /// <summary>How many worst images were asked for (fewer are shown when the split is small or frames are too close).</summary>
+    public int WorstImages { get; init; }
+
+    /// <summary>How many best images were asked for.</summary>
+    public int BestImages { get; init; }
 }
 
 /// <summary>Evaluates a model on a dataset.</summary>
@@ -135,7 +141,7 @@ public static class Evaluator
         var worst = worstScores.Select(sc => Reload(data, pool, sc)).ToList();
         var best = bestScores.Select(sc => Reload(data, pool, sc)).ToList();
         return new EvaluationResult(model.Name, data.Name, data.Root, data.Split, classes, acc, summary, worst, skipped, sw.Elapsed.TotalSeconds,
-            best, options.MinFrameDistance);
+            best, options.MinFrameDistance) { WorstImages = Math.Max(0, options.WorstImages), BestImages = Math.Max(0, bestCount) };
     }
 
     // The image and label of a chosen example, loaded again (they were not kept), with the prediction that was.

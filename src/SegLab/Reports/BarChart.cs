@@ -74,7 +74,8 @@ public sealed class BarChart(string? title = null) : IReportElement
         double max = double.IsNaN(Max) ? AutoMax() : Max;
         if (!(max > Min)) throw new InvalidOperationException($"BarChart: axis [{Min}, {max}] is empty.");
         var axis = ChartAxis.Linear(Min, max, exact: true, integer: IntegerTicks);
-        double labelWidth = Math.Clamp(bars.Count == 0 ? 60 : bars.Max(b => ChartAxis.TextWidth(b.Category, FontSize)) + 10, 60, 220);
+        // TextWidth is an estimate; browsers' sans fonts run up to 15% wider, and a clipped category name is unreadable.
+        double labelWidth = Math.Clamp(bars.Count == 0 ? 60 : bars.Max(b => ChartAxis.TextWidth(b.Category, FontSize)) * 1.15 + 12, 60, 240);
         double valueWidth = ChartAxis.TextWidth(Markup.Num(-max * 10, ValueFormat), FontSize) + 8;
         double left = labelWidth, plot = Math.Max(80, Width - left - valueWidth - 6);
         double top = (string.IsNullOrEmpty(Title) ? 6 : 26) + (hasSecond ? 20 : 0);

@@ -123,7 +123,7 @@ public sealed class ConfusionMatrix : IReportElement
     public XElement Render() => Markup.El("figure", "chart", ToSvg(), Caption is null ? null : Markup.El("figcaption", null, Caption));
 
     private string Tooltip(int g, int p, double pct) =>
-        string.Create(CultureInfo.InvariantCulture, $"ground truth {names[g]}, predicted {names[p]}: {counts[g, p]:N0} pixels")
+        string.Create(CultureInfo.InvariantCulture, $"{RowLabel} {names[g]}, {ColumnLabel} {names[p]}: {counts[g, p]:N0} pixels")
         + (double.IsNaN(pct) ? " (no pixels of this class)" : string.Create(CultureInfo.InvariantCulture, $" = {pct:F2}% of {names[g]}"));
 
     // White to dark blue by share of the row; the diagonal (correct) in green tones so that errors stand out.

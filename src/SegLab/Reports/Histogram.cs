@@ -111,7 +111,16 @@ public sealed class Histogram(string? title = null) : IReportElement
             line.SetAttributeValue("stroke-dasharray", "6 4");
             line.SetAttributeValue("class", "marker");
             svg.Add(line);
-            if (MarkerLabel is not null) svg.Add(Svg.Text(Px(Marker) + (Px(Marker) > left + pw * 0.8 ? -5 : 5), top + 10, MarkerLabel, Px(Marker) > left + pw * 0.8 ? "end" : "start", fill: "#d55e00"));
+            if (MarkerLabel is not null)
+            {
+                var text = Svg.Text(Px(Marker) + (Px(Marker) > left + pw * 0.8 ? -5 : 5), top + 10, MarkerLabel, Px(Marker) > left + pw * 0.8 ? "end" : "start", fill: "#d55e00");
+                // A white halo: the label often lies over a bar (the mean sits where most images are).
+                text.SetAttributeValue("stroke", "#ffffff");
+                text.SetAttributeValue("stroke-width", "3");
+                text.SetAttributeValue("paint-order", "stroke");
+                text.SetAttributeValue("class", "marker-label");
+                svg.Add(text);
+            }
         }
         if (XLabel is not null) svg.Add(Svg.Text(left + pw / 2, Height - 8, XLabel, "middle"));
         var yl = Svg.Text(0, 0, YLabel, "middle");

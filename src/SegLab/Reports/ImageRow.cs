@@ -72,7 +72,8 @@ public sealed class ImageRow(string? title = null) : IReportElement
         string id = ZoomId(uri, caption, index);
         return Markup.El("figure", "zoom", new XAttribute("id", id),
             Markup.El("a", "open", new XAttribute("href", "#" + id), new XAttribute("title", "click to enlarge"), img),
-            Markup.El("a", "close", new XAttribute("href", "#_"), new XAttribute("title", "click to close"), Markup.El("span", null, "close")), cap);
+            Markup.El("a", "close", new XAttribute("href", "#_"), new XAttribute("title", "click to close"), Markup.El("span", null, "close"),
+                Title is null ? null : Markup.El("span", "zoomtitle", Title)), cap); // enlarged, the row's title says which image it is
     }
 
     // A stable anchor from the row title, the cell and the image itself (the same report renders the same ids).

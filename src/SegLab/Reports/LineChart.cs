@@ -3,7 +3,9 @@
 // and a legend. On a log axis, points at x = 0 (eps 0: the clean model) get a column of their own left of a break
 // mark. NaN points, x < 0 on a log axis, and points outside a fixed YMin/YMax are skipped: the line breaks there
 // instead of bridging them or drawing outside the plot. Each series gets its own marker shape and dash pattern
-// besides its colour, so that series lying on top of each other (mIoU and greedy mIoU) all stay visible.
+// besides its colour, so that series lying on top of each other (mIoU and greedy mIoU) all stay visible; markers that
+// would cover each other (points of several series within a few pixels) are set side by side, and a series that lies on
+// an earlier one at every point says so in the legend ("greedy mIoU (= mIoU)") and in the caption.
 // Why SegLab's own SVG and not ScottPlot 5.1.59: these charts are 100-200 lines each, inline in the page (no
 // separate files, no native Skia dependency), parse as XML, and tests read their points and ticks from the
 // markup; ScottPlot's SVG is a full drawing of fixed size whose elements carry no meaning to a test.
@@ -95,7 +97,9 @@ public sealed class LineChart(string? title = null) : IReportElement
     public XElement ToSvg()
     {
         var (xAxis, yAxis) = Axes();
-        double legendWidth = series.Count == 0 ? 0 : Math.Clamp(series.Max(s => ChartAxis.TextWidth(s.Name, FontSize)) + 36, 70, 220);
+        var on = Coincident();
+        string Legend(int s) => on[s] is int t ? $"{series[s].Name} (= {series[t].Name})" : series[s].Name;
+        double legendWidth = series.Count == 0 ? 0 : Math.Clamp(Enumerable.Range(0, series.Count).Max(s => ChartAxis.TextWidth(Legend(s), FontSize)) + 36, 70, 260);
         double yLabelWidth = yAxis.Ticks.Count == 0 ? 20 : yAxis.Ticks.Max(t => ChartAxis.TextWidth(t.Label, FontSize));
         double left = yLabelWidth + (YLabel is null ? 12 : 30), top = string.IsNullOrEmpty(Title) ? 12 : 32;
         double right = Width - legendWidth - 10, bottom = Height - (XLabel is null ? 26 : 44);
@@ -137,27 +141,67 @@ public sealed class LineChart(string? title = null) : IReportElement
             t.SetAttributeValue("transform", $"translate(13 {Markup.Coord(top + ph / 2)}) rotate(-90)");
             svg.Add(t);
         }
+        var drawn = series.Select(sr => Runs(sr.Points, AcceptsX, yAxis)).ToArray();
         for (int s = 0; s < series.Count; s++)
         {
-            var (name, points, colour) = series[s];
+            var (name, _, colour) = series[s];
             var group = new XElement("g", new XAttribute("class", $"series s{s}"));
-            foreach (var run in Runs(points, AcceptsX, yAxis))
+            if (on[s] is int t) group.SetAttributeValue("data-coincides", series[t].Name);
+            foreach (var run in drawn[s])
             {
                 if (run.Count > 1) group.Add(Dashed(Svg.Polyline(run.Select(p => (Px(p.X), Py(p.Y))), colour, "line"), s));
                 if (Markers || run.Count == 1)
-                    foreach (var p in run) group.Add(Svg.Marker(s, Px(p.X), Py(p.Y), colour, "pt"));
+                    foreach (var p in run) group.Add(Svg.Marker(s, Px(p.X) + MarkerShift(s, p, drawn, Py), Py(p.Y), colour, "pt"));
             }
             svg.Add(group);
             double ly = top + 6 + s * 18, lx = right + 14;
             svg.Add(Dashed(Svg.Line(lx, ly, lx + 18, ly, colour, 2), s));
             svg.Add(Svg.Marker(s, lx + 9, ly, colour, "legend-pt"));
-            svg.Add(Svg.Text(lx + 24, ly + 4, name, "start"));
+            svg.Add(Svg.Text(lx + 24, ly + 4, Legend(s), "start"));
         }
         return svg;
     }
 
     /// <inheritdoc/>
-    public XElement Render() => Markup.El("figure", "chart", ToSvg(), Caption is null ? null : Markup.El("figcaption", null, Caption));
+    public XElement Render()
+    {
+        var on = Coincident();
+        var notes = Enumerable.Range(0, series.Count).Where(s => on[s] is not null)
+            .Select(s => $"{series[s].Name} lies on {series[on[s]!.Value].Name} at every point (its markers are set beside).").ToList();
+        string? caption = Caption is null && notes.Count == 0 ? null : string.Join(" ", new[] { Caption }.Concat(notes).Where(c => !string.IsNullOrEmpty(c)));
+        return Markup.El("figure", "chart", ToSvg(), caption is null ? null : Markup.El("figcaption", null, caption));
+    }
+
+    /// <summary>
+    /// For each series, the first earlier series it lies on at every drawable point (same x, y within
+    /// <see cref="CoincidentY"/> of the y range), or null.
+    /// </summary>
+    public IReadOnlyList<int?> Coincident()
+    {
+        var (_, yAxis) = Axes();
+        var pts = series.Select(sr => sr.Points.Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y) && yAxis.Accepts(p.Y)).ToArray()).ToArray();
+        var result = new int?[series.Count];
+        for (int s = 1; s < series.Count; s++)
+            for (int t = 0; t < s && result[s] is null; t++)
+                if (pts[s].Length > 0 && pts[s].Length == pts[t].Length
+                    && pts[s].Zip(pts[t]).All(z => z.First.X == z.Second.X && Math.Abs(yAxis.Fraction(z.First.Y) - yAxis.Fraction(z.Second.Y)) <= CoincidentY))
+                    result[s] = t;
+        return result;
+    }
+
+    /// <summary>Share of the y range within which two points count as one to the eye (0.4% of the plot height: about a pixel).</summary>
+    public const double CoincidentY = 0.004;
+
+    // Markers of several series at one x whose y lie within a marker's size of each other are spread horizontally,
+    // in series order, MarkerGap pixels apart, centred on the true x.
+    private static double MarkerShift(int s, (double X, double Y) p, List<List<(double X, double Y)>>[] drawn, Func<double, double> py)
+    {
+        const double Overlap = 6, MarkerGap = 7;
+        var group = new List<int>();
+        for (int t = 0; t < drawn.Length; t++)
+            if (t == s || drawn[t].Any(run => run.Any(q => q.X == p.X && Math.Abs(py(q.Y) - py(p.Y)) < Overlap))) group.Add(t);
+        return group.Count < 2 ? 0 : (group.IndexOf(s) - (group.Count - 1) / 2.0) * MarkerGap;
+    }
 
     /// <summary>Dash pattern of series <paramref name="s"/>: solid, dashed, dotted, dash-dot, then again.</summary>
     private static XElement Dashed(XElement line, int s)

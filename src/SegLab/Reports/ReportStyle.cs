@@ -60,9 +60,10 @@ svg.chart { display: block; max-width: 100%; height: auto; font-family: system-u
 .imagerow figure.zoom a.open { display: block; cursor: zoom-in; }
 .imagerow figure.zoom a.close { display: none; }
 .imagerow figure.zoom:target img { position: fixed; left: 2vw; top: 3vh; width: 96vw; height: 88vh; max-width: none; object-fit: contain;
-  z-index: 20; border: 0; background: #14181f; box-shadow: 0 0 0 100vmax #14181fdd; }
+  z-index: 20; border: 0; background: #14181f; box-shadow: 0 0 0 100vmax #14181ff4; }
 .imagerow figure.zoom:target a.close { display: block; position: fixed; inset: 0; z-index: 21; cursor: zoom-out; }
 .imagerow figure.zoom:target a.close span { position: fixed; right: 2vw; top: 0.5vh; color: #ffffff; font-size: 14px; }
+.imagerow figure.zoom a.close span.zoomtitle { left: 2vw; right: auto; }
 .imagerow figure.zoom:target figcaption { position: fixed; left: 0; right: 0; bottom: 3vh; z-index: 22; color: #ffffff; font-size: 15px; }
 code.cmd { font: 13px/1.5 ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; white-space: normal; }
 code.cmd span.arg { white-space: pre; }

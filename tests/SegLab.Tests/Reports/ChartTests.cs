@@ -89,6 +89,36 @@ public class ChartTests
     }
 
     [Fact]
+    public void Coincident_series_keep_their_markers_side_by_side_and_say_so()
+    {
+        var chart = new LineChart { YMin = 0, YMax = 100 }
+            .Series("a", [(0.0, 50.0), (1.0, 30.0)]).Series("b", [(0.0, 50.0), (1.0, 30.0)]).Series("c", [(0.0, 90.0), (1.0, 80.0)]);
+        Assert.Equal(new int?[] { null, 0, null }, chart.Coincident());
+        var svg = chart.ToSvg();
+        Assert.Equal("a", (string?)ReportXml.Find(svg, "g", "s1").Single().Attribute("data-coincides"));
+        Assert.Null(ReportXml.Find(svg, "g", "s2").Single().Attribute("data-coincides"));
+        double[] X(string s) => ReportXml.Find(ReportXml.Find(svg, "g", s).Single(), "*", "pt").Select(CentreX).ToArray();
+        var (a, b, c) = (X("s0"), X("s1"), X("s2"));
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.True(b[i] - a[i] >= 6, $"markers of a and b at point {i} overlap: {a[i]} and {b[i]}");
+            Assert.Equal((a[i] + b[i]) / 2, c[i], 1); // c lies apart: not shifted, and the pair is centred on the true x
+        }
+        Assert.Contains("b (= a)", svg.Descendants("text").Select(t => t.Value));
+        Assert.Contains("b lies on a", chart.Render().Element("figcaption")!.Value, StringComparison.Ordinal);
+        // Series that only nearly meet are not called coincident.
+        Assert.Equal(new int?[] { null, null }, new LineChart { YMin = 0, YMax = 100 }.Series("a", [(0.0, 50.0), (1.0, 30.0)]).Series("b", [(0.0, 50.0), (1.0, 32.0)]).Coincident());
+    }
+
+    private static double CentreX(System.Xml.Linq.XElement marker) => marker.Name.LocalName switch
+    {
+        "circle" => ReportXml.Num(marker, "cx"),
+        "rect" => ReportXml.Num(marker, "x") + ReportXml.Num(marker, "width") / 2,
+        _ => ((string)marker.Attribute("points")!).Split(' ').Select(p => double.Parse(p.Split(',')[0], System.Globalization.CultureInfo.InvariantCulture)) is var xs
+            ? (xs.Min() + xs.Max()) / 2 : 0,
+    };
+
+    [Fact]
     public void Log_axis_skips_nonpositive_x_and_spaces_decades_evenly()
     {
         var chart = new LineChart { LogX = true, Markers = true }.Series("a", [(-1.0, 70.0), (0.001, 60.0), (0.01, 40.0), (0.1, 10.0)]);

@@ -76,6 +76,8 @@ public sealed class Issue24ReportTests
         string Src(string caption) => (string)figures.Single(f => f.Element("figcaption")!.Value == caption).Descendants("img").Single().Attribute("src")!;
         Assert.Equal(Src("ground truth"), Src("prediction")); // identical maps drawn by the same renderer
         Assert.All(figures, f => Assert.StartsWith("#zoom-", (string)f.Element("a")!.Attribute("href")!, StringComparison.Ordinal));
+        Assert.All(figures, f => Assert.Equal("#" + (string)f.Attribute("id")!, (string)f.Element("a")!.Attribute("href")!)); // a thumbnail opens its own figure
+        Assert.All(figures, f => Assert.StartsWith("0016E5_07959", ReportXml.Find(f, "span", "zoomtitle").Single().Value, StringComparison.Ordinal)); // enlarged, it says which image
         Assert.Single(ReportXml.Find(root, "svg", "confusion"));
         Assert.Single(ReportXml.Find(root, "svg", "histogram"));
         var args = ReportXml.Find(root, "span", "arg").Select(a => a.Value).ToList();
@@ -105,5 +107,13 @@ public sealed class Issue24ReportTests
         Assert.Equal(100, report.Eps[0].PerClassIoUClean![1], 9);
         Assert.True(report.Eps[0].PerClassIoUWorst![1] < 100);
         Assert.Contains("Per-class IoU over eps", html, StringComparison.Ordinal);
+
+        // Foreground columns only where classes are excluded (else they repeat mIoU and image mIoU).
+        string Headers(RobustnessReport rr) => string.Join("|", ReportXml.Parse(RobustnessHtml.Build(rr, names, [0, 0, 0, 255, 255, 255], -1, [], null).ToHtml())
+            .Descendants("th").Select(t => t.Value));
+        Assert.DoesNotContain("fg mIoU", Headers(report), StringComparison.Ordinal);
+        var excluded = RobustnessSummary.Build("m", protocol, LossLogits.Scored, [1 / 255.0], images, [0]);
+        Assert.Contains("fg mIoU (without a)", Headers(excluded), StringComparison.Ordinal);
+        Assert.Contains("fg image mIoU (without a)", Headers(excluded), StringComparison.Ordinal);
     }
 }

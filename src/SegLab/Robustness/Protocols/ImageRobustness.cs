@@ -18,7 +18,11 @@ public sealed record AttackOutcome(string Attack, ImageCounts Counts, double Los
 /// <summary>All attacks on one image at one radius.</summary>
 /// <param name="Eps">Radius.</param>
 /// <param name="Attacks">Outcome per attack, in protocol order.</param>
-public sealed record EpsOutcome(double Eps, IReadOnlyList<AttackOutcome> Attacks);
+/// <param name="CleanToWorst">
+/// What the clean-correct pixels become under the image's worst case at this radius (<see cref="Protocols.CleanToWorst"/>:
+/// row = class, column = worst-case prediction), or null in a state written before these counts were kept.
+/// </param>
+public sealed record EpsOutcome(double Eps, IReadOnlyList<AttackOutcome> Attacks, long[][]? CleanToWorst = null);
 
 /// <summary>A protocol's results on one image.</summary>
 /// <param name="Id">Image id.</param>

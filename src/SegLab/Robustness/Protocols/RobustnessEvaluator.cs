@@ -76,13 +76,15 @@ public sealed class RobustnessEvaluator
         var l2 = Model.Logits(rgb, 1, height, width);
         double diff = 0;
         for (int i = 0; i < l1.Length; i++) diff = Math.Max(diff, Math.Abs((double)l1[i] - l2[i]));
-        var clean = ImageCounts.Compute(Model.Predict(l1, 1, height * width), mapped, Model.NumClasses);
+        var cleanPrediction = Model.Predict(l1, 1, height * width);
+        var clean = ImageCounts.Compute(cleanPrediction, mapped, Model.NumClasses);
         var perEps = new List<EpsOutcome>();
         int index = 0, count = Eps.Count * _attacks.Count;
         foreach (double e in Eps)
         {
             float eps = (float)e;
             var outcomes = new List<AttackOutcome>();
+            var adversarial = new List<float[]>();
             foreach (var attack in _attacks)
             {
                 int current = index++;
@@ -92,9 +94,14 @@ public sealed class RobustnessEvaluator
                 var adv = r.Adversarial.Span;
                 outcomes.Add(new AttackOutcome(attack.Name, r.Counts[0], r.Loss[0], LinfBall.Norm(adv, rgb), LinfBall.Violations(adv, rgb, eps), r.Forwards, t.Elapsed.TotalSeconds,
                     KeepTraces ? r.Trace[0] : null));
-                onAdversarial?.Invoke(e, attack.Name, adv.ToArray());
+                adversarial.Add(adv.ToArray());
+                onAdversarial?.Invoke(e, attack.Name, adversarial[^1]);
             }
-            perEps.Add(new EpsOutcome(e, outcomes));
+            // The worst case as the summary chooses it (clean image first among the candidates), predicted once more
+            // for its clean-to-worst counts; the clean image itself when no attack lowered the score.
+            int chosen = WorstCase.Strongest([clean, .. outcomes.Select(o => o.Counts)], Protocol.Selection);
+            var worstPrediction = chosen == 0 ? cleanPrediction : Model.Predict(Model.Logits(adversarial[chosen - 1], 1, height, width), 1, height * width);
+            perEps.Add(new EpsOutcome(e, outcomes, CleanToWorst.Compute(cleanPrediction, worstPrediction, mapped, Model.NumClasses)));
         }
         return new ImageRobustness(id, height, width, clean, perEps, diff, Model.ZeroGradients - z0, Model.NonFiniteGradients - nf0, Model.Gradients - g0, clock.Elapsed.TotalSeconds);
     }

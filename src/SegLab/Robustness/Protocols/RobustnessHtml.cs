@@ -1,8 +1,9 @@
 // The HTML report of a robustness run (issue 6; SEA arXiv 2306.12941 and Halmosi et al. arXiv 2407.09150 as in
 // PAPERS.md A.4/A.6): the robustness curve over eps from the clean point at eps 0 (series told apart by marker and
-// dash as well as colour, integer eps ticks), per-class IoU at every eps (which classes fall first), per-attack tables and win counts, the size-bias analysis
-// (IoU and recall by object area, clean against attacked; image mIoU minus dataset mIoU), sanity checks, and
-// example images (clean, perturbation magnified, clean and adversarial predictions). Built on SegLab.Reports.
+// dash as well as colour, integer eps ticks), per-class IoU at every eps (which classes fall first), what clean-correct
+// pixels become under the worst case, per-attack tables and win counts, the size-bias analysis (IoU and recall by object
+// area, clean against attacked; image mIoU minus dataset mIoU), sanity checks, example images (clean, perturbation
+// magnified, clean and adversarial predictions) and each attack's mean loss per iteration. Built on SegLab.Reports.
 using System.Globalization;
 using SegLab.Reports;
 
@@ -49,7 +50,7 @@ public static class RobustnessHtml
         var curve = report.Section("Robustness over eps");
         curve.Paragraph("Percent. Worst case per image over the clean image and every attack; accuracy is the mean of per-image accuracies (SEA's robust accuracy); mIoU pools intersections and unions of the selected predictions; greedy mIoU is SEA's worst-case search.");
         var chart = new LineChart("Worst case over eps (eps 0 = clean)") { XLabel = "eps (x 1/255)", YLabel = "%", YMin = 0, YMax = 100, IntegerX = true,
-            Caption = "The point at eps 0 is the clean model. Lines that coincide (greedy mIoU on mIoU) stay visible by their markers and dashes." };
+            Caption = "The point at eps 0 is the clean model." };
         double[] xs = [0, .. r.Eps.Select(e => e.EpsValue * 255)];
         double[] Curve(Func<EpsSummary, double> worst, Func<EpsSummary, double> clean) => r.Eps.Count == 0 ? [] : [clean(r.Eps[0]), .. r.Eps.Select(worst)];
         if (r.Eps.Count > 0)
@@ -60,17 +61,7 @@ public static class RobustnessHtml
             if (r.Eps.All(e => e.GreedyWorstMIoU is not null)) chart.Series("greedy mIoU", xs, Curve(e => e.GreedyWorstMIoU!.Value, e => e.Clean.MIoU));
             curve.Add(chart);
         }
-        var overview = new ReportTable().Column("eps").Column("pixel acc (pooled)", "F2", true).Column("pixel acc (per image)", "F2", true)
-            .Column("mIoU", "F2", true).Column("greedy mIoU", "F2", true).Column("image mIoU", "F2", true).Column("fg mIoU", "F2", true).Column("fg image mIoU", "F2", true);
-        if (r.Eps.Count > 0)
-        {
-            var c = r.Eps[0].Clean;
-            overview.Row("clean", c.PixelAccuracy, c.ImagePixelAccuracy, c.MIoU, null, c.ImageMIoU, c.ForegroundMIoU, c.ForegroundImageMIoU);
-        }
-        foreach (var e in r.Eps)
-            overview.Row(e.Eps, e.WorstCase.PixelAccuracy, e.WorstCase.ImagePixelAccuracy, e.WorstCase.MIoU, e.GreedyWorstMIoU, e.WorstCase.ImageMIoU,
-                e.WorstCase.ForegroundMIoU, e.WorstCase.ForegroundImageMIoU);
-        curve.Add(overview);
+        curve.Add(Overview(r, classNames));
 
         if (r.Eps.Count > 0 && r.Eps[0].PerClassIoUClean is { } cleanIoU && r.Eps.All(e => e.PerClassIoUWorst is not null))
         {
@@ -86,6 +77,8 @@ public static class RobustnessHtml
                 t.Row([c < classNames.Count ? classNames[c] : $"class {c}", cleanIoU[c], .. r.Eps.Select(e => (object?)e.PerClassIoUWorst![c]), cleanIoU[c] - last[c]]);
             classes.Add(t);
         }
+
+        AddCleanToWorst(report, r, classNames);
 
         var perAttack = report.Section("Attacks");
         foreach (var e in r.Eps)
@@ -134,7 +127,7 @@ public static class RobustnessHtml
             }
         }
 
-        AddTraceNote(report, r);
+        AddTraces(report, r);
         var images = report.Section("Per image");
         var pt = new ReportTable("Chosen attack per image (first 300 rows)").Column("image").Column("eps").Column("chosen").Column("acc clean", "F2").Column("acc", "F2", true)
             .Column("mIoU clean", "F2").Column("mIoU", "F2", true);
@@ -143,8 +136,78 @@ public static class RobustnessHtml
         return report;
     }
 
-    // The loss per iteration is kept in trace.json by single-attack runs; the report does not draw it yet.
-    private static void AddTraceNote(HtmlReport report, RobustnessReport r) =>
-        report.Section("Loss per iteration").Note("Not drawn in this report: a single-attack run (`seglab attack --attack NAME`) writes every iterate's loss, " +
-            "pixel accuracy and image mIoU to trace.json beside this report; protocol runs do not record traces.");
+    // The worst case per radius; the foreground columns only where --exclude left classes out (else they repeat mIoU).
+    private static ReportTable Overview(RobustnessReport r, IReadOnlyList<string> classNames)
+    {
+        bool fg = r.ExcludedClasses.Count > 0;
+        string without = fg ? " (without " + string.Join(", ", r.ExcludedClasses.Select(c => c < classNames.Count ? classNames[c] : $"class {c}")) + ")" : "";
+        var t = new ReportTable().Column("eps").Column("pixel acc (pooled)", "F2", true).Column("pixel acc (per image)", "F2", true)
+            .Column("mIoU", "F2", true).Column("greedy mIoU", "F2", true).Column("image mIoU", "F2", true);
+        if (fg) t.Column("fg mIoU" + without, "F2", true).Column("fg image mIoU" + without, "F2", true);
+        object?[] Cells(string eps, MetricSet m, double? greedy) => fg
+            ? [eps, m.PixelAccuracy, m.ImagePixelAccuracy, m.MIoU, greedy, m.ImageMIoU, m.ForegroundMIoU, m.ForegroundImageMIoU]
+            : [eps, m.PixelAccuracy, m.ImagePixelAccuracy, m.MIoU, greedy, m.ImageMIoU];
+        if (r.Eps.Count > 0) t.Row(Cells("clean", r.Eps[0].Clean, null));
+        foreach (var e in r.Eps) t.Row(Cells(e.Eps, e.WorstCase, e.GreedyWorstMIoU));
+        return t;
+    }
+
+    // What the clean-correct pixels become under the worst case, per radius: a row-normalised matrix and the largest flips.
+    private static void AddCleanToWorst(HtmlReport report, RobustnessReport r, IReadOnlyList<string> classNames)
+    {
+        var s = report.Section("Clean versus adversarial");
+        if (r.Eps.Count == 0 || r.Eps.Any(e => e.CleanToWorst is null))
+        {
+            s.Note("Not recorded: this run's state predates the clean-to-adversarial counts; a new run (not --resume) records them.");
+            return;
+        }
+        s.Paragraph("What the pixels the model classifies correctly on the clean image become under the per-image worst case: row = class of a clean-correct pixel, " +
+            "column = prediction under attack, cell = percent of the row (every row sums to 100; hover for pixel counts). The diagonal is what survives the attack; " +
+            "an off-diagonal column that fills up is a class the attack pushes pixels into.");
+        var names = Enumerable.Range(0, r.Eps[0].CleanToWorst!.Length).Select(c => c < classNames.Count ? classNames[c] : $"class {c}").ToArray();
+        foreach (var e in r.Eps)
+        {
+            var counts = CleanToWorst.ToArray(e.CleanToWorst!);
+            var m = new ConfusionMatrix(names, counts, $"Clean-correct pixels under attack, eps {e.Eps} (% of each class)")
+            {
+                RowLabel = "class (clean-correct pixels)",
+                ColumnLabel = "prediction under attack",
+            };
+            s.Add(m);
+            var flips = new List<(int From, int To, double Pct)>();
+            for (int a = 0; a < names.Length; a++)
+                for (int b = 0; b < names.Length; b++)
+                    if (a != b && counts[a, b] > 0) flips.Add((a, b, m.RowPercent(a, b)));
+            var t = new ReportTable($"Largest flips at eps {e.Eps} (share of the class's clean-correct pixels)").Column("class").Column("becomes")
+                .Column("pixels", "N0").Column("% of clean-correct", "F2");
+            foreach (var (a, b, pct) in flips.OrderByDescending(f => f.Pct).Take(10)) t.Row(names[a], names[b], counts[a, b], pct);
+            if (t.RowCount > 0) s.Add(t);
+        }
+    }
+
+    // Each attack's mean loss per iteration, one small chart per attack (losses of different attacks have different
+    // scales), one line per eps; the per-image traces are in trace.json.
+    private static void AddTraces(HtmlReport report, RobustnessReport r)
+    {
+        var s = report.Section("Loss per iteration");
+        var names = r.Eps.Count == 0 ? [] : r.Eps[0].Attacks.Select(a => a.Attack).ToArray();
+        if (names.Length == 0 || r.Eps.Any(e => e.Attacks.Any(a => a.MeanTrace is not { Count: > 0 })))
+        {
+            s.Note("Not recorded: this run kept no per-iteration trace (a state written before traces were kept for every run).");
+            return;
+        }
+        s.Paragraph("The attack loss at each iteration, averaged over the images (each image's loss is its mean over all pixels, ignored pixels 0), one chart per attack " +
+            "with its own loss scale, one line per eps. A line that still climbs at the last iteration means more iterations would find a stronger attack; a flat one from " +
+            "the start, a saturated loss or masked gradients. Every image's trace, with accuracy and mIoU per iteration, is in trace.json beside this report.");
+        var charts = new List<IReportElement>();
+        for (int a = 0; a < names.Length; a++)
+        {
+            var chart = new LineChart(names[a]) { XLabel = "iteration", YLabel = "loss", IntegerX = true, Width = 360, Height = 230,
+                Markers = r.Eps.Max(e => e.Attacks[a].MeanTrace!.Count) <= 25 };
+            foreach (var e in r.Eps)
+                chart.Series($"eps {e.Eps}", e.Attacks[a].MeanTrace!.Select(p => ((double)p.Step, p.Loss)));
+            charts.Add(chart);
+        }
+        s.Add(new SideBySide([.. charts]));
+    }
 }

@@ -78,6 +78,10 @@ public static class RobustnessJson
                 if (counts.Valid < 0 || counts.Ignored < 0 || counts.Tp.Any(v => v < 0) || counts.Gt.Any(v => v < 0) || counts.Pred.Any(v => v < 0))
                     return $"image {img.Id} has negative counts";
             }
+            // Each row of the clean-to-worst counts holds exactly the clean-correct pixels of its class.
+            foreach (var m in img.PerEps.Select(e => e.CleanToWorst).OfType<long[][]>())
+                if (m.Length != k || m.Any(r => r.Length != k || r.Any(v => v < 0)) || Enumerable.Range(0, k).Any(c => m[c].Sum() != img.Clean.Tp[c]))
+                    return $"image {img.Id} has clean-to-worst counts that do not match its clean counts";
         }
         return null;
     }

@@ -49,7 +49,17 @@ public sealed record MetricSet(double PixelAccuracy, double ImagePixelAccuracy, 
 /// <param name="MaxLinfNorm">Largest perturbation norm, times 255.</param>
 /// <param name="SecondsPerImage">Mean wall time per image.</param>
 /// <param name="ForwardsPerImage">Mean forward passes per image.</param>
-public sealed record AttackSummary(string Attack, MetricSet Metrics, int Wins, int ImagesAboveClean, long BallViolations, double MaxLinfNorm, double SecondsPerImage, double ForwardsPerImage);
+/// <param name="MeanTrace">The attack's loss, accuracy and image mIoU at each iteration, averaged over images, or null where no trace was kept.</param>
+public sealed record AttackSummary(string Attack, MetricSet Metrics, int Wins, int ImagesAboveClean, long BallViolations, double MaxLinfNorm, double SecondsPerImage, double ForwardsPerImage,
+    IReadOnlyList<TracePoint>? MeanTrace = null);
+
+/// <summary>One iteration of an attack, averaged over the images that reached it.</summary>
+/// <param name="Step">Steps taken (0 = start point).</param>
+/// <param name="Loss">Mean attack loss (each image's mean over all pixels, ignored pixels 0).</param>
+/// <param name="PixelAccuracy">Mean pixel accuracy, percent.</param>
+/// <param name="ImageMIoU">Mean image mIoU, percent.</param>
+/// <param name="Images">Images averaged.</param>
+public sealed record TracePoint(int Step, double Loss, double PixelAccuracy, double ImageMIoU, int Images);
 
 /// <summary>Objects (image, class) in one area bin: IoU and recall clean and under the worst case, in percent.</summary>
 /// <param name="Range">Bin label (share of the image).</param>
@@ -72,8 +82,13 @@ public sealed record SizeBin(string Range, int Objects, double CleanIoU, double 
 /// <param name="SizeBiasGapWorst">Image mIoU minus dataset mIoU, worst case.</param>
 /// <param name="PerClassIoUClean">Dataset-wise IoU per class of the clean predictions (NaN where the union is empty), or null.</param>
 /// <param name="PerClassIoUWorst">Dataset-wise IoU per class of the per-image worst case, or null.</param>
+/// <param name="CleanToWorst">
+/// Pixels correct on the clean image, by class (row) and worst-case prediction (column), summed over images
+/// (<see cref="Protocols.CleanToWorst"/>), or null when the state holds none.
+/// </param>
 public sealed record EpsSummary(string Eps, double EpsValue, MetricSet Clean, MetricSet WorstCase, double? GreedyWorstMIoU, IReadOnlyList<AttackSummary> Attacks,
-    IReadOnlyList<SizeBin> SizeBias, double SizeBiasGapClean, double SizeBiasGapWorst, double[]? PerClassIoUClean = null, double[]? PerClassIoUWorst = null);
+    IReadOnlyList<SizeBin> SizeBias, double SizeBiasGapClean, double SizeBiasGapWorst, double[]? PerClassIoUClean = null, double[]? PerClassIoUWorst = null,
+    long[][]? CleanToWorst = null);
 
 /// <summary>The chosen attack of one image at one radius.</summary>
 /// <param name="Id">Image id.</param>
@@ -163,16 +178,29 @@ public static class RobustnessSummary
                 long v = outs.Sum(o => o.Violations);
                 violations += v;
                 attacks.Add(new AttackSummary(names[a], MetricSet.From(outs.Select(o => o.Counts).ToArray(), background), chosen.Count(c => c == a + 1), above, v,
-                    outs.Length == 0 ? 0 : outs.Max(o => o.LinfNorm) * 255, outs.Length == 0 ? 0 : outs.Average(o => o.Seconds), outs.Length == 0 ? 0 : outs.Average(o => (double)o.Forwards)));
+                    outs.Length == 0 ? 0 : outs.Max(o => o.LinfNorm) * 255, outs.Length == 0 ? 0 : outs.Average(o => o.Seconds), outs.Length == 0 ? 0 : outs.Average(o => (double)o.Forwards),
+                    MeanTrace(outs)));
             }
             double? greedy = protocol.Greedy && images.Count > 0 ? 100 * WorstCase.GreedyMeanIoU(perImage).MeanIoU : null;
             var worstMetrics = MetricSet.From(worst, background);
             summaries.Add(new EpsSummary(epsText, e, cleanMetrics, worstMetrics, greedy, attacks, SizeBias(clean, worst),
-                cleanMetrics.ImageMIoU - cleanMetrics.MIoU, worstMetrics.ImageMIoU - worstMetrics.MIoU, PerClassIoU(clean), PerClassIoU(worst)));
+                cleanMetrics.ImageMIoU - cleanMetrics.MIoU, worstMetrics.ImageMIoU - worstMetrics.MIoU, PerClassIoU(clean), PerClassIoU(worst),
+                images.Count == 0 ? null : CleanToWorst.Sum(images.Select(i => i.At(e).CleanToWorst))));
         }
         var sanity = Sanity(images, violations, runsAbove, worstAbove);
         return new RobustnessReport(model, protocol.Name, protocol.Description, protocol.Selection.ToString(), lossLogits.ToString(), images.Count,
             summaries, choices, sanity, images.Sum(i => i.Seconds)) { ExcludedClasses = [.. background] };
+    }
+
+    /// <summary>An attack's trace averaged over images step by step, or null when an image has no trace.</summary>
+    /// <param name="outcomes">The attack's outcome on each image at one radius.</param>
+    public static IReadOnlyList<TracePoint>? MeanTrace(IReadOnlyList<AttackOutcome> outcomes)
+    {
+        ArgumentNullException.ThrowIfNull(outcomes);
+        if (outcomes.Count == 0 || outcomes.Any(o => o.Trace is null)) return null;
+        return outcomes.SelectMany(o => o.Trace!).GroupBy(t => t.Step).OrderBy(g => g.Key)
+            .Select(g => new TracePoint(g.Key, g.Average(t => t.Loss), 100 * g.Average(t => t.Accuracy), 100 * MetricSet.Mean(g.Select(t => t.MeanIoU)), g.Count()))
+            .ToList();
     }
 
     /// <summary>Dataset-wise IoU per class in percent (summed intersections over summed unions; NaN where the union is 0).</summary>
