@@ -60,6 +60,8 @@ internal static class BenchCommand
                 io.Console.MarkupLine(Markup.Escape($"identical decodes (size, channels, every sample): {result.Identical} of {result.Compared} files decoded by both."));
             return 0;
         });
+        return cmd;
+    }
 
     private static Command Model(CliIO io)
     {
