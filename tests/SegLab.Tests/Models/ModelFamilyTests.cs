@@ -11,12 +11,13 @@ namespace SegLab.Tests.Models;
 
 public class ModelFamilyTests
 {
-    public static TheoryData<string> Families => new() { "unet", "deeplabv3", "cgnet", "espnet" };
+    public static TheoryData<string> Families => new() { "unet", "deeplabv3", "deeplabv3-resnet", "cgnet", "espnet" };
 
     private static (Module Net, IReadOnlyList<string> Stages, int Classes) Build(string family) => family switch
     {
         "unet" => (new UNet(5, [8, 16, 32], rng: new Rng(1)) is var u ? (u, u.StageNames, 5) : default),
         "deeplabv3" => (new DeepLabV3(5, baseWidth: 8, outputStride: 8, asppChannels: 16, rng: new Rng(2)), DeepLabV3.StageNames, 5),
+        "deeplabv3-resnet" => (new DeepLabV3(5, new ResNet([1, 1, 1, 2], 8, baseWidth: 8, rng: new Rng(5)), asppChannels: 16, rng: new Rng(6)), DeepLabV3.StageNames, 5),
         "cgnet" => (new CGNet(4, m: 2, n: 2, rng: new Rng(3)), CGNet.StageNames, 4),
         _ => (new ESPNet(6, p: 1, q: 1, rng: new Rng(4)), ESPNet.StageNames, 6), // ESP blocks split channels by 5: fewer than 5 classes leaves empty branches
     };
