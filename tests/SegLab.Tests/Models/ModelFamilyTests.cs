@@ -123,7 +123,10 @@ public class ModelFamilyTests
     [Fact]
     public void The_model_table_knows_its_models_and_names_the_unknown()
     {
-        Assert.Equal(["cgnet-camvid", "espnet-camvid", "espnetv2-voc", "espnetv2-s0.5-voc"], ModelTable.All.Select(m => m.Name));
+        Assert.Equal(["cgnet-camvid", "espnet-camvid", "espnetv2-voc", "espnetv2-s0.5-voc", "resnet18-imagenet", "deeplabv3-resnet18"], ModelTable.All.Select(m => m.Name));
+        Assert.Contains("encoder", Assert.Throws<ArgumentException>(() => ModelTable.Load("resnet18-imagenet")).Message, StringComparison.Ordinal);
+        var dl = (DeepLabV3)ModelTable.Get("deeplabv3-resnet18").Create();
+        Assert.Equal(ModelTable.Get("resnet18-imagenet").Create().StateDict().Keys.Select(k => "encoder." + k), dl.StateDict().Keys.Where(k => k.StartsWith("encoder.", StringComparison.Ordinal)));
         var e = Assert.Throws<ArgumentException>(() => ModelTable.Get("segformer"));
         Assert.Contains("cgnet-camvid", e.Message, StringComparison.Ordinal);
         var cg = (CGNet)ModelTable.Get("cgnet-camvid").Create();
