@@ -19,7 +19,7 @@ internal static class TrainCommand
         var set = new Option<string[]>("--set") { Description = "Override a config key, e.g. --set schedule.lr=0.01 (repeatable).", AllowMultipleArgumentsPerToken = false };
         var init = new Option<string?>("--init") { Description = "Fine-tune a model-table entry from its pretrained weights, or FILE.onnx with its card (sets model.init), e.g. cgnet-camvid." };
         var cmd = new Command("train", "Train or fine-tune a segmentation model (optionally with Contextrast). A config has the sections seed, threads, "
-            + "model (family unet|deeplabv3, widths, base_width, output_stride, init, weights), data (dir, splits, crop, scale, batch, ...), schedule "
+            + "model (family unet|deeplabv3|deeplabv3-resnet18, pretrained none|imagenet, widths, base_width, output_stride, init, weights), data (dir, splits, crop, scale, batch, ...), schedule "
             + "(optimizer, lr, policy, epochs or iterations, validate_every, checkpoint_every, ...), loss and contextrast; `--print-config` prints every key "
             + "with its default, and configs/ holds examples (camvid-unet, camvid-deeplabv3, camvid-finetune-cgnet, camvid-contextrast). Paths in a config "
             + "file are relative to that file.") { config, output, resume, print, set, init };

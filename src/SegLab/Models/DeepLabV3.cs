@@ -1,6 +1,7 @@
 // DeepLabV3-style network (Chen, Papandreou, Schroff, Adam; arXiv 1706.05587): a ResNet-18-style encoder
 // (He et al. 2016) whose last stages trade stride for dilation (output stride 8 or 16), an ASPP head with
-// image pooling, and bilinear upsampling to the input size. Width is configurable for CPU training.
+// image pooling, and bilinear upsampling to the input size. Width is configurable for CPU training; or on the
+// torchvision-layout ResNet of ResNet.cs, from ImageNet weights (deeplabv3-resnet18).
 using SegLab.Engine;
 using SegLab.Engine.Nn;
 
@@ -16,18 +17,54 @@ public sealed class DeepLabV3 : Module
     /// <param name="asppChannels">Channels of each ASPP branch and of the head.</param>
     /// <param name="rng">Initialisation generator.</param>
     public DeepLabV3(int classes, int baseWidth = 64, int outputStride = 16, int asppChannels = 256, Rng? rng = null)
+        : this(classes, new ResNetEncoder(baseWidth, CheckStride(outputStride), rng), 8 * baseWidth, outputStride, asppChannels, rng)
     {
-        if (outputStride is not (8 or 16)) throw new ArgumentException($"DeepLabV3: output stride must be 8 or 16, got {outputStride}.");
-        Encoder = RegisterModule("encoder", new ResNetEncoder(baseWidth, outputStride, rng));
+    }
+
+    /// <summary>Builds the network on a torchvision-layout <see cref="ResNet"/> (whose weights it keeps).</summary>
+    /// <param name="classes">Output classes.</param>
+    /// <param name="encoder">The encoder, built at output stride 8 or 16.</param>
+    /// <param name="asppChannels">Channels of each ASPP branch and of the head.</param>
+    /// <param name="rng">Initialisation generator of the ASPP and the head.</param>
+    public DeepLabV3(int classes, ResNet encoder, int asppChannels = 256, Rng? rng = null)
+        : this(classes, encoder ?? throw new ArgumentNullException(nameof(encoder)), encoder.Channels, CheckStride(encoder.OutputStride), asppChannels, rng)
+    {
+    }
+
+    private DeepLabV3(int classes, Module encoder, int encoderChannels, int outputStride, int asppChannels, Rng? rng)
+    {
+        Encoder = RegisterModule("encoder", encoder);
         int[] rates = outputStride == 16 ? [6, 12, 18] : [12, 24, 36];
-        Aspp = RegisterModule("aspp", new Aspp(8 * baseWidth, asppChannels, rates, rng));
+        Aspp = RegisterModule("aspp", new Aspp(encoderChannels, asppChannels, rates, rng));
         Head = RegisterModule("head", new Sequential(
             new Conv2d(asppChannels, asppChannels, 3, 1, 1, bias: false, rng: rng), new BatchNorm2d(asppChannels), Activation.ReLU(),
             new Conv2d(asppChannels, classes, 1, rng: rng)));
     }
 
-    /// <summary>The encoder; stages are "encoder.layer1" ... "encoder.layer4".</summary>
-    public ResNetEncoder Encoder { get; }
+    /// <summary>
+    /// DeepLabV3 on the CNTK ImageNet ResNet18's layout (<see cref="ResNetImageNet.Blocks"/>): fresh weights, or the
+    /// encoder's replaced by the ImageNet ones. The generator draws the same encoder, ASPP and head either way, so
+    /// the two start from the same ASPP and head.
+    /// </summary>
+    /// <param name="classes">Output classes.</param>
+    /// <param name="outputStride">8 or 16.</param>
+    /// <param name="imagenet">Load the ImageNet encoder weights (from the restored NuGet package).</param>
+    /// <param name="asppChannels">Channels of each ASPP branch and of the head.</param>
+    /// <param name="rng">Initialisation generator.</param>
+    public static DeepLabV3 ResNet18(int classes, int outputStride, bool imagenet, int asppChannels = 256, Rng? rng = null)
+    {
+        var encoder = new ResNet([.. ResNetImageNet.Blocks], CheckStride(outputStride), 64, rng);
+        var net = new DeepLabV3(classes, encoder, asppChannels, rng);
+        if (imagenet) ResNetImageNet.LoadInto(encoder);
+        return net;
+    }
+
+    private static int CheckStride(int outputStride) => outputStride is 8 or 16
+        ? outputStride
+        : throw new ArgumentException($"DeepLabV3: output stride must be 8 or 16, got {outputStride}.");
+
+    /// <summary>The encoder (<see cref="ResNetEncoder"/> or <see cref="ResNet"/>); stages are "encoder.layer1" ... "encoder.layer4".</summary>
+    public Module Encoder { get; }
 
     /// <summary>Atrous spatial pyramid pooling.</summary>
     public Aspp Aspp { get; }

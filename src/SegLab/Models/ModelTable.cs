@@ -1,5 +1,5 @@
-// The model table: names users type (cgnet-camvid, espnet-camvid, espnetv2-voc) mapped to constructors, weights and
-// preprocessing. One explicit table, no registry magic (segmentation_models_pytorch's shape).
+// The model table: names users type (cgnet-camvid, espnet-camvid, espnetv2-voc, resnet18-imagenet,
+// deeplabv3-resnet18) mapped to constructors, weights and preprocessing. One explicit table, no registry magic (segmentation_models_pytorch's shape).
 using SegLab.Data;
 using SegLab.Engine.Nn;
 using SegLab.Engine.Serialization;
@@ -65,7 +65,28 @@ public static class ModelTable
                 "PASCAL VOC 2012 segmentation by EdgeNets (its README names the training images), at 256x256", "39.82 mIoU on VOC 2012 val at 256x256 (EdgeNets)",
                 "52.15 mIoU on the 14 VOC samples of ../shared (not the val set: docs/experiments/espnetv2-voc.md)"),
         },
+        new("resnet18-imagenet", "ImageNet ResNet18 encoder (CNTK layout, blocks 2-2-2-3), features at strides 4, 8, 16, 32; no segmentation head",
+            () => new ResNet([.. ResNetImageNet.Blocks]), ResNetImageNet.Preprocessing,
+            0, 512, "imagenet", null)
+        {
+            Card = new(ResNet18Source, "MIT (.NET Foundation)",
+                "ImageNet (ILSVRC 2012 classification), by CNTK, as ML.NET describes its DNN featurizers; the package ships no training record",
+                "no accuracy is published with the package (it ships the network up to global pooling, without the classifier)",
+                "pooled features equal ONNX Runtime's on ResNet18.onnx to 1e-4 relative at 224x224 (ResNetTests); an encoder: use it through deeplabv3-resnet18 or ResNetImageNet.Load",
+                "the mean is the channel average of CNTK's 224x224 mean image (which varies by up to 12.7 around it); the CNTK ResNet18 has three blocks in layer4, so torchvision's resnet18 weights do not fit it"),
+        },
+        new("deeplabv3-resnet18", "DeepLabV3 (output stride 16, ASPP 64) on resnet18-imagenet, CamVid 11 classes; train it (configs/camvid-deeplabv3-resnet18-*.yaml)",
+            () => DeepLabV3.ResNet18(11, 16, imagenet: false, asppChannels: 64), ResNetImageNet.Preprocessing,
+            11, 11, "camvid", null)
+        {
+            Card = new(ResNet18Source + " as the encoder; ASPP and head as SegLab's DeepLabV3 (Chen et al., arXiv 1706.05587)", "MIT (.NET Foundation) for the encoder weights",
+                "encoder: ImageNet (ILSVRC 2012) by CNTK; ASPP and head: untrained until seglab train (model.family: deeplabv3-resnet18, model.pretrained: imagenet)",
+                "none for this network (DeepLabV3 reports ResNet-101 on VOC and Cityscapes)",
+                "CamVid val, reduced resolution, ImageNet encoder against random: docs/experiments/pretrained.md"),
+        },
     ];
+
+    private const string ResNet18Source = "NuGet Microsoft.ML.DnnImageFeaturizer.ResNet18 0.24.0, tools/DnnImageModels/ResNet18Onnx/ResNet18.onnx (a CNTK 2.6 export), converted by graph structure (ResNetImageNet)";
 
     /// <summary>The entry named <paramref name="name"/>, or null (a run folder, a file, an unknown name).</summary>
     /// <param name="name">Model name.</param>
@@ -122,6 +143,8 @@ public static class ModelTable
     public static SegmentationModel Load(string name, string? weightsPath = null)
     {
         var spec = Get(name);
+        if (spec.NumClasses == 0)
+            throw new ArgumentException($"Model '{name}' is an encoder without a segmentation head: train deeplabv3-resnet18 from it (model.family: deeplabv3-resnet18, model.pretrained: imagenet).");
         var path = weightsPath ?? PretrainedWeights(spec);
         var network = spec.Create();
         var file = SafeTensors.Load(path);

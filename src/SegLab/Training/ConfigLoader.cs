@@ -225,7 +225,7 @@ public static class ConfigLoader
     }
 
     // The architecture keys say nothing when model.init names a table model (its architecture is that model's).
-    private static readonly HashSet<string> ArchitectureKeys = ["Family", "Widths", "BaseWidth", "OutputStride", "AsppChannels"];
+    private static readonly HashSet<string> ArchitectureKeys = ["Family", "Widths", "BaseWidth", "OutputStride", "AsppChannels", "Pretrained"];
 
     private static void Emit(StringBuilder sb, object obj, int indent)
     {

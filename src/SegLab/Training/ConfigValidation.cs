@@ -11,7 +11,9 @@ public static class ConfigValidation
     {
         ArgumentNullException.ThrowIfNull(c);
         Check(c.Threads >= 0, "threads", "must be 0 (automatic) or positive");
-        Check(c.Model.Family is "unet" or "deeplabv3", "model.family", $"must be unet or deeplabv3, got '{c.Model.Family}'");
+        Check(c.Model.Family is "unet" or "deeplabv3" or "deeplabv3-resnet18", "model.family", $"must be unet, deeplabv3 or deeplabv3-resnet18, got '{c.Model.Family}'");
+        Check(c.Model.Pretrained is "none" or "imagenet", "model.pretrained", $"must be none or imagenet, got '{c.Model.Pretrained}'");
+        Check(c.Model.Pretrained == "none" || c.Model.Family == "deeplabv3-resnet18", "model.pretrained", "imagenet weights exist for family deeplabv3-resnet18 only");
         Check(c.Model.Classes >= 0, "model.classes", "must be 0 (the dataset's) or positive");
         Check(c.Model.Widths.Length >= 2 && c.Model.Widths.All(w => w > 0), "model.widths", "needs at least two positive widths");
         Check(c.Model.BaseWidth > 0 && c.Model.AsppChannels > 0, "model.base_width", "base_width and aspp_channels must be positive");

@@ -1,5 +1,5 @@
 // Builds the network a TrainConfig names: a fresh UNet (Ronneberger et al. 2015) or DeepLabV3-style model with
-// ImageNet input normalisation, or a model-table entry (cgnet-camvid) from its pretrained weights for fine-tuning,
+// ImageNet input normalisation, DeepLabV3 on the ImageNet ResNet18 (random or ImageNet encoder), or a model-table entry (cgnet-camvid) from its pretrained weights for fine-tuning,
 // optionally overwritten by a weights file; and the encoder stages Contextrast attaches its heads to.
 using SegLab.Engine;
 using SegLab.Engine.Serialization;
@@ -32,9 +32,13 @@ public static class ModelFactory
             {
                 "unet" => new UNet(k, config.Widths, rng: rng),
                 "deeplabv3" => new DeepLabV3(k, config.BaseWidth, config.OutputStride, config.AsppChannels, rng),
-                _ => throw new ArgumentException($"model.family: unknown family '{config.Family}' (unet, deeplabv3)."),
+                "deeplabv3-resnet18" => DeepLabV3.ResNet18(k, config.OutputStride, config.Pretrained == "imagenet", config.AsppChannels, rng),
+                _ => throw new ArgumentException($"model.family: unknown family '{config.Family}' (unet, deeplabv3, deeplabv3-resnet18)."),
             };
-            model = new SegmentationModel($"{config.Family}-{k}", net, Preprocessing.ImageNet, k);
+            // deeplabv3-resnet18 takes the ImageNet ResNet18's input convention with or without its weights, so
+            // that a pretrained and a random run differ in the weights only.
+            var pre = config.Family == "deeplabv3-resnet18" ? ResNetImageNet.Preprocessing : Preprocessing.ImageNet;
+            model = new SegmentationModel($"{config.Family}-{k}", net, pre, k);
         }
         if (config.Weights is { } path)
             model.Network.LoadStateDict(SafeTensors.Load(path).ToStateDict(), strict: true, source: path);

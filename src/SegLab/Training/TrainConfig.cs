@@ -56,7 +56,10 @@ public sealed record TrainConfig
 /// <summary>Which network to train.</summary>
 public sealed record ModelConfig
 {
-    /// <summary>unet or deeplabv3 (fresh weights); ignored when <see cref="Init"/> names a model-table entry.</summary>
+    /// <summary>
+    /// unet, deeplabv3 (fresh weights) or deeplabv3-resnet18 (DeepLabV3 on the ImageNet ResNet18's layout, from the
+    /// weights <see cref="Pretrained"/> names); ignored when <see cref="Init"/> names a model-table entry.
+    /// </summary>
     public string Family { get; init; } = "unet";
 
     /// <summary>Output classes (0: the dataset's class count).</summary>
@@ -65,7 +68,10 @@ public sealed record ModelConfig
     /// <summary>UNet channels per level, shallow to deep.</summary>
     public int[] Widths { get; init; } = [16, 32, 64, 128];
 
-    /// <summary>DeepLabV3: channels of the first ResNet stage.</summary>
+    /// <summary>deeplabv3-resnet18: encoder weights, none (random) or imagenet (resnet18-imagenet).</summary>
+    public string Pretrained { get; init; } = "none";
+
+    /// <summary>DeepLabV3: channels of the first ResNet stage (deeplabv3-resnet18: always 64).</summary>
     public int BaseWidth { get; init; } = 16;
 
     /// <summary>DeepLabV3: output stride (8 or 16).</summary>

@@ -11,12 +11,13 @@ namespace SegLab.Tests.Models;
 
 public class ModelFamilyTests
 {
-    public static TheoryData<string> Families => new() { "unet", "deeplabv3", "cgnet", "espnet" };
+    public static TheoryData<string> Families => new() { "unet", "deeplabv3", "deeplabv3-resnet", "cgnet", "espnet" };
 
     private static (Module Net, IReadOnlyList<string> Stages, int Classes) Build(string family) => family switch
     {
         "unet" => (new UNet(5, [8, 16, 32], rng: new Rng(1)) is var u ? (u, u.StageNames, 5) : default),
         "deeplabv3" => (new DeepLabV3(5, baseWidth: 8, outputStride: 8, asppChannels: 16, rng: new Rng(2)), DeepLabV3.StageNames, 5),
+        "deeplabv3-resnet" => (new DeepLabV3(5, new ResNet([1, 1, 1, 2], 8, baseWidth: 8, rng: new Rng(5)), asppChannels: 16, rng: new Rng(6)), DeepLabV3.StageNames, 5),
         "cgnet" => (new CGNet(4, m: 2, n: 2, rng: new Rng(3)), CGNet.StageNames, 4),
         _ => (new ESPNet(6, p: 1, q: 1, rng: new Rng(4)), ESPNet.StageNames, 6), // ESP blocks split channels by 5: fewer than 5 classes leaves empty branches
     };
@@ -122,7 +123,10 @@ public class ModelFamilyTests
     [Fact]
     public void The_model_table_knows_its_models_and_names_the_unknown()
     {
-        Assert.Equal(["cgnet-camvid", "espnet-camvid", "espnetv2-voc", "espnetv2-s0.5-voc"], ModelTable.All.Select(m => m.Name));
+        Assert.Equal(["cgnet-camvid", "espnet-camvid", "espnetv2-voc", "espnetv2-s0.5-voc", "resnet18-imagenet", "deeplabv3-resnet18"], ModelTable.All.Select(m => m.Name));
+        Assert.Contains("encoder", Assert.Throws<ArgumentException>(() => ModelTable.Load("resnet18-imagenet")).Message, StringComparison.Ordinal);
+        var dl = (DeepLabV3)ModelTable.Get("deeplabv3-resnet18").Create();
+        Assert.Equal(ModelTable.Get("resnet18-imagenet").Create().StateDict().Keys.Select(k => "encoder." + k), dl.StateDict().Keys.Where(k => k.StartsWith("encoder.", StringComparison.Ordinal)));
         var e = Assert.Throws<ArgumentException>(() => ModelTable.Get("segformer"));
         Assert.Contains("cgnet-camvid", e.Message, StringComparison.Ordinal);
         var cg = (CGNet)ModelTable.Get("cgnet-camvid").Create();
