@@ -13,6 +13,39 @@ public static class TrainSummary
     /// <summary>Name of the file in the run folder.</summary>
     public const string FileName = "summary.json";
 
+    /// <summary>The run's model card (Markdown) in the run folder.</summary>
+    public const string ModelCardFile = "model-card.md";
+
+    /// <summary>Writes model-card.md atomically: what the network is, how it started and trained, its validation, the attack's cost.</summary>
+    /// <param name="path">Target file.</param>
+    /// <param name="config">The run's configuration.</param>
+    /// <param name="state">The final checkpoint state.</param>
+    public static void WriteModelCard(string path, TrainConfig config, CheckpointState state)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(state);
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var sb = new System.Text.StringBuilder();
+        string run = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(path))) ?? "run";
+        sb.Append(inv, $"# Model card: {run}\n\n");
+        sb.Append(inv, $"- model: {config.Model.Init ?? config.Model.Family}\n");
+        sb.Append(inv, $"- initialisation: {Initialisation(config)}\n");
+        sb.Append(inv, $"- training: {Training(config)}\n");
+        sb.Append(inv, $"- data: {config.Data.Dir} (train split {config.Data.TrainSplit}), crop {config.Data.Crop[0]}x{config.Data.Crop[1]}, batch {config.Data.Batch}x{config.Schedule.Accumulation}\n");
+        sb.Append(inv, $"- schedule: {state.Step} steps, {ConfigLoader.KeyOf(config.Schedule.Optimizer.ToString())} lr {config.Schedule.Lr:G4} {ConfigLoader.KeyOf(config.Schedule.Policy.ToString())}, seed {config.Seed}\n");
+        if (state.Validations.Length > 0)
+        {
+            var best = state.Validations.FirstOrDefault(v => (long)v[0] == state.BestStep) ?? state.Validations[^1];
+            sb.Append(inv, $"- best validation (split {config.Data.ValSplit}, step {(long)best[0]}): mIoU {best[1]:F2}, image mIoU {best[2]:F2}, pixel accuracy {best[3]:F2}\n");
+        }
+        int epochs = state.EpochStepSeconds.Length;
+        if (epochs > 0)
+            sb.Append(inv, $"- seconds per epoch: {state.EpochAttackSeconds.Sum() / epochs:F1} in the attack, {state.EpochStepSeconds.Sum() / epochs:F1} in the training step\n");
+        sb.Append("- robustness: not measured by training; `seglab attack --model RUNFOLDER --protocol sea|halmosi --eps ...` measures it (docs/experiments/adversarial-training.md)\n");
+        sb.Append("- the full configuration: config.yaml; figures: summary.json\n");
+        SegLab.Engine.IO.AtomicFile.Write(path, System.Text.Encoding.UTF8.GetBytes(sb.ToString()));
+    }
+
     /// <summary>Writes the summary atomically.</summary>
     /// <param name="path">Target file.</param>
     /// <param name="result">The run's result.</param>

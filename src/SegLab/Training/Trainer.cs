@@ -203,7 +203,11 @@ public sealed class Trainer
         var result = new TrainResult(_state.Step, _state.Step >= TotalSteps, lastLoss, _state.BestMIoU, _state.BestStep, clock.Elapsed.TotalSeconds,
             trainSeconds / Math.Max(1e-9, epochs), Process.GetCurrentProcess().PeakWorkingSet64, _dir, EpochsTrained: epochs,
             AttackSecondsPerEpoch: attackSeconds / Math.Max(1e-9, epochs));
-        if (result.Completed) TrainSummary.Write(Path.Combine(_dir, TrainSummary.FileName), result, _state, Parallelism.Threads, _cfg);
+        if (result.Completed)
+        {
+            TrainSummary.Write(Path.Combine(_dir, TrainSummary.FileName), result, _state, Parallelism.Threads, _cfg);
+            TrainSummary.WriteModelCard(Path.Combine(_dir, TrainSummary.ModelCardFile), _cfg, _state);
+        }
         return result;
     }
 

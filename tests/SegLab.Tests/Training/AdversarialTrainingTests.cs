@@ -61,6 +61,11 @@ public sealed class AdversarialTrainingTests : IDisposable
         Assert.False(loaded.Network.Training);
         Assert.Equal(Weights(Dir("half")), loaded.Network.StateDict().OrderBy(kv => kv.Key, StringComparer.Ordinal).SelectMany(kv => kv.Value.ToArray()).ToArray());
         Assert.Contains("adversarial:\n  enabled: true\n", File.ReadAllText(Path.Combine(Dir("half"), "config.yaml")), StringComparison.Ordinal);
+        string card = File.ReadAllText(Path.Combine(Dir("half"), TrainSummary.ModelCardFile));
+        Assert.Contains("- training: PGD-AT: 2-step PGD-CE at eps 8/255", card, StringComparison.Ordinal);
+        Assert.Contains("50% adversarial samples per batch", card, StringComparison.Ordinal);
+        Assert.Contains("- initialisation: fresh unet (seed 3)", card, StringComparison.Ordinal);
+        Assert.Contains("- training: clean", File.ReadAllText(Path.Combine(Dir("clean"), TrainSummary.ModelCardFile)), StringComparison.Ordinal);
     }
 
     [Theory]
