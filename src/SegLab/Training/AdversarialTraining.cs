@@ -2,10 +2,11 @@
 // DDC-AT and SegPGD-AT run them on segmentation (PAPERS.md A.0, A.5, A.6): the first round(share * N) samples of each
 // (already shuffled) mini-batch are replaced by a sign-PGD adversarial inside the eps-ball and [0,1], made by the
 // attack implementations of SegLab.Robustness (Pgd with the CE or SegPGD loss), the rest stay clean. The model is in
-// eval mode while the attack runs (as MadryLab's robustness library and TRADES generate their training attacks):
-// batch norm then uses its running statistics, so the attack's iterates neither enter nor update them, and each
-// sample's attack does not depend on the others in its batch; the training step itself runs in train mode on the
-// mixed batch. The random start is seeded by (seed, micro-batch index), so a resumed run repeats every attack.
+// eval mode while the attack runs, as MadryLab's robustness library and TRADES generate their training attacks (the
+// DDC-AT and SegPGD-AT code was not checked): batch norm then uses its running statistics, so the attack's iterates
+// neither enter nor update them, and each sample's attack does not depend on the others in its batch; the training
+// step itself runs in train mode on the mixed batch. The random start is seeded by (seed, micro-batch index), so a
+// resumed run repeats every attack.
 using System.Diagnostics;
 using SegLab.Data;
 using SegLab.Engine;
