@@ -20,9 +20,9 @@ public sealed class ExampleConfigTests : IDisposable
     public static TheoryData<string> Configs() => [.. Names()];
 
     [Fact]
-    public void The_four_examples_are_there()
+    public void The_five_examples_are_there()
     {
-        Assert.Equal(["camvid-contextrast.yaml", "camvid-deeplabv3.yaml", "camvid-finetune-cgnet.yaml", "camvid-unet.yaml"], Names());
+        Assert.Equal(["camvid-adversarial.yaml", "camvid-contextrast.yaml", "camvid-deeplabv3.yaml", "camvid-finetune-cgnet.yaml", "camvid-unet.yaml"], Names());
     }
 
     [Theory]
@@ -41,6 +41,17 @@ public sealed class ExampleConfigTests : IDisposable
         Assert.Contains($"dir: {samples}", written, StringComparison.Ordinal);
         if (name.Contains("finetune", StringComparison.Ordinal)) Assert.DoesNotContain("family:", written, StringComparison.Ordinal);
         if (name.Contains("contextrast", StringComparison.Ordinal)) Assert.Contains("Contextrast", r.Console, StringComparison.Ordinal);
+        if (name.Contains("adversarial", StringComparison.Ordinal))
+        {
+            Assert.Contains("adversarial:\n  enabled: true\n  attack: pgd\n", written, StringComparison.Ordinal);
+            Assert.Contains("PGD-AT", r.Console, StringComparison.Ordinal);
+            Assert.Contains("in the attack", r.Console, StringComparison.Ordinal);
+            using var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(outDir, "summary.json")));
+            var adv = summary.RootElement.GetProperty("adversarial");
+            Assert.Equal("4/255", adv.GetProperty("eps").GetString());
+            Assert.Equal(2, adv.GetProperty("adversarialSamples").GetInt64()); // 2 steps of batch 2 at 50%
+            Assert.Equal("pretrained cgnet-camvid", summary.RootElement.GetProperty("initialisation").GetString());
+        }
     }
 
     [SkippableTheory]

@@ -20,8 +20,9 @@ internal static class TrainCommand
         var init = new Option<string?>("--init") { Description = "Fine-tune a model-table entry from its pretrained weights, or FILE.onnx with its card (sets model.init), e.g. cgnet-camvid." };
         var cmd = new Command("train", "Train or fine-tune a segmentation model (optionally with Contextrast). A config has the sections seed, threads, "
             + "model (family unet|deeplabv3|deeplabv3-resnet18, pretrained none|imagenet, widths, base_width, output_stride, init, weights), data (dir, splits, crop, scale, batch, ...), schedule "
-            + "(optimizer, lr, policy, epochs or iterations, validate_every, checkpoint_every, ...), loss and contextrast; `--print-config` prints every key "
-            + "with its default, and configs/ holds examples (camvid-unet, camvid-deeplabv3, camvid-finetune-cgnet, camvid-contextrast). Paths in a config "
+            + "(optimizer, lr, policy, epochs or iterations, validate_every, checkpoint_every, ...), loss, contextrast and adversarial (enabled, attack pgd|segpgd, "
+            + "eps such as 4/255, steps, step_size, share such as 50%, random_start: PGD-AT / SegPGD-AT); `--print-config` prints every key "
+            + "with its default, and configs/ holds examples (camvid-unet, camvid-deeplabv3, camvid-finetune-cgnet, camvid-contextrast, camvid-adversarial, camvid-deeplabv3-resnet18-*). Paths in a config "
             + "file are relative to that file.") { config, output, resume, print, set, init };
         cmd.SetAction(r =>
         {
@@ -98,6 +99,7 @@ internal static class TrainCommand
             io.Console.MarkupLine($"[bold]training[/] {Markup.Escape(trainer.Model.Name)} ({trainer.Model.Network.ParameterCount():N0} parameters), "
                 + $"{trainer.TotalSteps} steps of batch {cfg.Data.Batch}x{cfg.Schedule.Accumulation}, {cfg.Schedule.Optimizer} lr {Inv(cfg.Schedule.Lr)} {cfg.Schedule.Policy}"
                 + (cfg.Contextrast.Enabled ? $", [blue]Contextrast[/] (alpha {Inv(cfg.Contextrast.Alpha)}, tau {Inv(cfg.Contextrast.Temperature)}, negatives {cfg.Contextrast.Negatives})" : "")
+                + (cfg.Adversarial.Enabled ? $", [blue]{Markup.Escape(TrainSummary.Training(cfg))}[/]" : "") + $", from {Markup.Escape(TrainSummary.Initialisation(cfg))}"
                 + (resume ? $", resuming at step {trainer.Step}" : "") + $" -> {Markup.Escape(outDir)}");
             var notes = new List<string>();
             TrainResult result = null!;
@@ -111,7 +113,8 @@ internal static class TrainCommand
                         return;
                     }
                     string pa = p.ContrastLoss != 0 ? FormattableString.Invariant($" (PA {p.ContrastLoss:F4})") : "";
-                    string text = FormattableString.Invariant($"step {p.Step}/{p.TotalSteps} epoch {p.Epoch} loss {p.Loss:F4}{pa} lr {p.LearningRate:G3} {p.ImagesPerSecond:F1} img/s");
+                    string adv = cfg.Adversarial.Enabled ? FormattableString.Invariant($" | epoch so far: attack {p.AttackSeconds:F1} s, step {p.StepSeconds:F1} s") : "";
+                    string text = FormattableString.Invariant($"step {p.Step}/{p.TotalSteps} epoch {p.Epoch} loss {p.Loss:F4}{pa} lr {p.LearningRate:G3} {p.ImagesPerSecond:F1} img/s{adv}");
                     line.Report(p.Step, text + (notes.Count > 0 ? $" | {notes[^1]}" : ""));
                 }), cancel: cts.Token);
                 return result.AlreadyFinished ? "already finished" : result.Completed ? $"trained {result.Steps} steps" : $"stopped at step {result.Steps}";
@@ -124,6 +127,9 @@ internal static class TrainCommand
                 Inv(result.SecondsPerEpoch, "F1") + (result.EpochsTrained < 1 ? $" (extrapolated from {Inv(result.EpochsTrained, "F2")} epoch)" : ""),
                 Inv(result.PeakWorkingSetBytes / 1048576.0, "F0"), Markup.Escape(outDir));
             io.Console.Write(t);
+            if (cfg.Adversarial.Enabled && !result.AlreadyFinished)
+                io.Console.MarkupLine(Markup.Escape(FormattableString.Invariant(
+                    $"adversarial training: {result.AttackSecondsPerEpoch:F1} of {result.SecondsPerEpoch:F1} s per epoch in the attack ({100 * result.AttackSecondsPerEpoch / Math.Max(1e-9, result.SecondsPerEpoch):F0}%); per epoch in summary.json")));
             if (!result.Completed)
                 io.Console.MarkupLine($"[yellow]stopped at step {result.Steps}[/]: continue with [blue]seglab train --out {Markup.Escape(outDir)} --resume[/]");
             return result.Completed ? 0 : 130;

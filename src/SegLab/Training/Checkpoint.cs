@@ -58,6 +58,24 @@ public sealed record CheckpointState
 
     /// <summary>Seconds of training so far (all sessions).</summary>
     public double Seconds { get; init; }
+
+    /// <summary>Per finished epoch, seconds spent in the adversarial attack (0 for clean training).</summary>
+    public double[] EpochAttackSeconds { get; init; } = [];
+
+    /// <summary>Per finished epoch, seconds of the training steps without the attack.</summary>
+    public double[] EpochStepSeconds { get; init; } = [];
+
+    /// <summary>Attack seconds of the epoch in progress (its steps before this checkpoint).</summary>
+    public double EpochAttackSecondsSoFar { get; init; }
+
+    /// <summary>Training-step seconds (attack excluded) of the epoch in progress.</summary>
+    public double EpochStepSecondsSoFar { get; init; }
+
+    /// <summary>Adversarial samples trained on so far (all sessions).</summary>
+    public long AdversarialSamples { get; init; }
+
+    /// <summary>Samples of the micro-batches that went through adversarial sampling so far (all sessions).</summary>
+    public long Samples { get; init; }
 }
 
 /// <summary>Writes and reads checkpoints in a run folder.</summary>

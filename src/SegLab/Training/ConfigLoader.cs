@@ -88,8 +88,14 @@ public static class ConfigLoader
 
     /// <summary>SHA-256 (hex, 16 characters) of the resolved YAML: resume refuses a checkpoint written under another config.</summary>
     /// <param name="config">The configuration.</param>
-    public static string Hash(TrainConfig config) =>
-        System.Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ToYaml(config with { Threads = 0 }))))[..16];
+    public static string Hash(TrainConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        // A run without adversarial training hashes as before the section existed, so its older checkpoints resume.
+        var sb = new StringBuilder();
+        Emit(sb, config with { Threads = 0 }, 0, skipCleanAdversarial: true);
+        return System.Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())))[..16];
+    }
 
     /// <summary>snake_case of a PascalCase property name.</summary>
     internal static string KeyOf(string property)
@@ -123,7 +129,7 @@ public static class ConfigLoader
         }
         if (stream.Documents.Count == 0) return new YamlMappingNode();
         return stream.Documents[0].RootNode as YamlMappingNode
-            ?? throw new ConfigException($"{origin}:{stream.Documents[0].RootNode.Start.Line}: the top level must be a mapping of sections (model, data, schedule, loss, contextrast).");
+            ?? throw new ConfigException($"{origin}:{stream.Documents[0].RootNode.Start.Line}: the top level must be a mapping of sections (model, data, schedule, loss, contextrast, adversarial).");
     }
 
     /// <summary>The file name, and the nodes that came from --set (named by their assignment instead).</summary>
@@ -196,7 +202,7 @@ public static class ConfigLoader
             _ when type == typeof(string) => s,
             _ when type == typeof(int) => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) ? i : null,
             _ when type == typeof(long) => long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l) ? l : null,
-            _ when type == typeof(double) => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : null,
+            _ when type == typeof(double) => ParseNumber(s),
             _ when type == typeof(bool) => s is "true" or "True" or "TRUE" ? true : s is "false" or "False" or "FALSE" ? false : null,
             _ when type.IsEnum => Enum.GetNames(type).FirstOrDefault(n => string.Equals(KeyOf(n).Replace("_", "", StringComparison.Ordinal), s.Replace("_", "", StringComparison.Ordinal), StringComparison.OrdinalIgnoreCase)) is { } name
                 ? Enum.Parse(type, name) : null,
@@ -205,10 +211,21 @@ public static class ConfigLoader
         return result ?? throw Error(origin, node, path, $"expected {Describe(type)}, got '{s}'");
     }
 
+    // A number, a fraction of two numbers (adversarial.eps: 4/255, as `seglab attack --eps` takes it) or a percentage (50%).
+    private static double? ParseNumber(string s)
+    {
+        static double? Plain(string t) => double.TryParse(t.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : null;
+        var t = s.Trim();
+        if (t.EndsWith('%')) return Plain(t[..^1]) is { } p ? p / 100 : null;
+        int slash = t.IndexOf('/', StringComparison.Ordinal);
+        if (slash < 0) return Plain(t);
+        return Plain(t[..slash]) is { } a && Plain(t[(slash + 1)..]) is { } b && b != 0 ? a / b : null;
+    }
+
     private static string Describe(Type t) => t switch
     {
         _ when t == typeof(int) || t == typeof(long) => "an integer",
-        _ when t == typeof(double) => "a number",
+        _ when t == typeof(double) => "a number (a fraction such as 4/255 or a percentage such as 50% allowed)",
         _ when t == typeof(bool) => "true or false",
         _ when t == typeof(string) => "a string",
         _ when t.IsEnum => $"one of {string.Join(", ", Enum.GetNames(t).Select(KeyOf))}",
@@ -227,11 +244,12 @@ public static class ConfigLoader
     // The architecture keys say nothing when model.init names a table model (its architecture is that model's).
     private static readonly HashSet<string> ArchitectureKeys = ["Family", "Widths", "BaseWidth", "OutputStride", "AsppChannels", "Pretrained"];
 
-    private static void Emit(StringBuilder sb, object obj, int indent)
+    private static void Emit(StringBuilder sb, object obj, int indent, bool skipCleanAdversarial = false)
     {
         foreach (var p in obj.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite && p.Name != "EqualityContract"))
         {
             if (obj is ModelConfig { Init: not null } && ArchitectureKeys.Contains(p.Name)) continue;
+            if (skipCleanAdversarial && obj is TrainConfig { Adversarial.Enabled: false } && p.Name == nameof(TrainConfig.Adversarial)) continue;
             var v = p.GetValue(obj);
             sb.Append(' ', indent).Append(KeyOf(p.Name)).Append(':');
             if (v is not null && v.GetType().IsClass && v is not string && v is not Array)

@@ -48,6 +48,11 @@ public static class ConfigValidation
         Check(x.FusionDeepWeight is >= 0 and <= 1, "contextrast.fusion_deep_weight", "must be in [0, 1]");
         Check(x.BaneRatio is > 0 and <= 1, "contextrast.bane_ratio", "must be in (0, 1]");
         Check(x.MaxPositives >= 0 && x.MaxNegatives >= 0, "contextrast.max_positives", "caps must be 0 (none) or positive");
+        var a = c.Adversarial;
+        Check(a.Eps is > 0 and <= 1, "adversarial.eps", $"must be in (0, 1] (a radius in [0,1] RGB, e.g. 4/255), got {a.Eps}");
+        Check(a.Steps is >= 1 and <= 1000, "adversarial.steps", $"must be in [1, 1000], got {a.Steps}");
+        Check(a.StepSize is >= 0 and <= 1, "adversarial.step_size", $"must be 0 (2.5 * eps / steps) or in (0, 1], got {a.StepSize}");
+        Check(a.Share is >= 0 and <= 1, "adversarial.share", $"must be in [0, 1] (0.5 or 50%: half of each batch), got {a.Share}");
     }
 
     private static void Check(bool ok, string key, string what)

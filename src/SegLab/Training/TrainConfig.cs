@@ -51,6 +51,9 @@ public sealed record TrainConfig
 
     /// <summary>Contextrast (off by default).</summary>
     public ContextrastOptions Contextrast { get; init; } = new();
+
+    /// <summary>Adversarial training, PGD-AT or SegPGD-AT (off by default).</summary>
+    public AdversarialConfig Adversarial { get; init; } = new();
 }
 
 /// <summary>Which network to train.</summary>
@@ -187,4 +190,42 @@ public sealed record LossConfig
 
     /// <summary>Per-class weights (null: uniform); one per class.</summary>
     public double[]? ClassWeights { get; init; }
+}
+
+/// <summary>The attack that makes adversarial training samples.</summary>
+public enum AdversarialAttack
+{
+    /// <summary>PGD on the cross-entropy (PGD-AT, Madry et al. 2018; DDC-AT's baseline).</summary>
+    Pgd,
+
+    /// <summary>PGD on SegPGD's weighted cross-entropy (SegPGD-AT, Gu et al. 2022); key segpgd.</summary>
+    Segpgd,
+}
+
+/// <summary>Adversarial training (PAPERS.md A.0, A.5, A.6): part of every batch replaced by its PGD or SegPGD adversarial.</summary>
+public sealed record AdversarialConfig
+{
+    /// <summary>Make adversarial samples (false: clean training, the other keys unused).</summary>
+    public bool Enabled { get; init; }
+
+    /// <summary>pgd (cross-entropy) or segpgd.</summary>
+    public AdversarialAttack Attack { get; init; } = AdversarialAttack.Pgd;
+
+    /// <summary>L-inf radius in [0,1] RGB; fractions allowed (4/255, SEA's adversarial training).</summary>
+    public double Eps { get; init; } = 4.0 / 255;
+
+    /// <summary>Attack steps (SegPGD-AT: 3; SEA's AT: 2 or 5).</summary>
+    public int Steps { get; init; } = 3;
+
+    /// <summary>Absolute step size (0: 2.5 * eps / steps, Madry et al.'s rule).</summary>
+    public double StepSize { get; init; }
+
+    /// <summary>Share of each batch made adversarial, in [0, 1] ("50%" allowed; 0.5 is the DDC-AT/SegPGD-AT default).</summary>
+    public double Share { get; init; } = 0.5;
+
+    /// <summary>Start the attack at a uniform random point of the ball (seeded by seed, step and micro-batch).</summary>
+    public bool RandomStart { get; init; } = true;
+
+    /// <summary>The step size used: <see cref="StepSize"/>, or 2.5 * eps / steps when it is 0.</summary>
+    public double Alpha => StepSize > 0 ? StepSize : 2.5 * Eps / Math.Max(1, Steps);
 }

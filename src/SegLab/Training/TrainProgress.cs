@@ -11,8 +11,10 @@ namespace SegLab.Training;
 /// <param name="ImagesPerSecond">Training throughput of this session.</param>
 /// <param name="Eta">Estimated time to the end.</param>
 /// <param name="Message">A validation or checkpoint note, or null.</param>
+/// <param name="AttackSeconds">Seconds of the current epoch spent in the adversarial attack (0 for clean training).</param>
+/// <param name="StepSeconds">Seconds of the current epoch spent in the training step itself (attack excluded).</param>
 public sealed record TrainProgress(long Step, long TotalSteps, int Epoch, double Loss, double ContrastLoss, double LearningRate,
-    double ImagesPerSecond, TimeSpan Eta, string? Message = null);
+    double ImagesPerSecond, TimeSpan Eta, string? Message = null, double AttackSeconds = 0, double StepSeconds = 0);
 
 /// <summary>How a run ended.</summary>
 /// <param name="Steps">Optimizer steps taken in total.</param>
@@ -26,8 +28,10 @@ public sealed record TrainProgress(long Step, long TotalSteps, int Epoch, double
 /// <param name="OutDir">Run folder.</param>
 /// <param name="AlreadyFinished">The run had finished before this call: nothing was trained or written, the figures are its summary's.</param>
 /// <param name="EpochsTrained">Epochs this session trained (fractional; below 1, <paramref name="SecondsPerEpoch"/> is extrapolated).</param>
+/// <param name="AttackSecondsPerEpoch">Of <paramref name="SecondsPerEpoch"/>, the seconds spent in the adversarial attack (0 for clean training).</param>
 public sealed record TrainResult(long Steps, bool Completed, double FinalLoss, double BestMIoU, long BestStep, double Seconds,
-    double SecondsPerEpoch, long PeakWorkingSetBytes, string OutDir, bool AlreadyFinished = false, double EpochsTrained = double.NaN);
+    double SecondsPerEpoch, long PeakWorkingSetBytes, string OutDir, bool AlreadyFinished = false, double EpochsTrained = double.NaN,
+    double AttackSecondsPerEpoch = 0);
 
 /// <summary>A non-finite loss stopped the run; the last good checkpoint stays in the run folder.</summary>
 public sealed class TrainingDivergedException : InvalidOperationException

@@ -1,7 +1,8 @@
 // The training loop of `seglab train`: class-weighted cross-entropy with ignore index (plus alpha * L_PA when
 // Contextrast is on, Sung et al. CVPR 2024), gradient accumulation, a poly/cosine schedule with warm-up, validation
 // every N epochs keeping the best checkpoint by mIoU, atomic resumable checkpoints, a NaN guard and clean
-// cancellation. Every random choice is a function of the seed and the step, so a resumed run ends bit-identical.
+// cancellation, and adversarial training (PGD-AT / SegPGD-AT, AdversarialTraining.cs) with its cost per epoch.
+// Every random choice is a function of the seed and the step, so a resumed run ends bit-identical.
 using System.Diagnostics;
 using SegLab.Contextrast;
 using SegLab.Data;
@@ -45,6 +46,7 @@ public sealed class Trainer
     private readonly int _ignore;
     private readonly Tensor? _classWeights;
     private readonly ContextrastLoss? _contrast;
+    private readonly AdversarialTraining? _adv;
     private readonly IOptimizer _opt;
     private readonly ILearningRateSchedule _schedule;
     private readonly Rng _rng;
@@ -97,6 +99,7 @@ public sealed class Trainer
             SchedulePolicy.Cosine => new CosineSchedule(s.Lr, TotalSteps, s.MinLr, warm, s.WarmupStartFactor),
             _ => new ConstantSchedule(s.Lr, TotalSteps, warm, s.WarmupStartFactor),
         };
+        if (config.Adversarial.Enabled) _adv = new AdversarialTraining(config.Adversarial, Model, _ignore, config.Seed);
         _rng = new Rng(config.Seed + 104729);
         _state = new CheckpointState { TotalSteps = TotalSteps, ConfigHash = ConfigLoader.Hash(config), RngState = _rng.GetState() };
         if (resume) Restore();
@@ -105,6 +108,9 @@ public sealed class Trainer
 
     /// <summary>The model being trained.</summary>
     public SegmentationModel Model { get; }
+
+    /// <summary>The adversarial sampler (adversarial.enabled), or null.</summary>
+    public AdversarialTraining? Adversarial => _adv;
 
     /// <summary>Contextrast's loss and heads, or null.</summary>
     public ContextrastLoss? Contrast => _contrast;
@@ -131,12 +137,13 @@ public sealed class Trainer
         double secondsBefore = _state.Seconds;
         long startStep = _state.Step;
         int acc = _cfg.Schedule.Accumulation, bpe = _data.Train.BatchesPerEpoch, batch = _cfg.Data.Batch;
-        double lastLoss = double.NaN, epochLossSum = 0, trainSeconds = 0;
+        double lastLoss = double.NaN, epochLossSum = 0, trainSeconds = 0, attackSeconds = 0;
         int epochLossCount = 0;
         Model.Network.Train();
         while (_state.Step < TotalSteps && !cancel.IsCancellationRequested && _state.Step < stopAfterStep)
         {
             var stepClock = Stopwatch.StartNew();
+            double attackBefore = _adv?.AttackSeconds ?? 0;
             double lr = _schedule.LearningRate(_state.Step);
             _opt.LearningRate = lr;
             _opt.ZeroGrad();
@@ -145,7 +152,7 @@ public sealed class Trainer
             {
                 long g = _state.Step * acc + a;
                 var b = _data.Train.Get((int)(g / bpe), (int)(g % bpe));
-                var (loss, contrast) = Forward(b, a);
+                var (loss, contrast) = Forward(b, a, g);
                 stepLoss += loss / acc;
                 stepContrast += contrast / acc;
             }
@@ -153,18 +160,36 @@ public sealed class Trainer
             lastLoss = stepLoss;
             epochLossSum += stepLoss;
             epochLossCount++;
-            trainSeconds += stepClock.Elapsed.TotalSeconds;
+            double stepSeconds = stepClock.Elapsed.TotalSeconds, stepAttack = (_adv?.AttackSeconds ?? 0) - attackBefore;
+            trainSeconds += stepSeconds;
+            attackSeconds += stepAttack;
             long step = _state.Step + 1;
             int epochBefore = (int)((step - 1) * acc / bpe), epochAfter = (int)(step * acc / bpe);
-            _state = _state with { Step = step, Epoch = epochAfter, BatchInEpoch = (int)(step * acc % bpe), LearningRate = lr, RngState = _rng.GetState() };
+            _state = _state with
+            {
+                Step = step, Epoch = epochAfter, BatchInEpoch = (int)(step * acc % bpe), LearningRate = lr, RngState = _rng.GetState(),
+                EpochAttackSecondsSoFar = _state.EpochAttackSecondsSoFar + stepAttack, EpochStepSecondsSoFar = _state.EpochStepSecondsSoFar + stepSeconds - stepAttack,
+                AdversarialSamples = _adv?.AdversarialSamples ?? 0, Samples = _adv?.Samples ?? 0,
+            };
             double done = step - startStep, ips = done * acc * batch / Math.Max(1e-9, trainSeconds);
             var eta = TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / done * (TotalSteps - step));
-            progress?.Report(new TrainProgress(step, TotalSteps, epochAfter, stepLoss, stepContrast, lr, ips, eta));
+            progress?.Report(new TrainProgress(step, TotalSteps, epochAfter, stepLoss, stepContrast, lr, ips, eta,
+                AttackSeconds: _state.EpochAttackSecondsSoFar, StepSeconds: _state.EpochStepSecondsSoFar));
             bool epochEnd = epochAfter > epochBefore, last = step == TotalSteps;
             if (epochEnd)
             {
-                _state = _state with { EpochLoss = [.. _state.EpochLoss, epochLossSum / Math.Max(1, epochLossCount)] };
+                double at = _state.EpochAttackSecondsSoFar, st = _state.EpochStepSecondsSoFar;
+                _state = _state with
+                {
+                    EpochLoss = [.. _state.EpochLoss, epochLossSum / Math.Max(1, epochLossCount)],
+                    EpochAttackSeconds = [.. _state.EpochAttackSeconds, at], EpochStepSeconds = [.. _state.EpochStepSeconds, st],
+                    EpochAttackSecondsSoFar = 0, EpochStepSecondsSoFar = 0,
+                };
                 (epochLossSum, epochLossCount) = (0, 0);
+                if (_adv is not null)
+                    progress?.Report(new TrainProgress(step, TotalSteps, epochBefore, double.NaN, 0, lr, 0, TimeSpan.Zero,
+                        FormattableString.Invariant($"epoch {epochBefore}: {at:F1} s in the attack, {st:F1} s in the training step ({100 * at / Math.Max(1e-9, at + st):F0}% attack)"),
+                        at, st));
             }
             int every = _cfg.Schedule.ValidateEvery;
             if (_data.Val is not null && ((epochEnd && every > 0 && epochAfter % every == 0) || last))
@@ -176,12 +201,17 @@ public sealed class Trainer
         else Engine.Serialization.SafeTensors.Save(Path.Combine(_dir, Checkpoint.FinalWeights), Model.Network.StateDict());
         double epochs = (_state.Step - startStep) * acc / (double)bpe;
         var result = new TrainResult(_state.Step, _state.Step >= TotalSteps, lastLoss, _state.BestMIoU, _state.BestStep, clock.Elapsed.TotalSeconds,
-            trainSeconds / Math.Max(1e-9, epochs), Process.GetCurrentProcess().PeakWorkingSet64, _dir, EpochsTrained: epochs);
-        if (result.Completed) TrainSummary.Write(Path.Combine(_dir, TrainSummary.FileName), result, _state, Parallelism.Threads);
+            trainSeconds / Math.Max(1e-9, epochs), Process.GetCurrentProcess().PeakWorkingSet64, _dir, EpochsTrained: epochs,
+            AttackSecondsPerEpoch: attackSeconds / Math.Max(1e-9, epochs));
+        if (result.Completed)
+        {
+            TrainSummary.Write(Path.Combine(_dir, TrainSummary.FileName), result, _state, Parallelism.Threads, _cfg);
+            TrainSummary.WriteModelCard(Path.Combine(_dir, TrainSummary.ModelCardFile), _cfg, _state);
+        }
         return result;
     }
 
-    private (double Loss, double Contrast) Forward(Batch b, int microBatch)
+    private (double Loss, double Contrast) Forward(Batch b, int microBatch, long globalBatch)
     {
         int n = b.Ids.Length, k = Model.NumClasses;
         var target = new float[b.Labels.Length];
@@ -195,6 +225,8 @@ public sealed class Trainer
             target[i] = y;
         }
         if (!anyValid) return (0, 0);
+        // Adversarial samples replace the batch's first images before the step's scope opens (the attack has its own).
+        if (_adv is not null) b = _adv.Make(b, _state.Step, globalBatch);
         // The step's activations, logits and loss are dead once its backward pass has run: their storage serves the
         // next step (TensorScope.BeginTraining); only doubles leave this method.
         using var scope = TensorScope.BeginTraining();
@@ -271,6 +303,7 @@ public sealed class Trainer
             _contrast.Heads.LoadStateDict(heads, strict: true, source: oPath);
         }
         _rng.SetState(st.RngState);
+        _adv?.RestoreCounts(st.AdversarialSamples, st.Samples);
         _state = st;
     }
 }
