@@ -343,10 +343,11 @@ class AdaptiveAvgPool(nn.Module):
 
     @staticmethod
     def matrix(size, out):
-        p = torch.zeros(out, size)
+        # Built in numpy, so that the trace sees one constant (in-place writes to a tensor would be traced).
+        p = np.zeros((out, size), dtype=np.float32)
         for i, (a, b) in enumerate(adaptive_windows(size, out)):
-            p[i, a:b] = 1.0 / (b - a)
-        return p
+            p[i, a:b] = np.float32(1.0) / np.float32(b - a)
+        return torch.from_numpy(p)
 
     def forward(self, x, oh, ow):
         h, w = int(x.shape[2]), int(x.shape[3])
