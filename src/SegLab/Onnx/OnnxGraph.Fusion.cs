@@ -2,6 +2,8 @@
 // CGNet costs what the native one costs and computes what it computes (the same kernels in the same order):
 //   [Concat(axis 1) ->] BatchNormalization -> PRelu   => Ops.CatBatchNormPrelu / Ops.BatchNormPrelu (eval mode)
 //   Add(r, Mul(x, s)), s one factor per image and channel => Ops.AddChannelScaled
+//   Pad(zeros, symmetric, spatial) -> AveragePool(no pads)  => Ops.AvgPool2d with that padding, zeros counted
+//     (PyTorch's avg_pool2d(padding=p, count_include_pad=True) export: the same sums, without the padded copy)
 // Only where every intermediate value has no other reader (so nothing else can see it is skipped). Each fused step
 // keeps the original kernels and runs them instead in training mode (batch statistics) or when the shapes do not fit
 // the fused op at run time, so the result is always the graph's. The fused ops have their own forward/backward
@@ -44,6 +46,14 @@ public sealed partial class OnnxGraph
                 removed.Add(b);
                 if (cat is not null) removed.Add(c);
                 Count(cat is null ? "BatchNormalization+PRelu" : "Concat+BatchNormalization+PRelu");
+            }
+            else if (step.Node.Op == "AveragePool" && step.Inputs.Length == 1 && Single(step.Inputs[0], "Pad", out int q) && _steps[q].Inputs.Length >= 2
+                && _steps[q].Inputs.All(s => s.Length > 0) && PoolWithoutPads(step.Node) is { } window)
+            {
+                var pad = _steps[q];
+                _steps[j] = step with { Kernel = PadAvgPoolKernel(pad, step, window), Inputs = pad.Inputs };
+                removed.Add(q);
+                Count("Pad+AveragePool");
             }
             else if (step.Node.Op == "Add" && step.Inputs.Length == 2 && Single(step.Inputs[1], "Mul", out int m) && _steps[m].Inputs.Length == 2)
             {
@@ -90,6 +100,35 @@ public sealed partial class OnnxGraph
             var joined = cat is null ? parts[0] : cat.Kernel(parts, ctx)[0];
             var normed = bn.Kernel([joined, .. stats], ctx)[0];
             return prelu.Kernel([normed, slope], ctx);
+        };
+    }
+
+    // Kernel and strides of a 2-D AveragePool without padding, dilation or ceil mode; else null.
+    private static (int Kh, int Kw, int Sh, int Sw)? PoolWithoutPads(OnnxNode n)
+    {
+        var k = n.Ints("kernel_shape");
+        var s = n.Ints("strides") ?? [1, 1];
+        bool plain = (n.Ints("pads") ?? [0, 0, 0, 0]).All(p => p == 0) && n.Int("ceil_mode", 0) == 0 && n.Str("auto_pad", "NOTSET") is "NOTSET" or "VALID"
+            && (n.Ints("dilations") ?? [1, 1]).All(d => d == 1);
+        return plain && k is { Length: 2 } && s.Length == 2 ? ((int)k[0], (int)k[1], (int)s[0], (int)s[1]) : null;
+    }
+
+    // inputs: Pad's (data, pads[, value[, axes]]).
+    private static OnnxKernel PadAvgPoolKernel(Step pad, Step pool, (int Kh, int Kw, int Sh, int Sw) w)
+    {
+        bool constant = pad.Node.Str("mode", "constant") == "constant" && pad.Node.Opset >= 11;
+        return (x, ctx) =>
+        {
+            if (constant && !ctx.Probing && x[0] is { IsInteger: false, Data.Rank: 4 } data && (x.Length < 4 || x[3] is null)
+                && (x.Length < 3 || x[2] is null || x[2]!.Data.Numel == 0 || x[2]!.Doubles()[0] == 0))
+            {
+                long[] p = x[1]!.Longs(); // [begin N, C, H, W, end N, C, H, W]
+                if (p.Length == 8 && p[0] == 0 && p[1] == 0 && p[4] == 0 && p[5] == 0 && p[2] == p[6] && p[3] == p[7]
+                    && p[2] >= 0 && p[3] >= 0 && p[2] <= w.Kh / 2 && p[3] <= w.Kw / 2)
+                    return [new OnnxValue(Ops.AvgPool2d(OnnxNode.AsFloat(data, ctx), w.Kh, w.Kw, w.Sh, w.Sw, (int)p[2], (int)p[3], ceilMode: false, countIncludePad: true), false)];
+            }
+            var padded = pad.Kernel(x, ctx)[0];
+            return pool.Kernel([padded], ctx);
         };
     }
 
