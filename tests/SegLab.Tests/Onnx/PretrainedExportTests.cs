@@ -18,7 +18,7 @@ public sealed class PretrainedExportTests(ITestOutputHelper output)
     /// <summary>Export file, native model table name, and a size to run at (ESPNetv2's export is fixed at 256x256).</summary>
     public static TheoryData<string, string, int, int> Exports => new()
     {
-        { "cgnet_camvid", "cgnet-camvid", 180, 240 },
+        { "cgnet_camvid", "cgnet-camvid", 360, 480 },
         { "espnet_camvid", "espnet-camvid", 176, 240 },
         { "espnetv2_s0.5_voc", "espnetv2-s0.5-voc", 256, 256 },
     };
