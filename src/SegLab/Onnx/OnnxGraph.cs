@@ -11,7 +11,7 @@ using SegLab.Engine.Nn;
 namespace SegLab.Onnx;
 
 /// <summary>An ONNX model running on the engine, with gradients to its inputs and parameters.</summary>
-public sealed class OnnxGraph : Module
+public sealed partial class OnnxGraph : Module
 {
     private readonly List<Step> _steps = [];
     private readonly Dictionary<string, OnnxValue> _constants = new(StringComparer.Ordinal);
@@ -30,6 +30,7 @@ public sealed class OnnxGraph : Module
         var problems = Compile(model, _steps);
         if (problems.Count > 0)
             throw new OnnxUnsupportedException($"SegLab cannot run '{model.Path}': {string.Join("; ", problems)}");
+        Fuse([.. model.Outputs.Select(o => o.Name)]);
         RegisterInitializers(model);
         if (model.Inputs.Count > 0 && model.Inputs.All(i => i.Dims.Length > 0 && i.Dims.All(d => d is > 0) && i.ElementType == "FLOAT"))
         {

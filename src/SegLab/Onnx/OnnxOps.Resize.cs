@@ -4,7 +4,8 @@
 // computed in float32 as ONNX Runtime does; nearest rounds it by nearest_mode, linear clamps it to [0, in - 1] and
 // interpolates between floor and floor + 1. Before opset 11 the rule is asymmetric, nearest taking the floor when
 // upsampling and the ceiling when downsampling. Cubic, tf_crop_and_resize, tf_half_pixel_for_nearest (which ONNX
-// Runtime no longer runs, so no reference checks it) and antialiasing are refused at load.
+// Runtime no longer runs, so no reference checks it) and antialiasing are refused at load. Bilinear resizes to given
+// sizes by a power-of-two factor under align_corners, half_pixel or pytorch_half_pixel run as Ops.Interpolate.
 using SegLab.Engine;
 
 namespace SegLab.Onnx;
@@ -75,10 +76,24 @@ internal static partial class OnnxOps
             }
             if (size[0] != t.Size(0) || size[1] != t.Size(1)) throw n.Unsupported("resizing the batch or channel axis");
             if (size[2] == t.Size(2) && size[3] == t.Size(3) && scale[2] == 1 && scale[3] == 1) return One(F(t));
+            // Bilinear at given sizes by a power-of-two factor is the engine's own interpolation (PyTorch's
+            // F.interpolate(size=...), as the native models call it) with its faster kernel pair: there the source
+            // coordinates are exact in float32 and double alike, so both give the same weights.
+            bool sized = sizesIn is { } si && si.Data.Numel > 0;
+            bool halfPixel = rule.Coordinates is "half_pixel" or "pytorch_half_pixel", corners = rule.Coordinates == "align_corners";
+            if (rule.Linear && sized && (halfPixel || corners) && ExactFactor(t.Size(2), size[2], corners) && ExactFactor(t.Size(3), size[3], corners))
+                return One(F(Ops.Interpolate(t, size[2], size[3], InterpolationMode.Bilinear, alignCorners: corners)));
             var rows = AxisTable(rule, t.Size(2), size[2], scale[2]);
             var cols = AxisTable(rule, t.Size(3), size[3], scale[3]);
             return One(F(Ops.Resample2d(t, rows, cols)));
         };
+    }
+
+    // out = in * 2^k (align_corners: out - 1 = (in - 1) * 2^k), k >= 0, out > 1.
+    private static bool ExactFactor(int inLen, int outLen, bool corners)
+    {
+        int a = corners ? inLen - 1 : inLen, b = corners ? outLen - 1 : outLen;
+        return a > 0 && outLen > 1 && b % a == 0 && int.IsPow2(b / a);
     }
 
     private static ResampleAxis AxisTable(ResizeRule rule, int inLen, int outLen, float scale)
