@@ -15,6 +15,26 @@ internal sealed record CliIO(IAnsiConsole Console, TextWriter Out, TextWriter Er
 /// <summary>Builds and runs the seglab command tree.</summary>
 internal static class Cli
 {
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "_exit")]
+    private static extern void PosixExit(int status);
+
+    /// <summary>
+    /// Ends the process at once with <paramref name="code"/> (after the caller flushed its output), without the runtime's
+    /// shutdown: on Ctrl-C the state on disk (written atomically) is the truth, and a managed shutdown while worker
+    /// threads are inside native image or kernel code crashed the process (exit 139) instead of exiting 130.
+    /// </summary>
+    public static void ExitNow(int code)
+    {
+        Console.Out.Flush();
+        Console.Error.Flush();
+        if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
+        {
+            try { PosixExit(code); }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+        }
+        Environment.Exit(code);
+    }
+
     /// <summary>SegLab's version (the assembly's informational version without build metadata).</summary>
     public static string Version { get; } =
         (typeof(Cli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0").Split('+')[0];

@@ -30,7 +30,7 @@ public sealed class WeakCliTests : IDisposable
     {
         string run = Path.Combine(_tmp, "cls"), cams = Path.Combine(_tmp, "cams");
         var t = Run("weak", "train-classifier", "--data", Samples, "--split", "val", "--val-split", "val", "--crop", "90x120", "--min-pixels", "50",
-            "--epochs", "1", "--batch", "8", "--out", run, "--threads", "1");
+            "--epochs", "1", "--batch", "8", "--out", run, "--threads", "1", "--encoder", "scratch-resnet");
         Assert.True(t.Code == 0, t.Err);
         Assert.Contains("trained from scratch", t.Console);
         Assert.True(File.Exists(Path.Combine(run, "model.safetensors")));

@@ -112,7 +112,7 @@ internal static class AttackCommand
                 io.Error.WriteLine();
                 io.Error.WriteLine($"interrupted: {done.Count} of {ids.Count} images are saved in {statePath}; continue with the same command and --resume.");
                 io.Error.Flush();
-                Environment.Exit(130);
+                Cli.ExitNow(130);
             };
             Console.CancelKeyPress += onCancel;
             List<RobustnessExample> examples;

@@ -179,7 +179,7 @@ public static class CamRun
         bool wasTraining = model.Training;
         model.Eval();
         using (Engine.Autograd.GradMode.NoGrad()) f = model.Features(image);
-        model.Train(wasTraining);
+        if (wasTraining) model.TrainMode();
         int gh = f.Size(2), gw = f.Size(3), h = cams.Size(1), w = cams.Size(2);
         var s = TrainingFree.FeatureAffinity.Cosine(f, options.AffinityPower);
         var a0 = TrainingFree.FeatureAffinity.Tokens(ClassMapLabels.Resize(cams, gh, gw));

@@ -80,7 +80,7 @@ public static class Cams
         }
         finally
         {
-            model.Train(wasTraining);
+            if (wasTraining) model.TrainMode();
         }
     }
 

@@ -48,6 +48,21 @@ public sealed class TagClassifier : Module
     /// <summary>K.</summary>
     public int FeatureChannels { get; }
 
+    /// <summary>
+    /// Keep the encoder's batch norms in eval mode (running statistics fixed) while training, as IRN's FixedBatchNorm
+    /// does for ImageNet weights: small batches of crops would otherwise overwrite the ImageNet statistics.
+    /// </summary>
+    public bool FixedNorm { get; init; }
+
+    /// <summary>Training mode, with the encoder's batch norms left in eval mode when <see cref="FixedNorm"/>.</summary>
+    public void TrainMode()
+    {
+        Train();
+        if (!FixedNorm) return;
+        foreach (var (_, m) in Encoder.NamedModules())
+            if (m is BatchNorm2d) m.Eval();
+    }
+
     /// <summary>What the encoder is, for reports.</summary>
     public string EncoderName { get; }
 

@@ -186,7 +186,7 @@ public sealed class TagTrainer
         int epochCount = 0;
         long start = _state.Step;
         int classes = _train.Classes.Count;
-        Model.Train();
+        Model.TrainMode();
         while (_state.Step < TotalSteps && _state.Step < stopAfterStep && !cancel.IsCancellationRequested)
         {
             long step = _state.Step;
@@ -258,7 +258,7 @@ public sealed class TagTrainer
                     }
                 }
             }
-        model.Train(wasTraining);
+        if (wasTraining) model.TrainMode();
         double Div(int a, int b) => b == 0 ? double.NaN : (double)a / b;
         var prec = Enumerable.Range(0, c).Select(k => Div(tp[k], tp[k] + fp[k])).ToArray();
         var rec = Enumerable.Range(0, c).Select(k => Div(tp[k], tp[k] + fn[k])).ToArray();

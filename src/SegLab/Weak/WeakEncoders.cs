@@ -11,11 +11,14 @@ public static class WeakEncoders
     /// <summary>SegLab's ResNet-18-style encoder (base width 32, output stride 16), random initialisation.</summary>
     public const string Scratch = "scratch-resnet";
 
-    /// <summary>The encoder used when none is named.</summary>
-    public const string Default = Scratch;
+    /// <summary>The ImageNet ResNet18 of the model table (resnet18-imagenet; 2-2-2-3 blocks), output stride 16.</summary>
+    public const string ImageNet = "resnet18-imagenet";
+
+    /// <summary>The encoder used when none is named: ImageNet weights, as the papers start from.</summary>
+    public const string Default = ImageNet;
 
     /// <summary>Every known name.</summary>
-    public static IReadOnlyList<string> Names { get; } = [Scratch];
+    public static IReadOnlyList<string> Names { get; } = [ImageNet, Scratch];
 
     /// <summary>Throws an ArgumentException listing the known encoders when <paramref name="name"/> is not one.</summary>
     public static void Check(string name)
@@ -27,6 +30,7 @@ public static class WeakEncoders
     public static string Describe(string name) => name switch
     {
         Scratch => $"{Scratch} (SegLab's ResNet-18-style encoder, width 32, output stride 16, trained from scratch: no ImageNet weights)",
+        ImageNet => $"{ImageNet} (ImageNet-pretrained ResNet18 from Microsoft.ML.DnnImageFeaturizer.ResNet18, output stride 16; batch norm fixed and conv1/bn1 frozen, as IRN)",
         _ => name,
     };
 
@@ -39,6 +43,14 @@ public static class WeakEncoders
     {
         Check(name);
         var rng = new Rng(seed);
+        if (name == ImageNet)
+        {
+            var net = new ResNet([.. ResNetImageNet.Blocks], 16, rng: rng);
+            if (pretrained) ResNetImageNet.LoadInto(net);
+            net.GetSubmodule("conv1").Freeze();
+            net.GetSubmodule("bn1").Freeze();
+            return new TagClassifier(net, net.Channels, classes, ResNetImageNet.Preprocessing, name, rng) { FixedNorm = true };
+        }
         var encoder = new ResNetEncoder(32, 16, rng);
         return new TagClassifier(encoder, encoder.Channels, classes, Preprocessing.ImageNet, name, rng);
     }

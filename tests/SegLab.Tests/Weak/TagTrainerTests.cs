@@ -13,6 +13,7 @@ public sealed class TagTrainerTests : IDisposable
 
     private static TagTrainOptions Options => new()
     {
+        Encoder = WeakEncoders.Scratch,
         Tags = new TagOptions(16, 16, 8, 8, 12),
         Epochs = 2,
         Batch = 6,

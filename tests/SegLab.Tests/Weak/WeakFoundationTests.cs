@@ -171,3 +171,24 @@ public sealed class CamTests
         Assert.Contains("2 tag lists", Assert.Throws<ArgumentException>(() => Cams.Compute(m, x, [[0], [1]])).Message);
     }
 }
+
+public sealed class FixedNormTests
+{
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Fixed_norm_keeps_the_encoder_statistics_while_training(bool fixedNorm)
+    {
+        var rng = new Rng(2);
+        var bn = new BatchNorm2d(4);
+        var encoder = new Sequential(new Conv2d(3, 4, 3, padding: 1, rng: rng), bn);
+        var m = new TagClassifier(encoder, 4, 2, Preprocessing.Identity, "test", rng) { FixedNorm = fixedNorm };
+        var before = bn.NamedBuffers().First(b => b.Key == "running_mean").Value.ToArray();
+        m.TrainMode();
+        m.Forward(Tensor.Uniform([2, 3, 6, 6], 0, 1, 3));
+        var after = bn.NamedBuffers().First(b => b.Key == "running_mean").Value.ToArray();
+        Assert.Equal(fixedNorm, before.SequenceEqual(after));
+        Assert.True(m.Training);
+        Assert.Equal(!fixedNorm, bn.Training);
+    }
+}
