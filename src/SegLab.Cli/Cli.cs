@@ -125,6 +125,7 @@ internal static class Cli
         root.Subcommands.Add(EvalCommand.CreateMerge(io));
         root.Subcommands.Add(PredictCommand.Create(io));
         root.Subcommands.Add(AttackCommand.Create(io));
+        root.Subcommands.Add(ExplainCommand.Create(io));
         root.Subcommands.Add(TrainCommand.Create(io));
         root.Subcommands.Add(InspectCommand.Create(io));
         // No command is a usage error: the commands are listed, and the exit code says nothing ran.
