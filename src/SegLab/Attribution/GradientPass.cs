@@ -42,9 +42,6 @@ internal static class GradientPass
     public static PassResult Run(SegmentationModel model, float[] images, int n, int h, int w, AttributionTarget target,
         bool inputGrad, string? layer, bool backward = true)
     {
-        // Only arrays leave this method, so the batch's forward runs in the storage the previous pass left
-        // (TensorScope) instead of fresh pages: IG steps, SmoothGrad samples and Score-CAM masks reuse one graph's memory.
-        using var scope = backward ? TensorScope.BeginTraining() : TensorScope.Begin();
         var x = Tensor.FromArray((float[])images.Clone(), n, 3, h, w);
         Tensor logits;
         Tensor? act;
