@@ -146,6 +146,7 @@ internal static class Cli
         root.Subcommands.Add(EvalCommand.CreateMerge(io));
         root.Subcommands.Add(PredictCommand.Create(io));
         root.Subcommands.Add(AttackCommand.Create(io));
+        root.Subcommands.Add(ExplainCommand.Create(io));
         root.Subcommands.Add(TrainCommand.Create(io));
         root.Subcommands.Add(InspectCommand.Create(io));
         root.Subcommands.Add(WeakCommand.Create(io));

@@ -16,6 +16,7 @@ internal static class BenchCommand
         cmd.Subcommands.Add(Gemm(io));
         cmd.Subcommands.Add(Elementwise(io));
         cmd.Subcommands.Add(Model(io));
+        cmd.Subcommands.Add(Attribution(io));
         cmd.Subcommands.Add(TrainCommand.CreateBench(io));
         cmd.Subcommands.Add(Images(io));
         cmd.Subcommands.Add(RefineBenchCommand.Crf(io));
@@ -116,6 +117,47 @@ internal static class BenchCommand
                 pt.AddRow("[bold]total[/]", "", Inv(total, "F1"), "100 %");
                 io.Console.Write(pt);
             }
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command Attribution(CliIO io)
+    {
+        var model = new Option<string>("--model") { Description = "Model name from the model table, a seglab train run folder, or FILE.onnx with its card.", Required = true };
+        var method = new Option<string>("--method") { Description = "Attribution method: " + string.Join(", ", SegLab.Attribution.AttributionTable.Names) + ".", Required = true };
+        var size = new Option<string>("--size") { Description = "Input size as HEIGHTxWIDTH.", DefaultValueFactory = _ => "360x480" };
+        var repeats = new Option<int>("--repeats") { Description = "Timed runs (after 1 warm-up run).", DefaultValueFactory = _ => 3 };
+        var steps = new Option<int>("--steps") { Description = "Integrated Gradients steps.", DefaultValueFactory = _ => 32 };
+        var samples = new Option<int>("--samples") { Description = "SmoothGrad samples.", DefaultValueFactory = _ => 16 };
+        var batch = new Option<int>("--batch") { Description = "Images per forward/backward pass.", DefaultValueFactory = _ => 8 };
+        var layer = new Option<string?>("--layer") { Description = "CAM layer (default: the model's)." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object." };
+        var cmd = new Command("attribution", "Time per image of one attribution method, beside one forward + input-gradient pass, and peak memory (one method per process).")
+        {
+            model, method, size, repeats, steps, samples, batch, layer, json,
+        };
+        cmd.SetAction(r =>
+        {
+            Cli.ApplyThreads(r);
+            string name = r.GetValue(method)!;
+            if (!SegLab.Attribution.AttributionTable.Names.Contains(name, StringComparer.OrdinalIgnoreCase))
+                throw new ArgumentException($"--method: unknown attribution method '{name}'. Known methods: {string.Join(", ", SegLab.Attribution.AttributionTable.Names)}.");
+            var (h, w) = ParseSize(r.GetValue(size)!);
+            var options = new SegLab.Attribution.AttributionOptions { Steps = r.GetValue(steps), Samples = r.GetValue(samples), BatchSize = r.GetValue(batch), Layer = r.GetValue(layer) };
+            options.Validate();
+            var m = SegLab.Training.TrainedModel.Resolve(r.GetValue(model)!);
+            var attribution = SegLab.Attribution.AttributionTable.Create(name);
+            var result = SegLab.Attribution.AttributionBench.Run(m, attribution, options, h, w, r.GetValue(repeats));
+            if (r.GetValue(json))
+            {
+                io.Out.WriteLine(JsonSerializer.Serialize(result, JsonOptions.Indented));
+                return 0;
+            }
+            var table = new Table().Border(TableBorder.Rounded).AddColumns("model", "method", "layer", "size", "threads", "ms per map", "fwd+grad ms", "x fwd+grad", "forwards", "backwards", "peak MB");
+            table.AddRow(result.Model, Markup.Escape(result.Method), Markup.Escape(result.Layer ?? "-"), $"{h}x{w}", Inv(result.Threads), Inv(result.MedianMs, "F0"), Inv(result.GradPassMs, "F0"),
+                Inv(result.Passes, "F1"), Inv(result.Forwards), Inv(result.Backwards), Inv(result.PeakMemoryMB, "F0"));
+            io.Console.Write(table);
             return 0;
         });
         return cmd;

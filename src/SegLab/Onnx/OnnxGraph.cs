@@ -3,7 +3,10 @@
 // names, split at dots into child modules so that a PyTorch export's state-dict keys come out as PyTorch's. Shape
 // subgraphs (Shape -> Gather -> Unsqueeze -> Concat -> Reshape/Resize) are evaluated at run time on exact integer
 // values, so spatial sizes stay free. When every input has a fixed declared shape, one probe run at load checks the
-// graph and tells AveragePool nodes whose kernel covers their input that they are global pools.
+// graph and tells AveragePool nodes whose kernel covers their input that they are global pools. While a
+// FeatureCapture is active, each float feature map [N, C, H, W] a node computes is offered as the output of every
+// module of its scope ("/level3/level3.20/F_loc/Conv" -> level3, level3.20, level3.20.F_loc, as PyTorch's exporter
+// names nodes), so the last one of a scope stands for the module's output (CAM layers by parameter path).
 using SegLab.Engine;
 using SegLab.Engine.Autograd;
 using SegLab.Engine.Nn;
@@ -17,6 +20,7 @@ public sealed partial class OnnxGraph : Module
     private readonly Dictionary<string, OnnxValue> _constants = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _keys = new(StringComparer.Ordinal);
     private readonly DType _floatType;
+    private Module[][] _owners = [];
 
     private sealed record Step(OnnxNode Node, OnnxKernel Kernel, string[] Inputs, string[] Outputs);
 
@@ -32,6 +36,7 @@ public sealed partial class OnnxGraph : Module
             throw new OnnxUnsupportedException($"SegLab cannot run '{model.Path}': {string.Join("; ", problems)}");
         Fuse([.. model.Outputs.Select(o => o.Name)]);
         RegisterInitializers(model);
+        _owners = ScopeOwners();
         if (model.Inputs.Count > 0 && model.Inputs.All(i => i.Dims.Length > 0 && i.Dims.All(d => d is > 0) && i.ElementType == "FLOAT"))
         {
             using var _ = GradMode.NoGrad();
@@ -82,6 +87,7 @@ public sealed partial class OnnxGraph : Module
             bool integer = info.ElementType is not ("FLOAT" or "DOUBLE" or "FLOAT16" or "BFLOAT16" or "?");
             values[info.Name] = integer ? new OnnxValue(t.To(DType.Float64), true) : new OnnxValue(t.DType == _floatType ? t : Ops.To(t, _floatType), false);
         }
+        int stepIndex = 0;
         foreach (var step in _steps)
         {
             var args = new OnnxValue?[step.Inputs.Length];
@@ -104,11 +110,40 @@ public sealed partial class OnnxGraph : Module
             }
             for (int i = 0; i < step.Outputs.Length && i < outs.Length; i++)
                 if (step.Outputs[i].Length > 0) values[step.Outputs[i]] = outs[i];
+            if (stepIndex < _owners.Length && outs.Length > 0 && !outs[0].IsInteger && outs[0].Data.Rank == 4)
+                foreach (var owner in _owners[stepIndex]) owner.Produced(outs[0].Data);
+            stepIndex++;
         }
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var o in Model.Outputs)
             result[o.Name] = values.TryGetValue(o.Name, out var v) ? v.Data : throw new OnnxFormatException($"'{Model.Path}': graph output '{o.Name}' is never produced.");
         return result;
+    }
+
+    // For each step, the modules of its node's scope that exist in the parameter tree (outer first).
+    private Module[][] ScopeOwners()
+    {
+        var modules = new Dictionary<string, Module>(StringComparer.Ordinal);
+        foreach (var (path, m) in NamedModules()) if (path.Length > 0) modules.TryAdd(path, m);
+        return [.. _steps.Select(st => ScopePaths(st.Node.Name).Where(modules.ContainsKey).Select(p => modules[p]).ToArray())];
+    }
+
+    /// <summary>
+    /// Module paths of a PyTorch-exported node name: "/se/se.0/Gemm" gives "se", "se.0"; "/stem/act/PRelu" gives
+    /// "stem", "stem.act" (a segment is either the full path, for indexed children, or a local name).
+    /// </summary>
+    /// <param name="nodeName">The node's name.</param>
+    internal static IEnumerable<string> ScopePaths(string nodeName)
+    {
+        if (!nodeName.StartsWith('/')) yield break;
+        var parts = nodeName.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        string path = "";
+        for (int i = 0; i < parts.Length - 1; i++)
+        {
+            string seg = parts[i];
+            path = path.Length == 0 || seg.StartsWith(path + ".", StringComparison.Ordinal) ? seg : path + "." + seg;
+            yield return path;
+        }
     }
 
     // Compiles every node into steps; returns the problems (all of them, for one complete error message).

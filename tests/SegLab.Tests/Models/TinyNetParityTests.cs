@@ -8,7 +8,7 @@ namespace SegLab.Tests.Models;
 
 public class TinyNetParityTests
 {
-    private sealed class Cbr : Module
+    internal sealed class Cbr : Module
     {
         public Cbr(int i, int o, int k, int s = 1, int d = 1, int g = 1)
         {
@@ -25,7 +25,7 @@ public class TinyNetParityTests
     }
 
     /// <summary>The C# twin of TinyNet in tools/tiny_net_reference.py.</summary>
-    private sealed class TinyNet : Module
+    internal sealed class TinyNet : Module
     {
         private readonly Cbr _stem, _dw, _pw;
         private readonly Sequential _se;

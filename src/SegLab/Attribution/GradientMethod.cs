@@ -1,0 +1,48 @@
+// Base of the methods whose map is a pointwise function of the image and the input gradient at it (saliency,
+// gradient x input): one forward and one backward per image, and SmoothGrad can batch its noisy copies through them.
+using SegLab.Engine;
+using SegLab.Models;
+
+namespace SegLab.Attribution;
+
+/// <summary>A map computed from the image x and d score / d x at x, pixel by pixel.</summary>
+public abstract class GradientMethod : IAttribution
+{
+    /// <inheritdoc/>
+    public abstract string Name { get; }
+
+    /// <summary>One pixel's value from its three channels of image and gradient.</summary>
+    /// <param name="x">The image's channels at the pixel.</param>
+    /// <param name="g">The gradient's channels at the pixel.</param>
+    /// <param name="options">Settings.</param>
+    protected internal abstract float Pixel(ReadOnlySpan<float> x, ReadOnlySpan<float> g, AttributionOptions options);
+
+    /// <inheritdoc/>
+    public AttributionMap Attribute(SegmentationModel model, Tensor image, AttributionTarget target, AttributionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(target);
+        options ??= AttributionOptions.Default;
+        options.Validate();
+        var (x, h, w) = GradientPass.Image(image);
+        var pass = GradientPass.Run(model, x, 1, h, w, target, inputGrad: true, layer: null);
+        var map = new float[h * w];
+        Accumulate(x, pass.InputGrad!, h * w, map, 1f, options);
+        return new AttributionMap(Name, map, h, w, pass.Scores[0]) { Forwards = 1, Backwards = 1 };
+    }
+
+    /// <summary>Adds weight * Pixel(x, g) at every pixel of one image to <paramref name="map"/>.</summary>
+    internal void Accumulate(ReadOnlySpan<float> x, ReadOnlySpan<float> g, int pixels, Span<float> map, float weight, AttributionOptions options)
+    {
+        Span<float> xs = stackalloc float[3], gs = stackalloc float[3];
+        for (int i = 0; i < pixels; i++)
+        {
+            for (int c = 0; c < 3; c++)
+            {
+                xs[c] = x[c * pixels + i];
+                gs[c] = g[c * pixels + i];
+            }
+            map[i] += weight * Pixel(xs, gs, options);
+        }
+    }
+}
