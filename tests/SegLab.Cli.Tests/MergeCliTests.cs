@@ -13,13 +13,24 @@ public sealed class MergeCliTests : IDisposable
 
     private static string Samples => SegLab.Demo.Samples.Root();
 
-    private string Shard(string shard, string name)
+    private string Shard(string shard, string name, params string[] extra)
     {
         string dir = Path.Combine(_tmp, name);
-        var r = Run("eval", "--model", "cgnet-camvid", "--weights", Path.Combine(Samples, "models", "cgnet_m3n21_camvid.safetensors"),
-            "--data", Path.Combine(Samples, "camvid"), "--limit", "3", "--shard", shard, "--out", dir);
+        var r = Run([ "eval", "--model", "cgnet-camvid", "--weights", Path.Combine(Samples, "models", "cgnet_m3n21_camvid.safetensors"),
+            "--data", Path.Combine(Samples, "camvid"), "--limit", "3", "--shard", shard, "--out", dir, .. extra]);
         Assert.True(r.Code == 0, r.Err);
         return dir;
+    }
+
+    [Fact]
+    public void Shards_run_with_excluded_classes_merge_and_keep_them()
+    {
+        string a = Shard("1/2", "xa", "--exclude", "Sky"), b = Shard("2/2", "xb", "--exclude", "Sky");
+        string outDir = Path.Combine(_tmp, "xmerged");
+        var merged = Run("merge", a, b, "--out", outDir);
+        Assert.True(merged.Code == 0, merged.Err);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "metrics.json")));
+        Assert.Equal(["Sky"], doc.RootElement.GetProperty("excludedClasses").EnumerateArray().Select(e => e.GetString()!));
     }
 
     [Fact]

@@ -198,7 +198,12 @@ public static class EvaluationOutput
             var m = JsonNode.Parse(File.ReadAllText(files.Metrics))!.AsObject();
             string S(string key) => (string?)m[key] ?? throw new InvalidDataException($"merge: {files.Metrics} has no '{key}'.");
             var skipped = (m["skipped"]?.AsArray() ?? []).Select(s => new SkippedFile((string)s!["id"]!, (string?)s["path"], (string)s["problem"]!)).ToList();
-            var excluded = (m["excludedClasses"]?.AsArray() ?? []).Select(x => (int)x!).ToArray();
+            // metrics.json names the excluded classes (older files may hold ids): names map to ids by the order of perClassIoU.
+            var names = (m["perClassIoU"] as JsonObject)?.Select(kv => kv.Key).ToList() ?? [];
+            var excluded = (m["excludedClasses"]?.AsArray() ?? []).Select(x =>
+                x!.GetValueKind() == System.Text.Json.JsonValueKind.Number ? (int)x
+                : names.IndexOf((string)x!) is var i and >= 0 ? i
+                : throw new InvalidDataException($"merge: {files.Metrics} excludes class '{(string?)x}', which is not among its classes ({string.Join(", ", names)}).")).ToArray();
             return new Run(dir, S("model"), S("dataset"), S("root"), S("split"), (string?)m["layout"] ?? "auto", (string?)m["classes"], excluded, skipped, (string?)m["shard"],
                 (int?)m["examples"]?["minFrameDistance"] ?? ExampleSelection.DefaultMinFrameDistance);
         }
