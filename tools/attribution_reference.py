@@ -2,8 +2,8 @@
 """Reference attribution maps for SegLab: Grad-CAM, Grad-CAM++ and Integrated Gradients on CGNet, by their
 definitions, in PyTorch autograd.
 
-CGNet here is a minimal PyTorch definition written for this script (Context_Guided_Network M=3, N=21, the module
-names of the state dict); before anything else the script checks that it reproduces the stored PyTorch logits of
+CGNet is tools/lightweight_nets.py's PyTorch definition (Context_Guided_Network M=3, N=21, the module names of the
+state dict); before anything else the script checks that it reproduces the stored PyTorch logits of
 the original model code (../shared/reference/cgnet-camvid_val_0016E5_07959.safetensors, small_logits), so the maps
 are those of the original network.
 
@@ -24,121 +24,16 @@ Needs Debian's python3-torch. PyTorch is never a dependency of SegLab.
 import os
 import sys
 
-import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_models_vs_torch import load_safetensors  # noqa: E402
 from tiny_net_reference import save_safetensors  # noqa: E402
+from lightweight_nets import CGNet  # noqa: E402  (the one PyTorch CGNet of tools/)
 
 MEAN = [105.65775299072266, 103.329833984375, 99.62540435791016]
 CAR = 8
-
-
-class ConvOnly(nn.Module):
-    def __init__(self, i, o, k, s=1, d=1, g=1):
-        super().__init__()
-        self.conv = nn.Conv2d(i, o, k, s, padding=(k - 1) // 2 * d, dilation=d, groups=g, bias=False)
-
-    def forward(self, x):
-        return self.conv(x)
-
-
-class BnPrelu(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.bn = nn.BatchNorm2d(c, eps=1e-3)
-        self.act = nn.PReLU(c)
-
-    def forward(self, x):
-        return self.act(self.bn(x))
-
-
-class ConvBnPrelu(nn.Module):
-    def __init__(self, i, o, k, s=1):
-        super().__init__()
-        self.conv = nn.Conv2d(i, o, k, s, padding=(k - 1) // 2, bias=False)
-        self.bn = nn.BatchNorm2d(o, eps=1e-3)
-        self.act = nn.PReLU(o)
-
-    def forward(self, x):
-        return self.act(self.bn(self.conv(x)))
-
-
-class GlobalContext(nn.Module):
-    def __init__(self, c, r):
-        super().__init__()
-        self.fc = nn.Sequential(nn.Linear(c, c // r), nn.ReLU(), nn.Linear(c // r, c), nn.Sigmoid())
-
-    def forward(self, x):
-        s = self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
-        return x * s[:, :, None, None]
-
-
-class CGBlockDown(nn.Module):
-    def __init__(self, i, o, d, r):
-        super().__init__()
-        self.conv1x1 = ConvBnPrelu(i, o, 3, 2)
-        self.F_loc = ConvOnly(o, o, 3, g=o)
-        self.F_sur = ConvOnly(o, o, 3, d=d, g=o)
-        self.bn = nn.BatchNorm2d(2 * o, eps=1e-3)
-        self.act = nn.PReLU(2 * o)
-        self.reduce = ConvOnly(2 * o, o, 1)
-        self.F_glo = GlobalContext(o, r)
-
-    def forward(self, x):
-        o = self.conv1x1(x)
-        j = self.act(self.bn(torch.cat([self.F_loc(o), self.F_sur(o)], 1)))
-        return self.F_glo(self.reduce(j))
-
-
-class CGBlock(nn.Module):
-    def __init__(self, c, d, r):
-        super().__init__()
-        n = c // 2
-        self.conv1x1 = ConvBnPrelu(c, n, 1, 1)
-        self.F_loc = ConvOnly(n, n, 3, g=n)
-        self.F_sur = ConvOnly(n, n, 3, d=d, g=n)
-        self.bn_prelu = BnPrelu(c)
-        self.F_glo = GlobalContext(c, r)
-
-    def forward(self, x):
-        o = self.conv1x1(x)
-        j = self.bn_prelu(torch.cat([self.F_loc(o), self.F_sur(o)], 1))
-        return x + self.F_glo(j)
-
-
-class CGNet(nn.Module):
-    def __init__(self, classes=11, m=3, n=21):
-        super().__init__()
-        self.level1_0 = ConvBnPrelu(3, 32, 3, 2)
-        self.level1_1 = ConvBnPrelu(32, 32, 3, 1)
-        self.level1_2 = ConvBnPrelu(32, 32, 3, 1)
-        self.b1 = BnPrelu(35)
-        self.level2_0 = CGBlockDown(35, 64, 2, 8)
-        self.level2 = nn.Sequential(*[CGBlock(64, 2, 8) for _ in range(m - 1)])
-        self.bn_prelu_2 = BnPrelu(131)
-        self.level3_0 = CGBlockDown(131, 128, 4, 16)
-        self.level3 = nn.Sequential(*[CGBlock(128, 4, 16) for _ in range(n - 1)])
-        self.bn_prelu_3 = BnPrelu(256)
-        self.classifier = nn.Sequential(ConvOnly(256, classes, 1))
-
-    def forward(self, x):
-        down = lambda t: F.avg_pool2d(t, 3, 2, 1)  # noqa: E731
-        out0 = self.level1_2(self.level1_1(self.level1_0(x)))
-        inp1 = down(x)
-        inp2 = down(inp1)
-        out0_cat = self.b1(torch.cat([out0, inp1], 1))
-        out1_0 = self.level2_0(out0_cat)
-        out1 = self.level2(out1_0)
-        out1_cat = self.bn_prelu_2(torch.cat([out1, out1_0, inp2], 1))
-        out2_0 = self.level3_0(out1_cat)
-        out2 = self.level3(out2_0)
-        self.features = self.bn_prelu_3(torch.cat([out2_0, out2], 1))  # the CAM layer's output
-        logits = self.classifier(self.features)
-        return F.interpolate(logits, x.shape[2:], mode="bilinear", align_corners=False)
 
 
 def main(shared, out_dir):
@@ -147,6 +42,8 @@ def main(shared, out_dir):
     state = load_safetensors(os.path.join(shared, "models/cgnet-camvid/cgnet_m3n21_camvid.safetensors"))
     net.load_state_dict(state, strict=True)
     net.eval()
+    # the CAM layer's output, kept on the graph for torch.autograd.grad
+    net.bn_prelu_3.register_forward_hook(lambda module, inputs, output: setattr(net, "features", output))
     ref = load_safetensors(os.path.join(shared, "reference/cgnet-camvid_val_0016E5_07959.safetensors"))
     with torch.no_grad():
         logits = net(ref["small_input"])
