@@ -127,6 +127,17 @@ internal static class AttackCommand
             var report = RobustnessSummary.Build(seg.Name, proto, logits, radii, ids.Select(id => done.First(d => d.Id == id)).ToArray(),
                 EvalCommand.ParseClasses(r.GetValue(exclude), dataset.Classes));
             RobustnessJson.Save(Path.Combine(dir, "robustness.json"), report);
+            // A run folder (a model SegLab trained, robust or not) keeps its measured robustness in its model card.
+            if (SegLab.Training.TrainedModel.IsRunFolder(r.GetValue(model)!))
+            {
+                string attackName = single is null ? proto.Name : $"{single}-{lossName}";
+                var selection = new List<string>();
+                if (r.GetValue(images) is { } imgs) selection.Add($"--images {imgs}");
+                if (shardSpec is var (si, sn)) selection.Add($"--shard {si}/{sn}");
+                if (r.GetValue(limit) is { } lim) selection.Add($"--limit {lim}");
+                SegLab.Training.RunRobustness.Record(r.GetValue(model)!, report, Path.Combine(dir, "robustness.json"), attackName,
+                    $"{Path.GetFullPath(r.GetValue(data)!)} ({r.GetValue(split)})", selection.Count == 0 ? "all" : string.Join(' ', selection));
+            }
             ModelCard.AddTo(RobustnessHtml.Build(report, dataset.Classes.Names, dataset.Classes.PaletteRgb(), am.IgnoreIndex, examples,
                 "seglab " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1))), seg.Name).Save(Path.Combine(dir, "report.html"));
             WriteTraces(Path.Combine(dir, "trace.json"), ids.Select(id => done.First(d => d.Id == id)).ToList());

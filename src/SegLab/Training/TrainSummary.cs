@@ -41,8 +41,11 @@ public static class TrainSummary
         int epochs = state.EpochStepSeconds.Length;
         if (epochs > 0)
             sb.Append(inv, $"- seconds per epoch: {state.EpochAttackSeconds.Sum() / epochs:F1} in the attack, {state.EpochStepSeconds.Sum() / epochs:F1} in the training step\n");
-        sb.Append("- robustness: not measured by training; `seglab attack --model RUNFOLDER --protocol sea|halmosi --eps ...` measures it (docs/experiments/adversarial-training.md)\n");
-        sb.Append("- the full configuration: config.yaml; figures: summary.json\n");
+        sb.Append("- the full configuration: config.yaml; figures: summary.json\n\n");
+        // Robustness is not measured by training: each `seglab attack --model RUNFOLDER` records its figures in the
+        // run's robustness index, and a rewritten card (a resumed run) keeps them.
+        string runDir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        sb.Append(RunRobustness.CardSection(RunRobustness.Load(runDir)));
         SegLab.Engine.IO.AtomicFile.Write(path, System.Text.Encoding.UTF8.GetBytes(sb.ToString()));
     }
 
