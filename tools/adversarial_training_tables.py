@@ -2,7 +2,7 @@
 """Tables for docs/experiments/adversarial-training.md from `seglab attack` folders named MODEL-ATTACK-EPS
 (MODEL in clean, at50, at100; ATTACK in pgd, sea, halmosi; EPS as 4_255), each holding robustness.json.
 
-  python3 tools/adversarial_training_tables.py EVAL_DIR
+  python3 tools/adversarial_training_tables.py EVAL_DIR [--models clean,at50,at100] [--eps 1_255,2_255,4_255]
 
 Prints, per model, one row per attack (PGD-CE alone, each attack of the SEA and Halmosi protocols alone, and the two
 ensembles' per-image worst case) with pixel accuracy / dataset mIoU / image mIoU per radius; the per-image mIoU of each
@@ -26,6 +26,15 @@ def f(v):
 
 def triple(m):
     return f"{f(m['pixelAccuracy'])} / {f(m['mIoU'])} / {f(m['imageMIoU'])}"
+
+
+def mean(v):
+    return sum(v) / len(v)
+
+
+def sd(v):
+    m = mean(v)
+    return math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1)) if len(v) > 1 else float("nan")
 
 
 def load(root, model, attack, eps):
@@ -78,14 +87,18 @@ def main(root):
                 d = load(root, model, attack, eps)
                 if d is None:
                     continue
-                cells = "; ".join(f"{f(i['cleanMIoU'])} -> {f(i['mIoU'])}" for i in d["perImage"])
+                if len(d["perImage"]) <= 8:
+                    cells = "; ".join(f"{f(i['cleanMIoU'])} -> {f(i['mIoU'])}" for i in d["perImage"])
+                else:  # many images: mean (sd) over images, clean -> attacked, and the range attacked
+                    att = [i["mIoU"] for i in d["perImage"]]
+                    cl = [i["cleanMIoU"] for i in d["perImage"]]
+                    cells = (f"{len(att)} images: {f(mean(cl))} ({f(sd(cl))}) -> {f(mean(att))} ({f(sd(att))}), "
+                             f"attacked range {f(min(att))}-{f(max(att))}")
                 gap = "-"
                 if attack != "pgd" and pgd_by_id:
                     g = [pgd_by_id[i["id"]] - i["mIoU"] for i in d["perImage"] if i["id"] in pgd_by_id]
                     if g:
-                        m = sum(g) / len(g)
-                        sd = math.sqrt(sum((x - m) ** 2 for x in g) / (len(g) - 1)) if len(g) > 1 else float("nan")
-                        gap = f"{f(m)} ({f(sd)})"
+                        gap = f"{f(mean(g))} ({f(sd(g))})"
                 print(f"| {model} | {attack} | {eps.replace('_', '/')} | {cells} | {gap} |")
 
     print("\nSize bias at 4/255 (IoU of objects by area share of the image, clean -> ensemble worst case; objects):\n")
@@ -112,4 +125,10 @@ def main(root):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    args = sys.argv[1:]
+    for flag, target in (("--models", "MODELS"), ("--eps", "EPS")):
+        if flag in args:
+            i = args.index(flag)
+            globals()[target] = args[i + 1].split(",")
+            del args[i:i + 2]
+    main(args[0])
