@@ -100,7 +100,7 @@ public static partial class Ops
         int k = parts.Count;
         return Tape.Record(y, "batch_norm_prelu", inputs, g =>
         {
-            g = BackwardRules.Rectifier(g); // guided backpropagation through the fused PReLU
+            g = BackwardRules.Rectifier(g, parametric: true); // guided backpropagation through the fused PReLU
             var gxs = new Tensor?[k];
             for (int i = 0; i < k; i++) gxs[i] = Tape.Wants(parts[i]) ? Tensor.Uninitialized(x0.DType, parts[i].Dims) : null;
             // per channel: sum gz, sum gz (x - mean), sum g min(z, 0); only when a parameter gradient is wanted

@@ -38,7 +38,7 @@ public static partial class Ops
         if (!GradMode.Needs(x, weight)) return y;
         return Tape.Record(y, "prelu", [x, weight], g =>
         {
-            g = BackwardRules.Rectifier(g);
+            g = BackwardRules.Rectifier(g, parametric: true);
             var gx = Tape.Wants(x) ? Tensor.Uninitialized(x.DType, x.Dims) : null;
             var perChannel = Tape.Wants(weight) ? new double[c] : null; // sum_{x <= 0} g x per channel, in float64
             if (x.DType == DType.Float32)
@@ -68,7 +68,7 @@ public static partial class Ops
         if (!GradMode.Needs(x)) return y;
         return Tape.Record(y, "leaky_relu", [x], g =>
         {
-            g = BackwardRules.Rectifier(g);
+            g = BackwardRules.Rectifier(g, parametric: true);
             var gx = Tensor.Uninitialized(x.DType, x.Dims);
             if (x.DType == DType.Float32) LeakyKernel(g.Buf<float>(), x.Buf<float>(), (float)negativeSlope, gx.Buf<float>());
             else LeakyKernel(g.Buf<double>(), x.Buf<double>(), negativeSlope, gx.Buf<double>());

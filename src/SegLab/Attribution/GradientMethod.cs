@@ -6,14 +6,27 @@ using SegLab.Models;
 
 namespace SegLab.Attribution;
 
+/// <summary>How a gradient method takes its input gradient.</summary>
+public enum InputGradientRule
+{
+    /// <summary>The ordinary gradient.</summary>
+    Gradient,
+
+    /// <summary>Guided backpropagation through every rectifier (ReLU, LeakyReLU, PReLU; <see cref="SegLab.Engine.Autograd.BackwardRules.Guided"/>).</summary>
+    Guided,
+
+    /// <summary>Guided backpropagation through ReLUs only, PReLU and LeakyReLU ordinary (Captum's convention).</summary>
+    GuidedReluOnly,
+}
+
 /// <summary>A map computed from the image x and d score / d x at x, pixel by pixel.</summary>
 public abstract class GradientMethod : IAttribution
 {
     /// <inheritdoc/>
     public abstract string Name { get; }
 
-    /// <summary>Whether the input gradient is taken under the guided-backpropagation rule (<see cref="SegLab.Engine.Autograd.BackwardRules.Guided"/>).</summary>
-    protected internal virtual bool Guided => false;
+    /// <summary>How the input gradient is taken: ordinary, or under the guided-backpropagation rule.</summary>
+    public virtual InputGradientRule Rule => InputGradientRule.Gradient;
 
     /// <summary>One pixel's value from its three channels of image and gradient.</summary>
     /// <param name="x">The image's channels at the pixel.</param>
@@ -26,7 +39,7 @@ public abstract class GradientMethod : IAttribution
     {
         var (o, x, h, w) = GradientPass.Begin(model, image, target, options);
         var map = new float[h * w];
-        var scores = GradientPass.InputGradients(model, 1, 1, h, w, target, Guided, (_, dst) => x.CopyTo(dst),
+        var scores = GradientPass.InputGradients(model, 1, 1, h, w, target, Rule, (_, dst) => x.CopyTo(dst),
             (_, xi, g) => Accumulate(xi, g, h * w, map, 1f, o));
         return new AttributionMap(Name, map, h, w, scores[0]) { Forwards = 1, Backwards = 1 };
     }

@@ -48,10 +48,10 @@ internal static class GradientPass
     /// <param name="h">H.</param>
     /// <param name="w">W.</param>
     /// <param name="target">The target.</param>
-    /// <param name="guided">Run the backward passes under the guided-backpropagation rule.</param>
+    /// <param name="rule">Ordinary or guided input gradients.</param>
     /// <param name="fill">Writes image i.</param>
     /// <param name="use">Reads image i and its gradient.</param>
-    public static double[] InputGradients(SegmentationModel model, int count, int batchSize, int h, int w, AttributionTarget target, bool guided, ImageFill fill, GradientUse use)
+    public static double[] InputGradients(SegmentationModel model, int count, int batchSize, int h, int w, AttributionTarget target, InputGradientRule rule, ImageFill fill, GradientUse use)
     {
         int d = 3 * h * w;
         var scores = new double[count];
@@ -60,7 +60,7 @@ internal static class GradientPass
             int n = Math.Min(batchSize, count - start);
             var batch = new float[n * d];
             for (int b = 0; b < n; b++) fill(start + b, batch.AsSpan(b * d, d));
-            var pass = Run(model, batch, n, h, w, target, inputGrad: true, layer: null, guided: guided);
+            var pass = Run(model, batch, n, h, w, target, inputGrad: true, layer: null, rule: rule);
             for (int b = 0; b < n; b++) use(start + b, batch.AsSpan(b * d, d), pass.InputGrad!.AsSpan(b * d, d));
             pass.Scores.CopyTo(scores, start);
         }
@@ -86,12 +86,13 @@ internal static class GradientPass
     /// <param name="inputGrad">Whether to return d score / d input.</param>
     /// <param name="layer">A module path whose output and gradient to return, or null.</param>
     /// <param name="backward">False: a forward pass only (no gradient recorded).</param>
-    /// <param name="guided">
-    /// The input gradient under the guided-backpropagation rule (<see cref="BackwardRules.Guided"/>); the layer's
-    /// gradient, when asked too, stays the ordinary one (a second backward pass over the same forward).
+    /// <param name="rule">
+    /// The input gradient's rule: ordinary, or guided backpropagation (<see cref="BackwardRules.Guided"/>); under a
+    /// guided rule the layer's gradient, when asked too, stays the ordinary one (a second backward pass over the same
+    /// forward).
     /// </param>
     public static PassResult Run(SegmentationModel model, float[] images, int n, int h, int w, AttributionTarget target,
-        bool inputGrad, string? layer, bool backward = true, bool guided = false)
+        bool inputGrad, string? layer, bool backward = true, InputGradientRule rule = InputGradientRule.Gradient)
     {
         var x = Tensor.FromArray((float[])images.Clone(), n, 3, h, w);
         Tensor logits;
@@ -121,12 +122,12 @@ internal static class GradientPass
         var seed = new float[span.Length];
         for (int b = 0; b < n; b++) target.Seed(seed.AsSpan(b * per, per));
         var seedTensor = Tensor.FromArray(seed, logits.ShapeArray());
-        if (guided && inputGrad)
+        if (rule != InputGradientRule.Gradient && inputGrad)
         {
             // The layer's ordinary gradient first, keeping the graph; then the guided input gradient.
             float[]? gl = act is null ? null : Tape.Grad(logits, [act], seedTensor, retainGraph: true)[0].ToArray();
             float[] gg;
-            using (BackwardRules.Guided()) gg = Tape.Grad(logits, [x], Tensor.FromArray((float[])seed.Clone(), logits.ShapeArray()))[0].ToArray();
+            using (BackwardRules.Guided(reluOnly: rule == InputGradientRule.GuidedReluOnly)) gg = Tape.Grad(logits, [x], Tensor.FromArray((float[])seed.Clone(), logits.ShapeArray()))[0].ToArray();
             return new PassResult(scores, gg, act?.ToArray(), gl, act?.ShapeArray());
         }
         var wanted = new List<Tensor>();

@@ -6,13 +6,14 @@
 namespace SegLab.Attribution;
 
 /// <summary>Guided backpropagation: the guided input gradient, mean over channels (signed).</summary>
-public sealed class GuidedBackprop : GradientMethod
+/// <param name="reluOnly">Apply the rule to ReLUs only (Captum's convention), not to PReLU and LeakyReLU.</param>
+public sealed class GuidedBackprop(bool reluOnly = false) : GradientMethod
 {
     /// <inheritdoc/>
-    public override string Name => "guided";
+    public override string Name => reluOnly ? "guided-relu" : "guided";
 
     /// <inheritdoc/>
-    protected internal override bool Guided => true;
+    public override InputGradientRule Rule => reluOnly ? InputGradientRule.GuidedReluOnly : InputGradientRule.Guided;
 
     /// <inheritdoc/>
     protected internal override float Pixel(ReadOnlySpan<float> x, ReadOnlySpan<float> g, AttributionOptions options) => (g[0] + g[1] + g[2]) / 3f;

@@ -17,7 +17,7 @@ public sealed class GuidedGradCam : CamBase
     public override AttributionMap Attribute(SegmentationModel model, Tensor image, AttributionTarget target, AttributionOptions? options = null)
     {
         var (_, layer, x, h, w) = Begin(model, image, target, options);
-        var pass = GradientPass.Run(model, x, 1, h, w, target, inputGrad: true, layer: layer, guided: true);
+        var pass = GradientPass.Run(model, x, 1, h, w, target, inputGrad: true, layer: layer, rule: InputGradientRule.Guided);
         var shape = pass.ActivationShape!;
         int k = shape[1], hw = shape[2] * shape[3], pixels = h * w;
         var act = pass.Activation!;

@@ -20,7 +20,7 @@ public sealed class IntegratedGradients : IAttribution
         var baseline = IgBaselines.Create(o.Baseline, x, h, w, o);
         int d = x.Length, steps = o.Steps;
         var meanGrad = new double[d];
-        GradientPass.InputGradients(model, steps, o.BatchSize, h, w, target, guided: false,
+        GradientPass.InputGradients(model, steps, o.BatchSize, h, w, target, InputGradientRule.Gradient,
             (k, dst) =>
             {
                 float alpha = (float)((k + 0.5) / steps);

@@ -35,7 +35,7 @@ public sealed class SmoothGrad(IAttribution inner) : IAttribution
         double score = GradientPass.Scores(model, x, 1, h, w, target)[0];
         if (Inner is GradientMethod gm)
         {
-            GradientPass.InputGradients(model, samples, o.BatchSize, h, w, target, gm.Guided, (_, dst) => Noisy(dst),
+            GradientPass.InputGradients(model, samples, o.BatchSize, h, w, target, gm.Rule, (_, dst) => Noisy(dst),
                 (_, xi, g) => gm.Accumulate(xi, g, pixels, map, weight, o));
             return new AttributionMap(Name, map, h, w, score) { Forwards = samples + 1, Backwards = samples };
         }

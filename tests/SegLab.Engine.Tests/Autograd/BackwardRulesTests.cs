@@ -124,6 +124,27 @@ public class BackwardRulesTests
     }
 
     [Fact]
+    public void A_relu_only_scope_leaves_prelu_and_leaky_relu_ordinary_and_nested_scopes_restore_the_setting()
+    {
+        var g = Tensor.FromArray([1f, -1f, -1f, 2f], 1, 4);
+        float[] InputGrad(Func<Tensor, Tensor> f)
+        {
+            var x = Tensor.FromArray([-2f, -1f, 1f, 3f], 1, 4).RequireGrad();
+            return Tape.Grad(f(x), [x], g)[0].ToArray();
+        }
+        Func<Tensor, Tensor> prelu = x => Ops.Prelu(x, Tensor.FromArray([0.25f], 1));
+        using (BackwardRules.Guided(reluOnly: true))
+        {
+            Assert.Equal(new float[] { 0.25f, -0.25f, -1, 2 }, InputGrad(prelu));
+            Assert.Equal(new float[] { 0.25f, -0.25f, -1, 2 }, InputGrad(x => Ops.LeakyRelu(x, 0.25)));
+            Assert.Equal(new float[] { 0, 0, 0, 2 }, InputGrad(Ops.Relu));
+            using (BackwardRules.Guided()) Assert.Equal(new float[] { 0.25f, 0, 0, 2 }, InputGrad(prelu));
+            Assert.Equal(new float[] { 0.25f, -0.25f, -1, 2 }, InputGrad(prelu));
+        }
+        using (BackwardRules.Guided()) Assert.Equal(new float[] { 0.25f, 0, 0, 2 }, InputGrad(prelu));
+    }
+
+    [Fact]
     public void Other_activations_keep_their_gradient_under_the_scope()
     {
         foreach (var f in new Func<Tensor, Tensor>[] { Ops.Sigmoid, Ops.Tanh, Ops.Relu6, Ops.HardSwish })
