@@ -34,6 +34,18 @@ public sealed class EvalCliTests : IDisposable
         Assert.DoesNotContain("http://", html, StringComparison.Ordinal);
         Assert.DoesNotContain("https://", html, StringComparison.Ordinal);
 
+        // One attribution map (issue 18): Grad-CAM for Car over its predicted region, drawn over the image, with its shares.
+        Assert.Contains(doc.Descendants(), e => e.Name.LocalName == "h2" && e.Value.StartsWith("Attribution", StringComparison.Ordinal));
+        var heat = doc.Descendants().Where(e => e.Name.LocalName == "img" && (string?)e.Attribute("alt") == "Grad-CAM over the image").ToList();
+        Assert.Single(heat);
+        Assert.StartsWith("data:image/png;base64,", (string?)heat[0].Attribute("src"), StringComparison.Ordinal);
+        var png = SegLab.Imaging.Png.Decode(Convert.FromBase64String(((string)heat[0].Attribute("src")!)["data:image/png;base64,".Length..]));
+        Assert.Equal((480, 360), (png.Width, png.Height)); // embedded at full size (zoomable)
+        var pixels = png.Pixels;
+        Assert.True(Enumerable.Range(0, pixels.Length).Any(i => pixels[i] != pixels[i % 3]), "the heat map is one flat colour");
+        Assert.Matches(@"Grad-CAM of cgnet-camvid at layer bn_prelu_3 for Car over the pixels it predicts as Car on \S+ \(\d+ pixels, [\d.]+% of the image\): [\d.]+% of the map's mass", html);
+        Assert.Contains("Attribution: Grad-CAM for Car", r.Console, StringComparison.Ordinal);
+
         // The quick attack keeps every attack's trace and the clean-to-worst counts, and its report draws both.
         string attack = Path.Combine(outDir, "attack");
         using var trace = JsonDocument.Parse(File.ReadAllText(Path.Combine(attack, "trace.json")));

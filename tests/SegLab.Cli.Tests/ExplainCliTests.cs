@@ -73,16 +73,39 @@ public sealed class ExplainCliTests : IDisposable
         Assert.False(doc.RootElement.TryGetProperty("contextShares", out _)); // one pixel: no object/context split
     }
 
+    [Theory]
+    [InlineData("guided", null, 1)]
+    [InlineData("guided-gradcam", "bn_prelu_3", 2)]
+    public void Guided_methods_write_a_signed_map_and_say_which_passes_they_used(string method, string? layer, int backwards)
+    {
+        string outDir = Path.Combine(_dir, method);
+        var r = CliTests.Run("explain", "--model", "cgnet-camvid", "--image", ImagePath, "--class", "Car", "--box", "330,170,440,250", "--method", method, "--out", outDir);
+        Assert.True(r.Code == 0, r.Err + r.Console);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "explain.json")));
+        var root = doc.RootElement;
+        Assert.Equal(method, root.GetProperty("method").GetString());
+        Assert.Equal(layer, root.GetProperty("layer").GetString());
+        Assert.Equal((1, backwards), (root.GetProperty("forwards").GetInt32(), root.GetProperty("backwards").GetInt32()));
+        var map = SafeTensors.Load(Path.Combine(outDir, "attribution.safetensors")).ToTensors()["attribution"].ToArray();
+        Assert.Contains(map, v => v > 0);
+        Assert.Contains(map, v => v < 0); // a gradient: signed, drawn with the signed ramp
+        Assert.True(root.TryGetProperty("contextShares", out _));
+    }
+
     public static TheoryData<string[], string> BadInputs() => new()
     {
         { ["--class", "Car", "--method", "occlusion"], "Known methods: saliency, gxi, ig" },
         { ["--class", "Car", "--method", "gradcam", "--layer", "level3.99"], "Valid layers: level1_0" },
         { ["--class", "Plane"], "no class 'Plane'" },
+        { ["--class", "11"], "no class '11'. Its classes: 0 Sky" },
+        { ["--class", "-1"], "no class '-1'" },
         { ["--class", "Car", "--mask", "EMPTY"], "is empty" },
         { ["--class", "Car", "--mask", "SMALL"], "is 48x36 but the image is 480x360" },
         { ["--class", "Car", "--box", "10,10,10,20"], "is empty" },
         { ["--class", "Car", "--pixel", "480,0"], "outside the 480x360 image" },
         { ["--class", "Car", "--method", "saliency", "--layer", "bn_prelu_3"], "--layer applies to the CAM methods" },
+        { ["--class", "Car", "--method", "guided", "--layer", "bn_prelu_3"], "(gradcam, gradcam++, layercam, scorecam, guided-gradcam), not to guided" },
+        { ["--class", "Car", "--method", "guided-gradcam", "--layer", "nope"], "Unknown layer 'nope' of model cgnet-camvid. Valid layers: level1_0" },
     };
 
     [Theory]

@@ -1,6 +1,7 @@
 // seglab demo: SegLab's main job on its embedded default (samples/: CGNet and five CamVid val images), with no
-// ../shared needed: evaluate, then a quick attack on three of them (PGD-CE 5 steps and APGD-MCE 10 iterations at eps 1/255), write
-// metrics and both reports, say where they are. `seglab demo engine` keeps the engine demo (a tiny network fitting
+// ../shared needed: evaluate, explain one prediction (Grad-CAM for Car on one image, a section of the report), then a
+// quick attack on three of them (PGD-CE 5 steps and APGD-MCE 10 iterations at eps 1/255), write metrics and both
+// reports, say where they are. `seglab demo engine` keeps the engine demo (a tiny network fitting
 // a synthetic label map with SegLab's own autograd).
 using System.CommandLine;
 using SegLab.Data;
@@ -31,10 +32,14 @@ internal static class DemoCommand
             var model = ModelTable.Load(Samples.Model, Samples.Weights());
             var data = Datasets.Open(Samples.CamVid(), "val", "camvid");
             var result = EvalCommand.Run(io, model, data, new EvaluationOptions { WorstImages = data.Count });
-            var files = EvaluationOutput.Write(result, outDir, new EvaluationRunInfo(EvalCommand.CommandLine(), null, "camvid", null));
+            var explained = DemoAttribution.Run(model, result.Worst, data.Classes);
+            var files = EvaluationOutput.Write(result, outDir, new EvaluationRunInfo(EvalCommand.CommandLine(), null, "camvid", null),
+                report => DemoAttribution.AddTo(report, explained, data.Classes, model.Name));
             EvalCommand.PrintSummary(io, result.Summary, result.Classes, result.Skipped);
             EvalCommand.PrintCaveat(io, model.Name);
             io.Console.MarkupLine($"{result.Summary.Images} images in {result.Seconds:F1} s ({result.ImagesPerSecond:F2} images/s).");
+            var shares = explained.Shares;
+            io.Console.MarkupLine($"Attribution: Grad-CAM for {Markup.Escape(explained.ClassName)} on {Markup.Escape(explained.Example.Id)} puts {100 * shares.ObjectShare:F1}% of its mass on the predicted {Markup.Escape(explained.ClassName)} region ({100 * shares.AreaFraction:F1}% of the image); the map is in the report.");
             io.Console.MarkupLine($"Report: [blue]{Markup.Escape(files.Report)}[/] (open it in a browser)  metrics: [blue]{Markup.Escape(files.Metrics)}[/]");
             if (!r.GetValue(noAttack)) Attack(io, model, data, Path.Combine(outDir, "attack"));
             io.Console.MarkupLine("[grey]Next: `seglab eval --model cgnet-camvid --data ../shared/data/camvid --split val --out OUT` for the whole split.[/]");

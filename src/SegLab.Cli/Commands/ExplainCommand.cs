@@ -57,7 +57,7 @@ internal static class ExplainCommand
             if (options.Samples < 1) throw new ArgumentException($"--samples must be at least 1, got {options.Samples}.");
             if (options.BatchSize < 1) throw new ArgumentException($"--batch must be at least 1, got {options.BatchSize}.");
             if (options.Layer is not null && attribution is not CamBase && attribution is not SmoothGrad { Inner: CamBase })
-                throw new ArgumentException($"--layer applies to the CAM methods (gradcam, gradcam++, layercam, scorecam), not to {methodName}.");
+                throw new ArgumentException($"--layer applies to the CAM methods ({string.Join(", ", AttributionTable.LayerMethods)}), not to {methodName}.");
             string imagePath = r.GetValue(image)!;
             if (!File.Exists(imagePath)) throw new FileNotFoundException($"--image: {imagePath} does not exist.");
             if (maskPath is not null && !File.Exists(maskPath)) throw new FileNotFoundException($"--mask: {maskPath} does not exist.");

@@ -8,11 +8,11 @@ namespace SegLab.Engine;
 
 public static partial class Ops
 {
-    /// <summary>max(x, 0); the gradient at 0 is 0 (PyTorch's rule).</summary>
+    /// <summary>max(x, 0); the gradient at 0 is 0 (PyTorch's rule); under <see cref="BackwardRules.Guided"/> only positive gradients pass.</summary>
     public static Tensor Relu(Tensor x)
     {
         var y = ElementwiseKernels.Unary<ReluOp>(x);
-        return GradMode.Needs(x) ? Tape.Record(y, "relu", [x], g => [ElementwiseKernels.Binary<ReluGradOp>("relu", g, y)]) : y;
+        return GradMode.Needs(x) ? Tape.Record(y, "relu", [x], g => [ElementwiseKernels.Binary<ReluGradOp>("relu", BackwardRules.Rectifier(g), y)]) : y;
     }
 
     /// <summary>1 / (1 + e^-x).</summary>

@@ -63,6 +63,7 @@ public static partial class Ops
         if (!GradMode.Needs(inputs)) return y;
         return Tape.Record(y, op, inputs, g =>
         {
+            if (relu) g = BackwardRules.Rectifier(g); // guided backpropagation through the fused ReLU
             var gx = Tape.Wants(x) ? Tensor.Uninitialized(x.DType, x.Dims) : null;
             var gw = Tape.Wants(weight) ? Tensor.Uninitialized(x.DType, [c]) : null;
             var gb = Tape.Wants(bias) ? Tensor.Uninitialized(x.DType, [c]) : null;

@@ -5,6 +5,7 @@
 //   forward:  z = x s + t  (s = gamma / sqrt(var + eps), t = beta - mean s),  y = max(z, 0) + a min(z, 0)
 //   backward: gz = g (z > 0 ? 1 : a);  dx = gz s;  dgamma = sum gz (x - mean) / sqrt(var + eps);  dbeta = sum gz;
 //             da = sum g min(z, 0)
+//   under BackwardRules.Guided: the same with max(g, 0) for g (guided backpropagation, as the unfused PReLU)
 using System.Numerics;
 using System.Numerics.Tensors;
 using SegLab.Engine.Autograd;
@@ -99,6 +100,7 @@ public static partial class Ops
         int k = parts.Count;
         return Tape.Record(y, "batch_norm_prelu", inputs, g =>
         {
+            g = BackwardRules.Rectifier(g, parametric: true); // guided backpropagation through the fused PReLU
             var gxs = new Tensor?[k];
             for (int i = 0; i < k; i++) gxs[i] = Tape.Wants(parts[i]) ? Tensor.Uninitialized(x0.DType, parts[i].Dims) : null;
             // per channel: sum gz, sum gz (x - mean), sum g min(z, 0); only when a parameter gradient is wanted

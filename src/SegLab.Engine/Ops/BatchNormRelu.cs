@@ -3,7 +3,8 @@
 // y, and the backward masks the incoming gradient by y > 0 on the fly, so neither the intermediate activation nor
 // its gradient is ever allocated (a third less memory traffic and allocation per conv-BN-ReLU block in training).
 //   forward:  z = (x - mean) rstd w + b (batch or running statistics, as BatchNorm2d.cs),  y = z < 0 ? 0 : z (NaN kept)
-//   backward: gz = y > 0 ? g : 0, then batch norm's backward with gz (BatchNorm2d.cs)
+//   backward: gz = y > 0 ? g : 0, then batch norm's backward with gz (BatchNorm2d.cs); under BackwardRules.Guided
+//             gz = y > 0 && g > 0 ? g : 0 (guided backpropagation, as the unfused ReLU)
 using System.Numerics;
 using System.Runtime.InteropServices;
 

@@ -7,6 +7,7 @@
 //   hardswish    y = x * min(max(x + 3, 0), 6) / 6       dx = 0 for x < -3, g (x/3 + 1/2) on [-3, 3], g for x > 3
 //                                                         (so -g/2 at x = -3 and 3g/2 at x = 3, as PyTorch)
 // Every forward and backward is one vectorised pass (operator structs over Vector<T>, the ElementwiseKernels pattern).
+// Under BackwardRules.Guided, prelu and leaky_relu differentiate max(g, 0) instead of g (guided backpropagation).
 using System.Numerics;
 using System.Runtime.InteropServices;
 using SegLab.Engine.Autograd;
@@ -37,6 +38,7 @@ public static partial class Ops
         if (!GradMode.Needs(x, weight)) return y;
         return Tape.Record(y, "prelu", [x, weight], g =>
         {
+            g = BackwardRules.Rectifier(g, parametric: true);
             var gx = Tape.Wants(x) ? Tensor.Uninitialized(x.DType, x.Dims) : null;
             var perChannel = Tape.Wants(weight) ? new double[c] : null; // sum_{x <= 0} g x per channel, in float64
             if (x.DType == DType.Float32)
@@ -66,6 +68,7 @@ public static partial class Ops
         if (!GradMode.Needs(x)) return y;
         return Tape.Record(y, "leaky_relu", [x], g =>
         {
+            g = BackwardRules.Rectifier(g, parametric: true);
             var gx = Tensor.Uninitialized(x.DType, x.Dims);
             if (x.DType == DType.Float32) LeakyKernel(g.Buf<float>(), x.Buf<float>(), (float)negativeSlope, gx.Buf<float>());
             else LeakyKernel(g.Buf<double>(), x.Buf<double>(), negativeSlope, gx.Buf<double>());

@@ -4,13 +4,16 @@
 namespace SegLab.Attribution;
 
 /// <summary>Grad-CAM++: channel weights from positive gradients, weighted per pixel.</summary>
-public sealed class GradCamPlusPlus : CamBase
+public sealed class GradCamPlusPlus : GradCamBase
 {
     /// <inheritdoc/>
     public override string Name => "gradcam++";
 
     /// <inheritdoc/>
-    protected override double[] ChannelWeights(ReadOnlySpan<float> a, ReadOnlySpan<float> g, int k, int hw)
+    protected override float[] CamImage(ReadOnlySpan<float> a, ReadOnlySpan<float> g, int k, int hw) => Weighted(a, ChannelWeights(a, g, k, hw), k, hw);
+
+    // w_k = sum_ij alpha_ij ReLU(G_ij), alpha = G^2 / (2 G^2 + sum_ij(A) G^3).
+    private static double[] ChannelWeights(ReadOnlySpan<float> a, ReadOnlySpan<float> g, int k, int hw)
     {
         const double eps = 1e-7;
         var weights = new double[k];

@@ -1,15 +1,32 @@
 // Base of the methods whose map is a pointwise function of the image and the input gradient at it (saliency,
-// gradient x input): one forward and one backward per image, and SmoothGrad can batch its noisy copies through them.
+// gradient x input, guided backpropagation): one forward and one backward per image, and SmoothGrad can batch its
+// noisy copies through them.
 using SegLab.Engine;
 using SegLab.Models;
 
 namespace SegLab.Attribution;
+
+/// <summary>How a gradient method takes its input gradient.</summary>
+public enum InputGradientRule
+{
+    /// <summary>The ordinary gradient.</summary>
+    Gradient,
+
+    /// <summary>Guided backpropagation through every rectifier (ReLU, LeakyReLU, PReLU; <see cref="SegLab.Engine.Autograd.BackwardRules.Guided"/>).</summary>
+    Guided,
+
+    /// <summary>Guided backpropagation through ReLUs only, PReLU and LeakyReLU ordinary (Captum's convention).</summary>
+    GuidedReluOnly,
+}
 
 /// <summary>A map computed from the image x and d score / d x at x, pixel by pixel.</summary>
 public abstract class GradientMethod : IAttribution
 {
     /// <inheritdoc/>
     public abstract string Name { get; }
+
+    /// <summary>How the input gradient is taken: ordinary, or under the guided-backpropagation rule.</summary>
+    public virtual InputGradientRule Rule => InputGradientRule.Gradient;
 
     /// <summary>One pixel's value from its three channels of image and gradient.</summary>
     /// <param name="x">The image's channels at the pixel.</param>
@@ -20,15 +37,11 @@ public abstract class GradientMethod : IAttribution
     /// <inheritdoc/>
     public AttributionMap Attribute(SegmentationModel model, Tensor image, AttributionTarget target, AttributionOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(target);
-        options ??= AttributionOptions.Default;
-        options.Validate();
-        var (x, h, w) = GradientPass.Image(image);
-        var pass = GradientPass.Run(model, x, 1, h, w, target, inputGrad: true, layer: null);
+        var (o, x, h, w) = GradientPass.Begin(model, image, target, options);
         var map = new float[h * w];
-        Accumulate(x, pass.InputGrad!, h * w, map, 1f, options);
-        return new AttributionMap(Name, map, h, w, pass.Scores[0]) { Forwards = 1, Backwards = 1 };
+        var scores = GradientPass.InputGradients(model, 1, 1, h, w, target, Rule, (_, dst) => x.CopyTo(dst),
+            (_, xi, g) => Accumulate(xi, g, h * w, map, 1f, o));
+        return new AttributionMap(Name, map, h, w, scores[0]) { Forwards = 1, Backwards = 1 };
     }
 
     /// <summary>Adds weight * Pixel(x, g) at every pixel of one image to <paramref name="map"/>.</summary>

@@ -17,9 +17,56 @@ namespace SegLab.Attribution;
 /// <param name="ActivationShape">[N, K, h, w] of the layer, or null.</param>
 internal sealed record PassResult(double[] Scores, float[]? InputGrad, float[]? Activation, float[]? ActivationGrad, int[]? ActivationShape);
 
+/// <summary>Writes image <paramref name="index"/> of a batch, planar [3, H, W].</summary>
+internal delegate void ImageFill(int index, Span<float> image);
+
+/// <summary>Reads image <paramref name="index"/> and its input gradient d score / d image, both planar [3, H, W].</summary>
+internal delegate void GradientUse(int index, ReadOnlySpan<float> image, ReadOnlySpan<float> grad);
+
 /// <summary>Forward and backward passes of attribution targets.</summary>
 internal static class GradientPass
 {
+    /// <summary>The checks every method starts with: arguments, options (null: the defaults) and the image as planar floats.</summary>
+    public static (AttributionOptions Options, float[] Pixels, int Height, int Width) Begin(SegmentationModel model, Tensor image, AttributionTarget target, AttributionOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(target);
+        options ??= AttributionOptions.Default;
+        options.Validate();
+        var (x, h, w) = Image(image);
+        return (options, x, h, w);
+    }
+
+    /// <summary>
+    /// Input gradients of <paramref name="count"/> images, <paramref name="batchSize"/> per forward/backward pass:
+    /// <paramref name="fill"/> writes each image (in index order), <paramref name="use"/> reads it with its gradient.
+    /// Returns the passes' target scores, one per image.
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="count">Images.</param>
+    /// <param name="batchSize">Images per pass.</param>
+    /// <param name="h">H.</param>
+    /// <param name="w">W.</param>
+    /// <param name="target">The target.</param>
+    /// <param name="rule">Ordinary or guided input gradients.</param>
+    /// <param name="fill">Writes image i.</param>
+    /// <param name="use">Reads image i and its gradient.</param>
+    public static double[] InputGradients(SegmentationModel model, int count, int batchSize, int h, int w, AttributionTarget target, InputGradientRule rule, ImageFill fill, GradientUse use)
+    {
+        int d = 3 * h * w;
+        var scores = new double[count];
+        for (int start = 0; start < count; start += batchSize)
+        {
+            int n = Math.Min(batchSize, count - start);
+            var batch = new float[n * d];
+            for (int b = 0; b < n; b++) fill(start + b, batch.AsSpan(b * d, d));
+            var pass = Run(model, batch, n, h, w, target, inputGrad: true, layer: null, rule: rule);
+            for (int b = 0; b < n; b++) use(start + b, batch.AsSpan(b * d, d), pass.InputGrad!.AsSpan(b * d, d));
+            pass.Scores.CopyTo(scores, start);
+        }
+        return scores;
+    }
+
     /// <summary>The image as planar [3, H, W] floats, with its size.</summary>
     public static (float[] Pixels, int Height, int Width) Image(Tensor image)
     {
@@ -39,8 +86,13 @@ internal static class GradientPass
     /// <param name="inputGrad">Whether to return d score / d input.</param>
     /// <param name="layer">A module path whose output and gradient to return, or null.</param>
     /// <param name="backward">False: a forward pass only (no gradient recorded).</param>
+    /// <param name="rule">
+    /// The input gradient's rule: ordinary, or guided backpropagation (<see cref="BackwardRules.Guided"/>); under a
+    /// guided rule the layer's gradient, when asked too, stays the ordinary one (a second backward pass over the same
+    /// forward).
+    /// </param>
     public static PassResult Run(SegmentationModel model, float[] images, int n, int h, int w, AttributionTarget target,
-        bool inputGrad, string? layer, bool backward = true)
+        bool inputGrad, string? layer, bool backward = true, InputGradientRule rule = InputGradientRule.Gradient)
     {
         var x = Tensor.FromArray((float[])images.Clone(), n, 3, h, w);
         Tensor logits;
@@ -69,11 +121,20 @@ internal static class GradientPass
         if (!backward) return new PassResult(scores, null, act?.ToArray(), null, act?.ShapeArray());
         var seed = new float[span.Length];
         for (int b = 0; b < n; b++) target.Seed(seed.AsSpan(b * per, per));
+        var seedTensor = Tensor.FromArray(seed, logits.ShapeArray());
+        if (rule != InputGradientRule.Gradient && inputGrad)
+        {
+            // The layer's ordinary gradient first, keeping the graph; then the guided input gradient.
+            float[]? gl = act is null ? null : Tape.Grad(logits, [act], seedTensor, retainGraph: true)[0].ToArray();
+            float[] gg;
+            using (BackwardRules.Guided(reluOnly: rule == InputGradientRule.GuidedReluOnly)) gg = Tape.Grad(logits, [x], Tensor.FromArray((float[])seed.Clone(), logits.ShapeArray()))[0].ToArray();
+            return new PassResult(scores, gg, act?.ToArray(), gl, act?.ShapeArray());
+        }
         var wanted = new List<Tensor>();
         if (inputGrad) wanted.Add(x);
         if (act is not null) wanted.Add(act);
         if (wanted.Count == 0) return new PassResult(scores, null, null, null, null);
-        var grads = Tape.Grad(logits, wanted, Tensor.FromArray(seed, logits.ShapeArray()));
+        var grads = Tape.Grad(logits, wanted, seedTensor);
         float[]? gx = inputGrad ? grads[0].ToArray() : null;
         float[]? ga = act is not null ? grads[^1].ToArray() : null;
         return new PassResult(scores, gx, act?.ToArray(), ga, act?.ShapeArray());

@@ -16,31 +16,20 @@ public sealed class IntegratedGradients : IAttribution
     /// <inheritdoc/>
     public AttributionMap Attribute(SegmentationModel model, Tensor image, AttributionTarget target, AttributionOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(target);
-        options ??= AttributionOptions.Default;
-        options.Validate();
-        var (x, h, w) = GradientPass.Image(image);
-        var baseline = IgBaselines.Create(options.Baseline, x, h, w, options);
-        int d = x.Length, steps = options.Steps;
+        var (o, x, h, w) = GradientPass.Begin(model, image, target, options);
+        var baseline = IgBaselines.Create(o.Baseline, x, h, w, o);
+        int d = x.Length, steps = o.Steps;
         var meanGrad = new double[d];
-        int forwards = 0, backwards = 0;
-        for (int start = 0; start < steps; start += options.BatchSize)
-        {
-            int n = Math.Min(options.BatchSize, steps - start);
-            var batch = new float[n * d];
-            for (int b = 0; b < n; b++)
+        GradientPass.InputGradients(model, steps, o.BatchSize, h, w, target, InputGradientRule.Gradient,
+            (k, dst) =>
             {
-                float alpha = (float)((start + b + 0.5) / steps);
-                var dst = batch.AsSpan(b * d, d);
+                float alpha = (float)((k + 0.5) / steps);
                 for (int i = 0; i < d; i++) dst[i] = baseline[i] + (alpha * (x[i] - baseline[i]));
-            }
-            var g = GradientPass.Run(model, batch, n, h, w, target, inputGrad: true, layer: null).InputGrad!;
-            for (int b = 0; b < n; b++)
-                for (int i = 0; i < d; i++) meanGrad[i] += g[(b * d) + i];
-            forwards += n;
-            backwards += n;
-        }
+            },
+            (_, _, g) =>
+            {
+                for (int i = 0; i < d; i++) meanGrad[i] += g[i];
+            });
         int pixels = h * w;
         var map = new float[pixels];
         double total = 0;
@@ -63,8 +52,8 @@ public sealed class IntegratedGradients : IAttribution
         {
             BaselineScore = scores[1],
             CompletenessError = total - (scores[0] - scores[1]),
-            Forwards = forwards + 2,
-            Backwards = backwards,
+            Forwards = steps + 2,
+            Backwards = steps,
         };
     }
 }

@@ -3,14 +3,10 @@
 namespace SegLab.Attribution;
 
 /// <summary>Layer-CAM: per-pixel weights from positive gradients.</summary>
-public sealed class LayerCam : CamBase
+public sealed class LayerCam : GradCamBase
 {
     /// <inheritdoc/>
     public override string Name => "layercam";
-
-    /// <summary>Not used: Layer-CAM weights every pixel (see <see cref="CamImage"/>).</summary>
-    protected override double[] ChannelWeights(ReadOnlySpan<float> a, ReadOnlySpan<float> g, int k, int hw) =>
-        throw new NotSupportedException("Layer-CAM weights pixels, not channels.");
 
     /// <inheritdoc/>
     protected override float[] CamImage(ReadOnlySpan<float> a, ReadOnlySpan<float> g, int k, int hw)

@@ -14,19 +14,10 @@ public sealed class ScoreCam : CamBase
     /// <inheritdoc/>
     public override string Name => "scorecam";
 
-    /// <summary>Not used: Score-CAM weighs channels by forward passes (see <see cref="Attribute"/>).</summary>
-    protected override double[] ChannelWeights(ReadOnlySpan<float> a, ReadOnlySpan<float> g, int k, int hw) =>
-        throw new NotSupportedException("Score-CAM's weights come from masked forward passes.");
-
     /// <inheritdoc/>
     public override AttributionMap Attribute(SegmentationModel model, Tensor image, AttributionTarget target, AttributionOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(target);
-        options ??= AttributionOptions.Default;
-        options.Validate();
-        string layer = CamLayers.Resolve(model, options.Layer);
-        var (x, h, w) = GradientPass.Image(image);
+        var (o, layer, x, h, w) = Begin(model, image, target, options);
         var pass = GradientPass.Run(model, x, 1, h, w, target, inputGrad: false, layer: layer, backward: false);
         var shape = pass.ActivationShape!;
         int k = shape[1], lh = shape[2], lw = shape[3], hw = lh * lw, pixels = h * w, d = x.Length;
@@ -35,9 +26,9 @@ public sealed class ScoreCam : CamBase
         using (GradMode.NoGrad())
             up = Ops.Interpolate(Tensor.FromArray((float[])act.Clone(), 1, k, lh, lw), h, w, InterpolationMode.Bilinear).ToArray();
         var scores = new double[k];
-        for (int start = 0; start < k; start += options.BatchSize)
+        for (int start = 0; start < k; start += o.BatchSize)
         {
-            int n = Math.Min(options.BatchSize, k - start);
+            int n = Math.Min(o.BatchSize, k - start);
             var batch = new float[n * d];
             for (int b = 0; b < n; b++)
             {

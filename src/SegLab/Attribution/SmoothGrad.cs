@@ -21,41 +21,36 @@ public sealed class SmoothGrad(IAttribution inner) : IAttribution
     /// <inheritdoc/>
     public AttributionMap Attribute(SegmentationModel model, Tensor image, AttributionTarget target, AttributionOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(target);
-        options ??= AttributionOptions.Default;
-        options.Validate();
-        var (x, h, w) = GradientPass.Image(image);
-        int d = x.Length, pixels = h * w, samples = options.Samples;
+        var (o, x, h, w) = GradientPass.Begin(model, image, target, options);
+        int d = x.Length, pixels = h * w, samples = o.Samples;
         float lo = x.Min(), hi = x.Max();
-        double sigma = options.NoiseLevel * (hi - lo);
-        var rng = new Rng(options.Seed);
+        double sigma = o.NoiseLevel * (hi - lo);
+        var rng = new Rng(o.Seed);
         var map = new float[pixels];
         float weight = 1f / samples;
-        int forwards = 0, backwards = 0;
-        string? layer = null;
-        for (int start = 0, n; start < samples; start += n)
+        void Noisy(Span<float> dst)
         {
-            n = Inner is GradientMethod ? Math.Min(options.BatchSize, samples - start) : 1;
-            var batch = new float[n * d];
-            for (int i = 0; i < batch.Length; i++) batch[i] = x[i % d] + (float)(sigma * rng.NextNormal());
-            if (Inner is GradientMethod gm)
-            {
-                var g = GradientPass.Run(model, batch, n, h, w, target, inputGrad: true, layer: null).InputGrad!;
-                for (int b = 0; b < n; b++) gm.Accumulate(batch.AsSpan(b * d, d), g.AsSpan(b * d, d), pixels, map, weight, options);
-                forwards += n;
-                backwards += n;
-            }
-            else
-            {
-                var m = Inner.Attribute(model, Tensor.FromArray(batch, 3, h, w), target, options);
-                for (int i = 0; i < pixels; i++) map[i] += weight * m.Values[i];
-                forwards += m.Forwards;
-                layer = m.Layer;
-                backwards += m.Backwards;
-            }
+            for (int i = 0; i < d; i++) dst[i] = x[i] + (float)(sigma * rng.NextNormal());
         }
         double score = GradientPass.Scores(model, x, 1, h, w, target)[0];
+        if (Inner is GradientMethod gm)
+        {
+            GradientPass.InputGradients(model, samples, o.BatchSize, h, w, target, gm.Rule, (_, dst) => Noisy(dst),
+                (_, xi, g) => gm.Accumulate(xi, g, pixels, map, weight, o));
+            return new AttributionMap(Name, map, h, w, score) { Forwards = samples + 1, Backwards = samples };
+        }
+        int forwards = 0, backwards = 0;
+        string? layer = null;
+        var copy = new float[d];
+        for (int k = 0; k < samples; k++)
+        {
+            Noisy(copy);
+            var m = Inner.Attribute(model, Tensor.FromArray((float[])copy.Clone(), 3, h, w), target, o);
+            for (int i = 0; i < pixels; i++) map[i] += weight * m.Values[i];
+            forwards += m.Forwards;
+            backwards += m.Backwards;
+            layer = m.Layer;
+        }
         return new AttributionMap(Name, map, h, w, score) { Forwards = forwards + 1, Backwards = backwards, Layer = layer };
     }
 }

@@ -7,8 +7,8 @@ using System.Text.Json.Nodes;
 using SegLab.Data;
 using SegLab.Imaging;
 using SegLab.Metrics;
-
 using SegLab.Models;
+using SegLab.Reports;
 
 namespace SegLab.Evaluation;
 
@@ -48,7 +48,8 @@ public static class EvaluationOutput
     /// <param name="result">The evaluation.</param>
     /// <param name="outDir">Output folder (created).</param>
     /// <param name="info">How it was run.</param>
-    public static EvaluationFiles Write(EvaluationResult result, string outDir, EvaluationRunInfo info)
+    /// <param name="extendReport">Adds sections to report.html before it is saved (the demo's attribution map), or null.</param>
+    public static EvaluationFiles Write(EvaluationResult result, string outDir, EvaluationRunInfo info, Action<HtmlReport>? extendReport = null)
     {
         ArgumentNullException.ThrowIfNull(result);
         ArgumentNullException.ThrowIfNull(info);
@@ -63,6 +64,7 @@ public static class EvaluationOutput
             examples: (result.WorstImages, result.BestImages, result.MinFrameDistance));
         var report = EvalReport.Build(result.Model, $"{result.Dataset} ({result.Root})", result.Split, result.Classes, result.Summary, result.Worst, result.Skipped, result.Seconds, info.CommandLine,
             new EvalReportExtras(result.Best ?? [], result.Metrics.ConfusionMatrix(), result.Metrics.ImageScores(), result.MinFrameDistance));
+        extendReport?.Invoke(report);
         ModelCard.AddTo(report, result.Model).Save(files.Report);
         return files;
     }
