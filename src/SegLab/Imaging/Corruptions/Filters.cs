@@ -150,7 +150,7 @@ internal static class Filters
             for (int j = 0; j < w.Length; j++)
             {
                 double t = (lo + j - center + 0.5) * ss;
-                w[j] = t >= -0.5 && t < 0.5 ? 1.0 : 0.0;
+                w[j] = t > -0.5 && t <= 0.5 ? 1.0 : 0.0; // PIL's box_filter
                 sum += w[j];
             }
             result[i] = (lo, w.Select(v => (float)(sum > 0 ? v / sum : 0)).ToArray());

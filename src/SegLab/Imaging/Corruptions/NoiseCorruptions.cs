@@ -49,17 +49,20 @@ internal static class NoiseCorruptions
         for (int i = 0; i < d.Length; i++) d[i] = (float)(d[i] + d[i] * sigma * rng.NextNormal());
     }
 
-    /// <summary>A Poisson sample by Knuth's product of uniforms (exact; the means here are at most 60).</summary>
+    /// <summary>A Poisson sample by inversion: one uniform, then the cumulative probabilities summed upwards from 0
+    /// (exact; the means here are at most 60, so e^-mean stays well inside double range).</summary>
     private static int Poisson(double mean, Rng rng)
     {
         if (mean <= 0) return 0;
-        double limit = Math.Exp(-mean), p = 1.0;
+        double u = rng.NextDouble();
+        double p = Math.Exp(-mean), cumulative = p;
         int k = 0;
-        while (true)
+        while (u > cumulative && k < 1000)
         {
-            p *= rng.NextDouble();
-            if (p <= limit) return k;
             k++;
+            p *= mean / k;
+            cumulative += p;
         }
+        return k;
     }
 }
