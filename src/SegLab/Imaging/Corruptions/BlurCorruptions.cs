@@ -19,7 +19,7 @@ internal static class BlurCorruptions
     public static void DefocusBlur(int severity, CorruptionImage image, Rng rng)
     {
         var (radius, aliasBlur) = DefocusParams[severity - 1];
-        var (kernel, size) = Disk(radius, aliasBlur);
+        var (kernel, size) = Trim(Disk(radius, aliasBlur));
         int plane = image.Plane;
         var output = new float[image.Data.Length];
         for (int c = 0; c < 3; c++)
@@ -52,6 +52,20 @@ internal static class BlurCorruptions
         for (int i = 0; i < ksize; i++) g[i] = (float)(w[i] / sum);
         Filters.Separable(disk, size, size, g, g, Border.Reflect101);
         return (disk, size);
+    }
+
+    /// <summary>The kernel cropped to the smallest centred square holding its non-zero entries (exact: the border is zeros).</summary>
+    private static (float[] Kernel, int Size) Trim((float[] Kernel, int Size) k)
+    {
+        int c = k.Size / 2, reach = 0;
+        for (int y = 0; y < k.Size; y++)
+            for (int x = 0; x < k.Size; x++)
+                if (k.Kernel[y * k.Size + x] != 0) reach = Math.Max(reach, Math.Max(Math.Abs(y - c), Math.Abs(x - c)));
+        int size = 2 * reach + 1;
+        var cropped = new float[size * size];
+        for (int y = 0; y < size; y++)
+            for (int x = 0; x < size; x++) cropped[y * size + x] = k.Kernel[(y + c - reach) * k.Size + x + c - reach];
+        return (cropped, size);
     }
 
     /// <summary>Gaussian blur, then 8-bit, then pixels swapped with random neighbours, then Gaussian blur again.</summary>
