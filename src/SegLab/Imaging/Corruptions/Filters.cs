@@ -101,15 +101,18 @@ internal static class Filters
             int sy = Index(y - r, height, Border.Reflect101);
             for (int x = 0; x < pw; x++) padded[y * pw + x] = plane[sy * width + Index(x - r, width, Border.Reflect101)];
         }
+        // One multiply-add of a whole shifted row per non-zero tap: long vector runs instead of a short dot per pixel.
         var output = new float[height * width];
         for (int y = 0; y < height; y++)
-            for (int x = 0; x < width; x++)
-            {
-                float sum = 0;
-                for (int ky = 0; ky < size; ky++)
-                    sum += TensorPrimitives.Dot(padded.AsSpan((y + ky) * pw + x, size), kernel.Slice(ky * size, size));
-                output[y * width + x] = sum;
-            }
+        {
+            var row = output.AsSpan(y * width, width);
+            for (int ky = 0; ky < size; ky++)
+                for (int kx = 0; kx < size; kx++)
+                {
+                    float k = kernel[ky * size + kx];
+                    if (k != 0) TensorPrimitives.MultiplyAdd(padded.AsSpan((y + ky) * pw + kx, width), k, row, row);
+                }
+        }
         return output;
     }
 
