@@ -71,23 +71,29 @@ internal static class Filters
         for (int c = 0; c < 3; c++) Gaussian(image.AsSpan(c * plane, plane), height, width, sigma, border);
     }
 
-    /// <summary>Correlation with a row kernel along x, then a column kernel along y (both odd, centred), in place.</summary>
+    /// <summary>Correlation with a row kernel along x, then a column kernel along y (both odd, centred), in place.
+    /// Both passes are sums of whole shifted rows times one tap (long vector runs, rows read in order).</summary>
     public static void Separable(Span<float> plane, int height, int width, ReadOnlySpan<float> kx, ReadOnlySpan<float> ky, Border border)
     {
         int rx = kx.Length / 2, ry = ky.Length / 2;
-        var line = new float[Math.Max(width + 2 * rx, height + 2 * ry)];
+        var line = new float[width + 2 * rx];
+        var acc = new float[width];
         for (int y = 0; y < height; y++)
         {
             var row = plane.Slice(y * width, width);
-            for (int i = 0; i < width + 2 * rx; i++) line[i] = row[Index(i - rx, width, border)];
-            for (int x = 0; x < width; x++) row[x] = TensorPrimitives.Dot(line.AsSpan(x, kx.Length), kx);
+            for (int i = 0; i < line.Length; i++) line[i] = row[Index(i - rx, width, border)];
+            Array.Clear(acc);
+            for (int j = 0; j < kx.Length; j++)
+                if (kx[j] != 0) TensorPrimitives.MultiplyAdd(line.AsSpan(j, width), kx[j], acc, acc);
+            acc.CopyTo(row);
         }
-        var column = new float[height];
-        for (int x = 0; x < width; x++)
+        var source = plane.ToArray();
+        for (int y = 0; y < height; y++)
         {
-            for (int i = 0; i < height + 2 * ry; i++) line[i] = plane[Index(i - ry, height, border) * width + x];
-            for (int y = 0; y < height; y++) column[y] = TensorPrimitives.Dot(line.AsSpan(y, ky.Length), ky);
-            for (int y = 0; y < height; y++) plane[y * width + x] = column[y];
+            var row = plane.Slice(y * width, width);
+            row.Clear();
+            for (int j = 0; j < ky.Length; j++)
+                if (ky[j] != 0) TensorPrimitives.MultiplyAdd(source.AsSpan(Index(y + j - ry, height, border) * width, width), ky[j], row, row);
         }
     }
 
