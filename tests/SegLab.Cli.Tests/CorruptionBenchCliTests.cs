@@ -1,5 +1,5 @@
 // `seglab bench corruptions` on a tiny size: one JSON record per corruption and severity, the grid PNG of the right
-// size, and a one-line error for an unknown corruption.
+// size, and one-line errors for an unknown corruption, a tiny thumbnail width and no repeats.
 using System.Text.Json;
 
 namespace SegLab.Cli.Tests;
@@ -33,10 +33,16 @@ public sealed class CorruptionBenchCliTests
     }
 
     [Fact]
-    public void An_unknown_corruption_is_a_one_line_error()
+    public void Bad_corruption_bench_options_give_one_line_errors()
     {
         var r = CliTests.Run("bench", "corruptions", "--corruptions", "snow", "--size", "24x32");
         Assert.Equal(2, r.Code);
         Assert.StartsWith("error: --corruptions: unknown corruption 'snow'; valid: gaussian_noise", r.Err, StringComparison.Ordinal);
+        var t = CliTests.Run("bench", "corruptions", "--thumb-width", "4", "--size", "24x32");
+        Assert.Equal(2, t.Code);
+        Assert.StartsWith("error: --thumb-width must be at least 8, got 4.", t.Err, StringComparison.Ordinal);
+        var k = CliTests.Run("bench", "corruptions", "--repeats", "0", "--size", "24x32");
+        Assert.Equal(2, k.Code);
+        Assert.StartsWith("error: --repeats must be at least 1, got 0.", k.Err, StringComparison.Ordinal);
     }
 }

@@ -187,6 +187,8 @@ internal static class BenchCommand
             foreach (var n in list)
                 if (!SegLab.Imaging.Corruptions.ImageCorruptions.Names.Contains(n))
                     throw new ArgumentException($"--corruptions: unknown corruption '{n}'; valid: {string.Join(", ", SegLab.Imaging.Corruptions.ImageCorruptions.Names)}.");
+            if (r.GetValue(repeats) < 1) throw new ArgumentException($"--repeats must be at least 1, got {r.GetValue(repeats)}.");
+            if (r.GetValue(thumb) < 8) throw new ArgumentException($"--thumb-width must be at least 8, got {r.GetValue(thumb)}.");
             var (pixels, input) = CorruptionBench.Image(h, w, r.GetValue(image));
             if (r.GetValue(grid) is { } gridPath)
             {
