@@ -21,6 +21,7 @@ internal static class BenchCommand
         cmd.Subcommands.Add(Images(io));
         cmd.Subcommands.Add(RefineBenchCommand.Crf(io));
         cmd.Subcommands.Add(RefineBenchCommand.RandomWalk(io));
+        cmd.Subcommands.Add(Corruptions(io));
         return cmd;
     }
 
@@ -158,6 +159,62 @@ internal static class BenchCommand
             table.AddRow(result.Model, Markup.Escape(result.Method), Markup.Escape(result.Layer ?? "-"), $"{h}x{w}", Inv(result.Threads), Inv(result.MedianMs, "F0"), Inv(result.GradPassMs, "F0"),
                 Inv(result.Passes, "F1"), Inv(result.Forwards), Inv(result.Backwards), Inv(result.PeakMemoryMB, "F0"));
             io.Console.Write(table);
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command Corruptions(CliIO io)
+    {
+        var image = new Option<string?>("--image") { Description = "Image to corrupt (default: the first CamVid val image of the shared data folder, else a synthetic one)." };
+        var size = new Option<string>("--size") { Description = "Resize the image to HxW first.", DefaultValueFactory = _ => "360x480" };
+        var repeats = new Option<int>("--repeats") { Description = "Timed calls per corruption and severity (after one warm-up call per corruption).", DefaultValueFactory = _ => 3 };
+        var names = new Option<string?>("--corruptions") { Description = "Comma-separated corruption names (default: all 17)." };
+        var grid = new Option<string?>("--grid") { Description = "Also write a PNG grid of every corruption (rows) at severities 1-5 (columns, after the original) to this file." };
+        var thumb = new Option<int>("--thumb-width") { Description = "Width of each grid cell in pixels.", DefaultValueFactory = _ => 96 };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the random corruptions in the grid.", DefaultValueFactory = _ => 0UL };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object." };
+        var cmd = new Command("corruptions", "Time per image (median ms) of each ImageNet-C corruption at each severity, and optionally a PNG grid of them.")
+        {
+            image, size, repeats, names, grid, thumb, seed, json,
+        };
+        cmd.SetAction(r =>
+        {
+            var (h, w) = ParseSize(r.GetValue(size)!);
+            var list = r.GetValue(names) is { } text
+                ? text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                : SegLab.Imaging.Corruptions.ImageCorruptions.Names.ToArray();
+            foreach (var n in list)
+                if (!SegLab.Imaging.Corruptions.ImageCorruptions.Names.Contains(n))
+                    throw new ArgumentException($"--corruptions: unknown corruption '{n}'; valid: {string.Join(", ", SegLab.Imaging.Corruptions.ImageCorruptions.Names)}.");
+            if (r.GetValue(repeats) < 1) throw new ArgumentException($"--repeats must be at least 1, got {r.GetValue(repeats)}.");
+            if (r.GetValue(thumb) < 8) throw new ArgumentException($"--thumb-width must be at least 8, got {r.GetValue(thumb)}.");
+            var (pixels, input) = CorruptionBench.Image(h, w, r.GetValue(image));
+            if (r.GetValue(grid) is { } gridPath)
+            {
+                var sheet = SegLab.Imaging.Corruptions.CorruptionGrid.Render(pixels, h, w, r.GetValue(thumb), r.GetValue(seed), list);
+                SegLab.Imaging.ImageIO.Save(gridPath, sheet);
+            }
+            bool asJson = r.GetValue(json);
+            int k = r.GetValue(repeats);
+            var records = asJson ? CorruptionBench.Run(pixels, h, w, list, k) : WithStatus(io, "timing corruptions", p => CorruptionBench.Run(pixels, h, w, list, k, p));
+            if (asJson)
+            {
+                io.Out.WriteLine(JsonSerializer.Serialize(new
+                {
+                    input,
+                    size = $"{h}x{w}",
+                    grid = r.GetValue(grid),
+                    records = records.Select(x => new { corruption = x.Corruption, severity = x.Severity, medianMs = Math.Round(x.MedianMs, 2), minMs = Math.Round(x.MinMs, 2), maxMs = Math.Round(x.MaxMs, 2), repeats = x.Repeats }),
+                }, JsonOptions.Indented));
+                return 0;
+            }
+            var table = new Table().Border(TableBorder.Rounded).AddColumns("corruption", "sev 1 ms", "sev 2 ms", "sev 3 ms", "sev 4 ms", "sev 5 ms");
+            foreach (var g in records.GroupBy(x => x.Corruption))
+                table.AddRow([Markup.Escape(g.Key), .. g.OrderBy(x => x.Severity).Select(x => Inv(x.MedianMs, "F1"))]);
+            io.Console.Write(table);
+            io.Console.MarkupLine(Markup.Escape($"{input} at {h}x{w}, one thread; medians of {k} calls per cell (wall time, includes the input copy and clamping)."));
+            if (r.GetValue(grid) is { } written) io.Console.MarkupLine(Markup.Escape($"grid written to {written}"));
             return 0;
         });
         return cmd;
