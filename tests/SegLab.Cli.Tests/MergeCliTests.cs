@@ -127,11 +127,11 @@ public sealed class MergeCliTests : IDisposable
     {
         var none = new Dictionary<string, string?> { ["SLURM_ARRAY_TASK_ID"] = null, ["JOB_COMPLETION_INDEX"] = null, ["SLURM_JOB_ID"] = null };
         var r = WithEnvironment(none, () => Run("eval", "--model", "cgnet-camvid", "--data", Path.Combine(Samples, "camvid"), "--shard", "auto", "--out", Path.Combine(_tmp, "x")));
-        Assert.Equal(1, r.Code);
+        Assert.Equal(2, r.Code); // a usage error
         Assert.StartsWith("error: --shard auto: no scheduler task found", r.Err, StringComparison.Ordinal);
         var k = WithEnvironment(new Dictionary<string, string?>(none) { ["JOB_COMPLETION_INDEX"] = "0", [SegLab.Evaluation.ShardSpec.CountVariable] = null },
             () => Run("attack", "--model", "cgnet-camvid", "--data", Path.Combine(Samples, "camvid"), "--shard", "auto", "--out", Path.Combine(_tmp, "y")));
-        Assert.Equal(1, k.Code);
+        Assert.Equal(2, k.Code);
         Assert.Contains("give --shard-count N or set SEGLAB_SHARD_COUNT", k.Err, StringComparison.Ordinal);
         var g = Run("merge", Path.Combine(_tmp, "nothing-*"), "--out", Path.Combine(_tmp, "z"));
         Assert.Equal(1, g.Code);

@@ -10,25 +10,26 @@ public static class ShardFolders
     /// <param name="text">A path or pattern.</param>
     public static bool IsPattern(string text) => text.AsSpan().IndexOfAny('*', '?') >= 0;
 
-    /// <summary>The full paths of the folders named or matched by <paramref name="arguments"/>, each once, in argument order (matches of one pattern sorted).</summary>
+    /// <summary>
+    /// The full paths of the folders named or matched by <paramref name="arguments"/>, in argument order (the matches of
+    /// one pattern sorted); a folder named twice stays twice, so that the merge says the shard is given twice.
+    /// </summary>
     /// <param name="arguments">Folders or patterns.</param>
     /// <param name="what">The command, for messages ("merge").</param>
     public static IReadOnlyList<string> Expand(IEnumerable<string> arguments, string what = "merge")
     {
         ArgumentNullException.ThrowIfNull(arguments);
         var result = new List<string>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var arg in arguments)
         {
             if (!IsPattern(arg))
             {
-                if (seen.Add(Path.GetFullPath(arg))) result.Add(Path.GetFullPath(arg));
+                result.Add(Path.GetFullPath(arg));
                 continue;
             }
             var matches = Match(arg);
             if (matches.Count == 0) throw new DirectoryNotFoundException($"{what}: '{arg}' matches no folder.");
-            foreach (var m in matches)
-                if (seen.Add(m)) result.Add(m);
+            result.AddRange(matches);
         }
         return result;
     }
