@@ -45,7 +45,7 @@ if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! comm
   fi
 fi
 t_install=$(since "$t0")
-say "$(sbatch --version 2>&1 | head -n 1), $(munged --version 2>&1 | awk '{print $1; exit}'); install step ${t_install} s"
+say "$(slurmctld -V 2>&1 | head -n 1), $(munged --version 2>&1 | awk '{print $1; exit}'); install step ${t_install} s"
 
 # The seglab build every task runs (built once here, so that no task builds).
 dll="${SEGLAB_CLI_DLL:-}"
