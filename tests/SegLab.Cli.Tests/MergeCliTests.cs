@@ -180,4 +180,20 @@ public sealed class MergeCliTests : IDisposable
         Assert.Equal(1, refused.Code);
         Assert.Contains("shards of different runs", refused.Err, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Shards_of_different_runs_are_refused()
+    {
+        string a = Shard("1/2", "ra"), b = Shard("2/2", "rb", "--exclude", "Sky");
+        var excluded = Run("merge", a, b, "--out", Path.Combine(_tmp, "r1"));
+        Assert.Equal(1, excluded.Code);
+        Assert.Contains("different --layout, --classes or --exclude", excluded.Err, StringComparison.Ordinal);
+        string c = Path.Combine(_tmp, "rc");
+        var limited = Run("eval", "--model", "cgnet-camvid", "--weights", Path.Combine(Samples, "models", "cgnet_m3n21_camvid.safetensors"),
+            "--data", Path.Combine(Samples, "camvid"), "--limit", "4", "--shard", "2/2", "--out", c);
+        Assert.True(limited.Code == 0, limited.Err);
+        var limits = Run("merge", a, c, "--out", Path.Combine(_tmp, "r2"));
+        Assert.Equal(1, limits.Code);
+        Assert.Contains("--limit 4, but", limits.Err, StringComparison.Ordinal);
+    }
 }
