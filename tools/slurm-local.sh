@@ -6,8 +6,10 @@
 # run-specific fields, and every per-image record of metrics-state.json) equal the unsharded ones. Then it stops
 # the cluster (slurmd, slurmctld, munged: the processes it started, by pid) and removes its temp folder.
 #
-#   tools/slurm-local.sh [--limit N] [--keep]      exit 0: identical; 1: failed; 77: skipped (no ../shared, no root,
-#                                                   or slurm-wlm/munge cannot be installed)
+#   tools/slurm-local.sh [--limit N] [--keep] [--attack]   exit 0: identical; 1: failed; 77: skipped (no ../shared,
+#                                                   no root, or slurm-wlm/munge cannot be installed)
+# --attack also runs a 2-task array of `seglab attack --shard auto` (PGD, 2 steps, on 4 val images), merges it and
+# checks robustness.json's figures against the unsharded attack (not run by CI: it proves the attack merge).
 # Environment: SEGLAB_CLI_DLL (a built SegLab.Cli.dll; default: the repository's, built by ./seglab),
 # SEGLAB_SLURM_ARRAY (default 1-4: any MIN-MAX[:STEP] range works, e.g. 3-9:2), SEGLAB_SHARED (as everywhere).
 # Every line it prints starts with "slurm-local:", and the last one says passed, FAILED or skipped.
@@ -21,11 +23,13 @@ since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; 
 
 limit=""
 keep=0
+attack=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --limit) limit="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
-    *) echo "usage: tools/slurm-local.sh [--limit N] [--keep]" >&2; exit 2 ;;
+    --attack) attack=1; shift ;;
+    *) echo "usage: tools/slurm-local.sh [--limit N] [--keep] [--attack]" >&2; exit 2 ;;
   esac
 done
 array="${SEGLAB_SLURM_ARRAY:-1-4}"
@@ -193,4 +197,38 @@ if ia != ib or any(len(sa[k]) != len(sb[k]) for k in sa if isinstance(sa[k], lis
     sys.exit(1)
 print(f"slurm-local: identical: {len(a)} metric fields (mIoU {whole['mIoU']:.4f}, {whole['images']} images) and every per-image record")
 EOF
+if [ "$attack" -eq 1 ]; then
+  ids=$(ls "$data/val" | head -n 4 | sed 's/\.png$//' | paste -sd, -)
+  attack_args=(attack --model cgnet-camvid --weights "$model" --data "$data" --split val --attack pgd --steps 2 --images "$ids")
+  cat >"$tmp/attack-array.sh" <<EOF
+#!/usr/bin/env bash
+set -euo pipefail
+exec dotnet "$dll" --threads 1 ${attack_args[*]} --shard auto --out "$runs/attack-shard-\$SLURM_ARRAY_TASK_ID"
+EOF
+  chmod +x "$tmp/attack-array.sh"
+  t_attack=$(date +%s.%N)
+  sbatch --parsable --array=0-1 --cpus-per-task=1 --job-name=seglab-attack --output="$tmp/log/attack-%A_%a.out" \
+    --export=ALL,NO_COLOR=1 --wait "$tmp/attack-array.sh" >/dev/null || fail "the attack array job failed"
+  seglab merge "$runs/attack-shard-*" --out "$runs/attack-merged" >"$tmp/log/attack-merge.out" 2>&1 || { tail -n 5 "$tmp/log/attack-merge.out"; fail "seglab merge of the attack shards failed"; }
+  NO_COLOR=1 seglab --threads 1 "${attack_args[@]}" --out "$runs/attack-whole" >"$tmp/log/attack-whole.out" 2>&1 || fail "the unsharded attack failed"
+  python3 - "$runs/attack-merged" "$runs/attack-whole" <<'EOF' || fail "the merged attack differs from the unsharded one"
+import json, sys
+a, b = (json.load(open(f"{d}/robustness.json")) for d in sys.argv[1:3])
+timing = {"secondsPerImage"}
+def strip(x):
+    if isinstance(x, dict):
+        return {k: strip(v) for k, v in x.items() if k not in timing}
+    if isinstance(x, list):
+        return [strip(v) for v in x]
+    return x
+keys = ["images", "perImage", "excludedClasses"]
+bad = [k for k in keys if a[k] != b[k]]
+bad += [f"eps[{i}]" for i, (x, y) in enumerate(zip(a["eps"], b["eps"])) if strip(x) != strip(y)]
+if bad or len(a["eps"]) != len(b["eps"]):
+    print(f"slurm-local:   robustness.json differs in {bad}")
+    sys.exit(1)
+print(f"slurm-local: attack: merged = unsharded in every figure but timings ({a['images']} images, worst-case mIoU {a['eps'][0]['worstCase']['mIoU']:.4f})")
+EOF
+  say "attack array + merge + unsharded attack $(since "$t_attack") s"
+fi
 say "passed in $(since "$t0") s (install ${t_install} s, cluster up at ${t_cluster} s, array ${t_array} s, merge ${t_merge} s, unsharded ${t_whole} s)"
