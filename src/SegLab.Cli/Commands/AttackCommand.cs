@@ -30,7 +30,8 @@ internal static class AttackCommand
         var protocol = new Option<string>("--protocol") { Description = "quick, sea or halmosi (ignored with --attack).", DefaultValueFactory = _ => "quick" };
         var eps = new Option<string>("--eps") { Description = "Radii, comma-separated (8/255,4/255 or 0.03).", DefaultValueFactory = _ => "8/255" };
         var limit = new Option<int?>("--limit") { Description = "Attack only the first N images (after --shard)." };
-        var shard = new Option<string?>("--shard") { Description = "i/n (1-based, as in seglab eval): images i, i+n, i+2n, ... of the split." };
+        var shard = EvalCommand.ShardOption("i/n (1-based, as in seglab eval): images i, i+n, i+2n, ... of the split; or auto, from a Slurm job array or Kubernetes Indexed Job (docs/scale.md).");
+        var shardCount = EvalCommand.ShardCountOption();
         var weights = new Option<string?>("--class-weights") { Description = "Balanced-CE class weights (JSON array); default: 1/N_c over the train split's labels." };
         var outDir = new Option<string>("--out") { Description = "Output folder.", Required = true };
         var resume = new Option<bool>("--resume") { Description = "Continue an interrupted run from OUTDIR's state file." };
@@ -47,7 +48,7 @@ internal static class AttackCommand
         var exclude = new Option<string?>("--exclude") { Description = "Class ids or names left out of the foreground-only metrics (comma-separated), as in seglab eval; default none." };
         var cmd = new Command("attack", "Adversarial robustness: a protocol (quick, sea, halmosi) or one attack, worst case per image.")
         {
-            model, modelWeights, data, layout, split, classes, protocol, eps, limit, shard, weights, outDir, resume, attack, loss, steps, alpha, noRandomStart, pgdLast,
+            model, modelWeights, data, layout, split, classes, protocol, eps, limit, shard, shardCount, weights, outDir, resume, attack, loss, steps, alpha, noRandomStart, pgdLast,
             images, seed, lossLogits, ignore, exclude,
         };
         cmd.SetAction(r =>
@@ -72,13 +73,13 @@ internal static class AttackCommand
             var protocolSpec = single is null ? Protocols.Get(r.GetValue(protocol)!) : null;
             if (r.GetValue(steps) is < 1) throw new ArgumentException($"--steps must be at least 1, got {r.GetValue(steps)}.");
             double? alphaValue = r.GetValue(alpha) is { } a ? ParseRadius(a) : null;
-            var shardSpec = r.GetValue(shard) is { } sh ? EvalCommand.ParseShard(sh) : ((int Index, int Count)?)null;
+            var shardSpec = EvalCommand.Shard(r, shard, shardCount);
             if (r.GetValue(limit) is < 1) throw new ArgumentException($"--limit must be at least 1, got {r.GetValue(limit)}.");
 
             var seg = SegLab.Training.TrainedModel.Resolve(r.GetValue(model)!, r.GetValue(modelWeights));
             var dataset = Datasets.Open(r.GetValue(data)!, r.GetValue(split)!, r.GetValue(layout)!, r.GetValue(classes));
             var am = new AttackModel(seg, r.GetValue(ignore) ?? dataset.Classes.IgnoreIndex, logits);
-            var ids = Select(Enumerable.Range(0, dataset.Count).Select(dataset.Id).ToArray(), r.GetValue(images), shardSpec, r.GetValue(limit));
+            var ids = Select(Enumerable.Range(0, dataset.Count).Select(dataset.Id).ToArray(), r.GetValue(images), shardSpec is null ? null : (shardSpec.Index, shardSpec.Count), r.GetValue(limit));
             bool needsWeights = single is null ? string.Equals(r.GetValue(protocol), "sea", StringComparison.OrdinalIgnoreCase) : lossName == "bmce";
             IReadOnlyList<double>? classWeights = r.GetValue(weights) is { } wf ? ClassWeights.Load(wf)
                 : needsWeights ? TrainWeights(io, r.GetValue(data)!, r.GetValue(layout)!, r.GetValue(classes), seg.NumClasses) : null;
@@ -93,7 +94,7 @@ internal static class AttackCommand
                 classWeights is null ? "-" : string.Join(",", classWeights.Select(w => w.ToString("R", Ci))));
             var dir = r.GetValue(outDir)!;
             Directory.CreateDirectory(dir);
-            var statePath = Path.Combine(dir, "robustness.state.json");
+            var statePath = Path.Combine(dir, StateFile);
             var done = new List<ImageRobustness>();
             if (r.GetValue(resume) && File.Exists(statePath))
             {
@@ -125,7 +126,11 @@ internal static class AttackCommand
                 Console.CancelKeyPress -= onCancel;
             }
             var report = RobustnessSummary.Build(seg.Name, proto, logits, radii, ids.Select(id => done.First(d => d.Id == id)).ToArray(),
-                EvalCommand.ParseClasses(r.GetValue(exclude), dataset.Classes));
+                EvalCommand.ParseClasses(r.GetValue(exclude), dataset.Classes)) with
+            {
+                Run = new RobustnessRunInfo(Path.GetFullPath(r.GetValue(data)!), dataset.Name, r.GetValue(split)!, r.GetValue(layout)!, r.GetValue(classes), am.IgnoreIndex,
+                    shardSpec?.ToString(), shardSpec?.SourceName, shardSpec?.Task),
+            };
             RobustnessJson.Save(Path.Combine(dir, "robustness.json"), report);
             // A run folder (a model SegLab trained, robust or not) keeps its measured robustness in its model card.
             if (SegLab.Training.TrainedModel.IsRunFolder(r.GetValue(model)!))
@@ -146,6 +151,28 @@ internal static class AttackCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>The resumable per-image state in an attack's output folder.</summary>
+    internal const string StateFile = RobustnessMerge.StateFile;
+
+    /// <summary>`seglab merge` of attack shards: robustness.json, robustness.state.json, trace.json and report.html of the whole split in <paramref name="outDir"/>.</summary>
+    internal static int Merge(CliIO io, IReadOnlyList<string> dirs, string outDir, bool allowPartial)
+    {
+        var merged = RobustnessMerge.Merge(dirs, allowPartial);
+        Directory.CreateDirectory(outDir);
+        RobustnessJson.Save(Path.Combine(outDir, RobustnessMerge.ReportFile), merged.Report);
+        RobustnessJson.SaveState(Path.Combine(outDir, StateFile), merged.State);
+        WriteTraces(Path.Combine(outDir, "trace.json"), [.. merged.State.Images]);
+        var html = RobustnessHtml.Build(merged.Report, merged.Classes.Names, merged.Classes.PaletteRgb(), merged.Report.Run!.IgnoreIndex, [], EvalCommand.CommandLine())
+            .Meta("merged from", string.Join(", ", dirs));
+        if (merged.MissingShards.Count > 0) html.Note($"Partial result: shards {string.Join(", ", merged.MissingShards)} are missing, so these figures cover only part of the split.");
+        ModelCard.AddTo(html, merged.Report.Model).Save(Path.Combine(outDir, "report.html"));
+        Print(io, merged.Report);
+        io.Console.MarkupLine($"Merged {dirs.Count} attack shard(s), {merged.Report.Images} images."
+            + (merged.MissingShards.Count > 0 ? $" [yellow]Partial: shards {string.Join(", ", merged.MissingShards)} missing.[/]" : ""));
+        io.Console.MarkupLine($"[grey]wrote {Markup.Escape(Path.Combine(outDir, RobustnessMerge.ReportFile))}, report.html and trace.json[/]");
+        return 0;
     }
 
     /// <summary>Runs the protocol image by image under two progress bars (images, and the current attack).</summary>

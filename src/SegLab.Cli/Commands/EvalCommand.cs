@@ -19,7 +19,8 @@ internal static class EvalCommand
         var layout = new Option<string>("--layout") { Description = "Dataset layout: auto, camvid, voc, folder.", DefaultValueFactory = _ => "auto" };
         var classes = new Option<string?>("--classes") { Description = "Class table: camvid, voc, or a classes.json file." };
         var limit = new Option<int?>("--limit") { Description = "Evaluate only the first N images." };
-        var shard = new Option<string?>("--shard") { Description = "Evaluate shard i of n (i/n, 1-based), for `seglab merge`." };
+        var shard = ShardOption("Evaluate shard i of n (i/n, 1-based) for `seglab merge`, or auto: the task of a Slurm job array or Kubernetes Indexed Job (docs/scale.md).");
+        var shardCount = ShardCountOption();
         var skipBad = new Option<bool>("--skip-bad") { Description = "Log unreadable or invalid files and go on (the report lists them)." };
         var worst = new Option<int>("--worst") { Description = "Worst images (by image mIoU) shown in the report.", DefaultValueFactory = _ => 6 };
         var best = new Option<int?>("--best") { Description = "Best images (by image mIoU) shown in the report (default: as many as --worst)." };
@@ -31,21 +32,20 @@ internal static class EvalCommand
         var exclude = new Option<string?>("--exclude") { Description = "Class ids or names left out of the foreground-only metrics (comma-separated)." };
         var output = new Option<string>("--out") { Description = "Output folder.", Required = true };
         var cmd = new Command("eval", "Evaluate a model on a dataset split: metrics table, metrics.json and report.html.")
-        { model, data, split, weights, layout, classes, limit, shard, skipBad, worst, best, minFrameDistance, exclude, output };
+        { model, data, split, weights, layout, classes, limit, shard, shardCount, skipBad, worst, best, minFrameDistance, exclude, output };
         cmd.SetAction(r =>
         {
             Cli.ApplyThreads(r);
             // Options first, then the model and the data (a usage error reads the same whatever is installed).
             if (r.GetValue(limit) is < 1) throw new ArgumentException($"--limit must be at least 1, got {r.GetValue(limit)}.");
-            string? shardText = r.GetValue(shard);
-            var shardSpec = shardText is null ? ((int Index, int Count)?)null : ParseShard(shardText);
+            var shardSpec = Shard(r, shard, shardCount);
             if (r.GetValue(worst) < 0) throw new ArgumentException($"--worst must be at least 0, got {r.GetValue(worst)}.");
             if (r.GetValue(best) is < 0) throw new ArgumentException($"--best must be at least 0, got {r.GetValue(best)}.");
             if (r.GetValue(minFrameDistance) < 0) throw new ArgumentException($"--min-frame-distance must be at least 0 (0: any two frames may be shown), got {r.GetValue(minFrameDistance)}.");
             var m = SegLab.Training.TrainedModel.Resolve(r.GetValue(model)!, r.GetValue(weights));
             ISegmentationDataset ds = Datasets.Open(r.GetValue(data)!, r.GetValue(split)!, r.GetValue(layout)!, r.GetValue(classes));
             if (r.GetValue(limit) is int n) ds = Datasets.Limit(ds, n);
-            if (shardSpec is var (i, count)) ds = Datasets.Shard(ds, i - 1, count);
+            if (shardSpec is not null) ds = Datasets.Shard(ds, shardSpec.Index0, shardSpec.Count);
             var options = new EvaluationOptions
             {
                 SkipBad = r.GetValue(skipBad),
@@ -55,7 +55,12 @@ internal static class EvalCommand
                 ExcludedClasses = ParseClasses(r.GetValue(exclude), ds.Classes),
             };
             var result = Run(io, m, ds, options);
-            var files = EvaluationOutput.Write(result, r.GetValue(output)!, new EvaluationRunInfo(CommandLine(), shardText, r.GetValue(layout)!, r.GetValue(classes)));
+            var files = EvaluationOutput.Write(result, r.GetValue(output)!, new EvaluationRunInfo(CommandLine(), shardSpec?.ToString(), r.GetValue(layout)!, r.GetValue(classes))
+            {
+                ShardSource = shardSpec?.SourceName,
+                ShardTask = shardSpec?.Task,
+                Limit = r.GetValue(limit),
+            });
             PrintSummary(io, result.Summary, result.Classes, result.Skipped);
             PrintCaveat(io, m.Name);
             io.Console.MarkupLine($"{result.Summary.Images} images in {result.Seconds:F1} s ({result.ImagesPerSecond:F2} images/s).");
@@ -67,16 +72,23 @@ internal static class EvalCommand
 
     public static Command CreateMerge(CliIO io)
     {
-        var inputs = new Argument<string[]>("shards") { Description = "Output folders of `seglab eval --shard i/n` runs.", Arity = ArgumentArity.OneOrMore };
+        var inputs = new Argument<string[]>("shards")
+        {
+            Description = "Output folders of `seglab eval --shard` or `seglab attack --shard` runs, or quoted patterns with * and ? ('runs/sea-shard-*').",
+            Arity = ArgumentArity.OneOrMore,
+        };
         var output = new Option<string>("--out") { Description = "Output folder for the merged metrics and report.", Required = true };
         var worst = new Option<int>("--worst") { Description = "Worst images shown in the report.", DefaultValueFactory = _ => 6 };
         var partial = new Option<bool>("--partial") { Description = "Merge an incomplete set of shards; metrics.json and the report then say which shards are missing." };
-        var cmd = new Command("merge", "Merge the outputs of sharded `seglab eval` runs into the metrics of the whole split.") { inputs, output, worst, partial };
+        var cmd = new Command("merge", "Merge the outputs of sharded `seglab eval` or `seglab attack` runs into the results of the whole split.") { inputs, output, worst, partial };
         cmd.SetAction(r =>
         {
-            var merged = EvaluationOutput.Merge(r.GetValue(inputs)!, r.GetValue(output)!, r.GetValue(worst), CommandLine(), r.GetValue(partial));
+            var dirs = ShardFolders.Expand(r.GetValue(inputs)!);
+            if (dirs.Count > 0 && dirs.All(d => File.Exists(Path.Combine(d, AttackCommand.StateFile))) && dirs.All(d => !File.Exists(EvaluationFiles.In(d).Metrics)))
+                return AttackCommand.Merge(io, dirs, r.GetValue(output)!, r.GetValue(partial));
+            var merged = EvaluationOutput.Merge(dirs, r.GetValue(output)!, r.GetValue(worst), CommandLine(), r.GetValue(partial));
             PrintSummary(io, merged.Summary, merged.Classes, merged.Skipped);
-            io.Console.MarkupLine($"Merged {r.GetValue(inputs)!.Length} shard(s), {merged.Summary.Images} images."
+            io.Console.MarkupLine($"Merged {dirs.Count} shard(s), {merged.Summary.Images} images."
                 + (merged.MissingShards.Count > 0 ? $" [yellow]Partial: shards {string.Join(", ", merged.MissingShards)} missing.[/]" : ""));
             io.Console.MarkupLine($"Report: [blue]{Markup.Escape(merged.Files.Report)}[/]  metrics: [blue]{Markup.Escape(merged.Files.Metrics)}[/]");
             return 0;
@@ -144,12 +156,33 @@ internal static class EvalCommand
             io.Console.MarkupLine($"[yellow]note[/]: {Markup.Escape(model)} was {Markup.Escape(caveat)} (seglab models).");
     }
 
-    internal static (int Index, int Count) ParseShard(string text)
+    /// <summary>
+    /// `--shard`: "i/n", or "auto" for the task of a Slurm job array or Kubernetes Indexed Job, read from this process's
+    /// environment (<see cref="ShardSpec"/>; the count of an Indexed Job from <paramref name="shardCount"/> or SEGLAB_SHARD_COUNT).
+    /// The one entry point every sharded command uses.
+    /// </summary>
+    /// <param name="text">The option's value.</param>
+    /// <param name="shardCount">`--shard-count`, or null.</param>
+    internal static ShardSpec ParseShard(string text, int? shardCount = null) => ShardSpec.Parse(text, shardCount, ShardSpec.ProcessEnvironment());
+
+    /// <summary>The `--shard` option with a command's own description.</summary>
+    /// <param name="description">What a shard of this command covers.</param>
+    internal static Option<string?> ShardOption(string description) => new("--shard") { Description = description };
+
+    /// <summary>The `--shard-count` option (a Kubernetes Indexed Job's count, with --shard auto).</summary>
+    internal static Option<int?> ShardCountOption() =>
+        new("--shard-count") { Description = $"With --shard auto in a Kubernetes Indexed Job: the number of shards (its completions; or set {ShardSpec.CountVariable})." };
+
+    /// <summary>The shard asked for by <paramref name="shard"/> and <paramref name="shardCount"/>, or null for the whole split.</summary>
+    /// <param name="r">The parse result.</param>
+    /// <param name="shard">The `--shard` option.</param>
+    /// <param name="shardCount">The `--shard-count` option.</param>
+    internal static ShardSpec? Shard(ParseResult r, Option<string?> shard, Option<int?> shardCount)
     {
-        var parts = text.Split('/');
-        if (parts.Length == 2 && int.TryParse(parts[0], out int i) && int.TryParse(parts[1], out int n) && n >= 1 && i >= 1 && i <= n)
-            return (i, n);
-        throw new ArgumentException($"--shard must be i/n with 1 <= i <= n (for example 1/4), got '{text}'.");
+        int? count = r.GetValue(shardCount);
+        if (r.GetValue(shard) is { } text) return ParseShard(text, count);
+        if (count is not null) throw new ArgumentException("--shard-count goes with --shard auto.");
+        return null;
     }
 
     internal static int[] ParseClasses(string? text, ClassTable classes)

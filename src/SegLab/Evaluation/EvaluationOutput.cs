@@ -17,7 +17,17 @@ namespace SegLab.Evaluation;
 /// <param name="Shard">The shard ("i/n"), or null for the whole split.</param>
 /// <param name="Layout">Dataset layout option.</param>
 /// <param name="Classes">Class-table option (name or path), or null.</param>
-public sealed record EvaluationRunInfo(string CommandLine, string? Shard, string Layout, string? Classes);
+public sealed record EvaluationRunInfo(string CommandLine, string? Shard, string Layout, string? Classes)
+{
+    /// <summary>Where the shard came from: "explicit", "slurm" or "kubernetes" (<see cref="ShardSpec.SourceName"/>), or null.</summary>
+    public string? ShardSource { get; init; }
+
+    /// <summary>The scheduler's task behind the shard (<see cref="ShardSpec.Task"/>), or null.</summary>
+    public string? ShardTask { get; init; }
+
+    /// <summary>`--limit` (the split's first N images, before sharding), or null; shards of different limits do not merge.</summary>
+    public int? Limit { get; init; }
+}
 
 /// <summary>The files of one evaluation output folder.</summary>
 /// <param name="Directory">The folder.</param>
@@ -85,6 +95,10 @@ public static class EvaluationOutput
         {
             if (r.Model != first.Model || r.Root != first.Root || r.Split != first.Split)
                 throw new InvalidDataException($"merge: {r.Dir} evaluated {r.Model} on {r.Root} split {r.Split}, but {first.Dir} evaluated {first.Model} on {first.Root} split {first.Split}.");
+            if (r.Limit != first.Limit)
+                throw new InvalidDataException($"merge: {r.Dir} ran with --limit {r.Limit?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}, but {first.Dir} with --limit {first.Limit?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}: shards of different runs do not merge.");
+            if (r.Layout != first.Layout || r.ClassesOption != first.ClassesOption || !r.Excluded.Order().SequenceEqual(first.Excluded.Order()))
+                throw new InvalidDataException($"merge: {r.Dir} and {first.Dir} ran with different --layout, --classes or --exclude: shards of different runs do not merge.");
         }
         var missingShards = MissingShards(runs);
         if (missingShards.Count > 0 && !allowPartial)
@@ -117,7 +131,7 @@ public static class EvaluationOutput
         var files = EvaluationFiles.In(Path.GetFullPath(outDir));
         Directory.CreateDirectory(files.Directory);
         MetricsJson.SaveState(files.State, acc, state.ClassNames);
-        var info = new EvaluationRunInfo(commandLine, null, first.Layout, first.ClassesOption);
+        var info = new EvaluationRunInfo(commandLine, null, first.Layout, first.ClassesOption) { Limit = first.Limit };
         WriteMetrics(files.Metrics, summary, classes, first.Model, first.Dataset, first.Root, first.Split, info, skipped, double.NaN, shardDirs.Count, missingShards,
             (Math.Max(0, worstImages), Math.Max(0, worstImages), first.MinFrameDistance));
         var report = EvalReport.Build(first.Model, $"{first.Dataset} ({first.Root})", first.Split, classes, summary, worst, skipped, double.NaN, commandLine,
@@ -143,6 +157,9 @@ public static class EvaluationOutput
             ["layout"] = info.Layout,
             ["classes"] = info.Classes,
             ["shard"] = info.Shard,
+            ["shardSource"] = info.ShardSource,
+            ["shardTask"] = info.ShardTask,
+            ["limit"] = info.Limit,
             ["mergedShards"] = shards > 1 ? shards : null,
             ["partial"] = missingShards is { Count: > 0 } ? true : null,
             ["missingShards"] = missingShards is { Count: > 0 } ? new JsonArray(missingShards.Select(m => (JsonNode?)m).ToArray()) : null,
@@ -164,31 +181,9 @@ public static class EvaluationOutput
     }
 
     private sealed record Run(string Dir, string Model, string Dataset, string Root, string Split, string Layout, string? ClassesOption, int[] Excluded, IReadOnlyList<SkippedFile> Skipped, string? Shard,
-        int MinFrameDistance);
+        int MinFrameDistance, int? Limit);
 
-    /// <summary>The shards i/n that none of <paramref name="runs"/> covers; an error for runs of different n, a shard given twice, or a sharded run merged with an unsharded one.</summary>
-    private static List<string> MissingShards(List<Run> runs)
-    {
-        var parsed = runs.Select(r => (Run: r, Shard: r.Shard is null ? ((int I, int N)?)null : ParseShard(r))).ToList();
-        if (parsed.All(p => p.Shard is null)) return [];
-        if (parsed.FirstOrDefault(p => p.Shard is null).Run is { } whole)
-            throw new InvalidDataException($"merge: {whole.Dir} is a whole-split run and cannot be merged with shards.");
-        int n = parsed[0].Shard!.Value.N;
-        if (parsed.FirstOrDefault(p => p.Shard!.Value.N != n).Run is { } other)
-            throw new InvalidDataException($"merge: {other.Dir} is shard {other.Shard}, but {parsed[0].Run.Dir} is shard {parsed[0].Run.Shard}: shards of different counts do not merge.");
-        var given = new Dictionary<int, string>();
-        foreach (var (run, shard) in parsed)
-            if (!given.TryAdd(shard!.Value.I, run.Dir))
-                throw new InvalidDataException($"merge: shard {run.Shard} is given twice ({given[shard.Value.I]} and {run.Dir}).");
-        return Enumerable.Range(1, n).Where(i => !given.ContainsKey(i)).Select(i => $"{i}/{n}").ToList();
-    }
-
-    private static (int I, int N) ParseShard(Run r)
-    {
-        var parts = r.Shard!.Split('/');
-        if (parts.Length == 2 && int.TryParse(parts[0], out int i) && int.TryParse(parts[1], out int n) && n >= 1 && i >= 1 && i <= n) return (i, n);
-        throw new InvalidDataException($"merge: {EvaluationFiles.In(r.Dir).Metrics} has an invalid shard '{r.Shard}'.");
-    }
+    private static List<string> MissingShards(List<Run> runs) => ShardFolders.MissingShards(runs.Select(r => (r.Dir, r.Shard)).ToList(), "metrics.json");
 
     private static Run ReadRun(string dir)
     {
@@ -207,7 +202,7 @@ public static class EvaluationOutput
                 : names.IndexOf((string)x!) is var i and >= 0 ? i
                 : throw new InvalidDataException($"merge: {files.Metrics} excludes class '{(string?)x}', which is not among its classes ({string.Join(", ", names)}).")).ToArray();
             return new Run(dir, S("model"), S("dataset"), S("root"), S("split"), (string?)m["layout"] ?? "auto", (string?)m["classes"], excluded, skipped, (string?)m["shard"],
-                (int?)m["examples"]?["minFrameDistance"] ?? ExampleSelection.DefaultMinFrameDistance);
+                (int?)m["examples"]?["minFrameDistance"] ?? ExampleSelection.DefaultMinFrameDistance, (int?)m["limit"]);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {

@@ -128,7 +128,25 @@ public sealed record RobustnessReport(string Model, string Protocol, string Prot
 {
     /// <summary>Classes left out of the foreground metrics (empty: they equal the full ones).</summary>
     public IReadOnlyList<int> ExcludedClasses { get; init; } = [];
+
+    /// <summary>Where the images came from and which shard of them this run covers (what `seglab merge` needs), or null.</summary>
+    public RobustnessRunInfo? Run { get; init; }
 }
+
+/// <summary>The data and shard of a protocol run, kept in robustness.json so that shards can be merged.</summary>
+/// <param name="Data">Dataset folder.</param>
+/// <param name="Dataset">Dataset name (its class table when <paramref name="ClassTable"/> is null).</param>
+/// <param name="Split">Split.</param>
+/// <param name="Layout">Dataset layout option.</param>
+/// <param name="ClassTable">Class-table option, or null.</param>
+/// <param name="IgnoreIndex">Label of ignored pixels.</param>
+/// <param name="Shard">The shard ("i/n"), or null for the whole selection.</param>
+/// <param name="ShardSource">"explicit", "slurm" or "kubernetes", or null.</param>
+/// <param name="ShardTask">The scheduler's task behind the shard, or null.</param>
+/// <param name="MergedShards">Shards merged into this result (null for a run).</param>
+/// <param name="MissingShards">Shards missing from a partial merge (null otherwise).</param>
+public sealed record RobustnessRunInfo(string Data, string Dataset, string Split, string Layout, string? ClassTable, int IgnoreIndex, string? Shard, string? ShardSource, string? ShardTask,
+    int? MergedShards = null, IReadOnlyList<string>? MissingShards = null);
 
 /// <summary>Builds a <see cref="RobustnessReport"/> from per-image results without any forward pass.</summary>
 public static class RobustnessSummary
