@@ -428,7 +428,7 @@ internal static class WeakCommand
                     {
                         string trainDir = WeakPipeline.PathOf(root, "train");
                         bool resume = File.Exists(Path.Combine(trainDir, SegLab.Training.Checkpoint.LastState));
-                        var seg = cfg with { Data = cfg.Data with { Dir = Path.GetFullPath(WeakPipeline.PathOf(root, "pseudo")), Layout = "auto", ClassesJson = null } };
+                        var seg = cfg with { Data = cfg.Data with { Dir = Path.GetFullPath(WeakPipeline.PathOf(root, "pseudo")), TrainSplit = "train", ValSplit = "val", Layout = "auto", ClassesJson = null } };
                         int rc = TrainCommand.Train(io, seg, trainDir, resume);
                         if (rc != 0) return rc;
                         break;
