@@ -108,13 +108,13 @@ public sealed class WeakCliTests : IDisposable
             + "  classifier: {encoder: scratch-resnet, epochs: 1, batch: 8, val_split: none}\n  cam: {scales: [1]}\n  refine: {method: crf}\n";
         File.WriteAllText(cfg, Config("tags, cam"));
         var bad = Run("weak", "run", "--config", cfg, "--out", root);
-        Assert.Equal(1, bad.Code);
+        Assert.Equal(2, bad.Code);
         Assert.Contains(cfg, bad.Err, StringComparison.Ordinal);
         Assert.Contains("'classifier' is missing", bad.Err, StringComparison.Ordinal);
         Assert.Single(bad.Err.Trim().Split('\n'));
         File.WriteAllText(cfg, Config("cam, refine"));
         var noInput = Run("weak", "run", "--config", cfg, "--out", root);
-        Assert.Equal(1, noInput.Code);
+        Assert.Equal(2, noInput.Code);
         Assert.Contains("'classifier' has not finished", noInput.Err, StringComparison.Ordinal);
 
         File.WriteAllText(cfg, Config("tags, classifier, cam, refine, pseudo, train"));
