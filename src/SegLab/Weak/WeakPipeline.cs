@@ -36,14 +36,12 @@ public static class WeakPipeline
     {
         var first = config.Stages[0];
         int i = Array.IndexOf(WeakConfig.Order, first);
-        if (i == 0) return null;
+        if (i <= 1) return null; // the classifier takes its own tags: tags.json is a report, not an input
         // refine is optional: pseudo reads refine's masks when refine ran (or is listed), else the CAM masks.
         string need = first == "pseudo" && !IsDone(root, "refine", images) ? "cam" : WeakConfig.Order[i - 1];
         if (first == "train") need = "pseudo";
         if (IsDone(root, need, images)) return null;
-        if (first == "cam" || first == "refine" || first == "pseudo" || first == "train" || first == "classifier")
-            return $"{file}: weak.stages starts at '{first}', but its input stage '{need}' has not finished in {PathOf(root, need)}; add '{need}' to weak.stages";
-        return null;
+        return $"{file}: weak.stages starts at '{first}', but its input stage '{need}' has not finished in {PathOf(root, need)}; add '{need}' to weak.stages";
     }
 
     private static int Count(string json)
