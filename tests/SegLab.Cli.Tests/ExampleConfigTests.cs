@@ -20,10 +20,10 @@ public sealed class ExampleConfigTests : IDisposable
     public static TheoryData<string> Configs() => [.. Names()];
 
     [Fact]
-    public void The_seven_examples_are_there()
+    public void The_eight_examples_are_there()
     {
         Assert.Equal(["camvid-adversarial.yaml", "camvid-contextrast.yaml", "camvid-deeplabv3-resnet18-pretrained.yaml", "camvid-deeplabv3-resnet18-scratch.yaml",
-            "camvid-deeplabv3.yaml", "camvid-finetune-cgnet.yaml", "camvid-unet.yaml"], Names());
+            "camvid-deeplabv3.yaml", "camvid-finetune-cgnet.yaml", "camvid-unet.yaml", "camvid-weak.yaml"], Names());
     }
 
     [Theory]

@@ -56,6 +56,32 @@ public sealed class WeakCliTests : IDisposable
         using (var j = JsonDocument.Parse(File.ReadAllText(Path.Combine(cams, "cam.json"))))
             Assert.InRange(j.RootElement.GetProperty("refined").GetProperty("argmaxMIoU").GetDouble(), 0, 100);
 
+        // refinement stages: masks of the CAM files' tags only, scores, and a rerun that resumes
+        foreach (var method in new[] { "crf", "crf-irn", "rw" })
+        {
+            string refined = Path.Combine(_tmp, "ref-" + method);
+            var rf = Run("weak", "refine", "--data", Samples, "--split", "val", "--limit", "2", "--cams", cams, "--classifier", run, "--method", method, "--logt", "3", "--out", refined, "--threads", "1");
+            Assert.True(rf.Code == 0, rf.Err);
+            using (var j = JsonDocument.Parse(File.ReadAllText(Path.Combine(refined, "refine.json"))))
+            {
+                Assert.Equal(2, j.RootElement.GetProperty("images").GetInt32());
+                Assert.InRange(j.RootElement.GetProperty("scores").GetProperty("argmaxMIoU").GetDouble(), 0, 100);
+            }
+            foreach (var mask in Directory.GetFiles(refined, "*.png"))
+            {
+                string id = Path.GetFileName(mask).Split('.')[0];
+                var tags = SegLab.Engine.Serialization.SafeTensors.Load(Path.Combine(cams, id + ".safetensors")).Metadata["tags"].Split(',').Select(byte.Parse).ToHashSet();
+                Assert.All(SegLab.Imaging.Png.Load(mask).Pixels, v => Assert.True(v == 11 || tags.Contains(v), $"{mask}: class {v} is not a tag of {id}"));
+            }
+            var rerun = Run("weak", "refine", "--data", Samples, "--split", "val", "--limit", "2", "--cams", cams, "--classifier", run, "--method", method, "--logt", "3", "--out", refined, "--threads", "1");
+            Assert.True(rerun.Code == 0, rerun.Err);
+            Assert.Contains("already done", rerun.Console);
+        }
+        var noCam = Run("weak", "refine", "--data", Samples, "--split", "val", "--cams", cams, "--method", "crf", "--out", Path.Combine(_tmp, "r3"));
+        Assert.Equal(1, noCam.Code);
+        Assert.Contains("No CAM file", noCam.Err, StringComparison.Ordinal);
+        Assert.Single(noCam.Err.Trim().Split('\n'));
+
         // pseudo-masks as a dataset, and the trainer on it (the samples have one split: val serves as both here)
         string ds = Path.Combine(_tmp, "pseudo");
         var p = Run("weak", "pseudo", "--data", Samples, "--split", "val", "--limit", "2", "--cams", cams, "--iseg", "--val-split", "val", "--out", ds);
@@ -71,6 +97,35 @@ public sealed class WeakCliTests : IDisposable
         var missing = Run("weak", "pseudo", "--data", Samples, "--split", "val", "--cams", cams, "--val-split", "val", "--out", Path.Combine(_tmp, "p2"));
         Assert.Equal(1, missing.Code);
         Assert.Contains("No pseudo-mask", missing.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Weak_run_chains_the_stages_skips_finished_ones_and_names_the_file_of_a_broken_chain()
+    {
+        string cfg = Path.Combine(_tmp, "weak.yaml"), root = Path.Combine(_tmp, "pipe");
+        string Config(string stages) => $"seed: 1\nthreads: 1\nmodel: {{family: unet, widths: [4, 8]}}\ndata: {{dir: '{Samples}', train_split: val, crop: [32, 32], scale: [0.25, 0.25], batch: 2, val_scale: 0.125}}\n"
+            + $"schedule: {{lr: 0.01, iterations: 2, validate_every: 1}}\nweak:\n  stages: [{stages}]\n  limit: 2\n  tags: {{crop: [90, 120], min_pixels: 50}}\n"
+            + "  classifier: {encoder: scratch-resnet, epochs: 1, batch: 8, val_split: none}\n  cam: {scales: [1]}\n  refine: {method: crf}\n";
+        File.WriteAllText(cfg, Config("tags, cam"));
+        var bad = Run("weak", "run", "--config", cfg, "--out", root);
+        Assert.Equal(2, bad.Code);
+        Assert.Contains(cfg, bad.Err, StringComparison.Ordinal);
+        Assert.Contains("'classifier' is missing", bad.Err, StringComparison.Ordinal);
+        Assert.Single(bad.Err.Trim().Split('\n'));
+        File.WriteAllText(cfg, Config("cam, refine"));
+        var noInput = Run("weak", "run", "--config", cfg, "--out", root);
+        Assert.Equal(2, noInput.Code);
+        Assert.Contains("'classifier' has not finished", noInput.Err, StringComparison.Ordinal);
+
+        File.WriteAllText(cfg, Config("tags, classifier, cam, refine, pseudo, train"));
+        var r = Run("weak", "run", "--config", cfg, "--out", root);
+        Assert.True(r.Code == 0, r.Err);
+        foreach (var f in new[] { "tags.json", "classifier/summary.json", "cam/cam.json", "refine/refine.json", "pseudo/classes.json", "train/summary.json" })
+            Assert.True(File.Exists(Path.Combine(root, f)), f);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(root, "refine", "0016E5_07959.png")), File.ReadAllBytes(Path.Combine(root, "pseudo", "train", "labels", "0016E5_07959.png")));
+        var again = Run("weak", "run", "--config", cfg, "--out", root);
+        Assert.True(again.Code == 0, again.Err);
+        Assert.Equal(6, again.Console.Split("finished earlier").Length - 1);
     }
 
     [Theory]

@@ -83,7 +83,7 @@ internal static class TrainCommand
         return cmd;
     }
 
-    private static int Train(CliIO io, TrainConfig cfg, string outDir, bool resume)
+    internal static int Train(CliIO io, TrainConfig cfg, string outDir, bool resume)
     {
         using var cts = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>

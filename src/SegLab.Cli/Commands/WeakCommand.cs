@@ -16,7 +16,9 @@ internal static class WeakCommand
         cmd.Subcommands.Add(Tags(io));
         cmd.Subcommands.Add(TrainClassifier(io));
         cmd.Subcommands.Add(Cam(io));
+        cmd.Subcommands.Add(Refine(io));
         cmd.Subcommands.Add(Pseudo(io));
+        cmd.Subcommands.Add(Run(io));
         return cmd;
     }
 
@@ -225,7 +227,8 @@ internal static class WeakCommand
             CamRunResult result = null!;
             CliProgress.Run(io, "CAMs", ds.Count, report =>
             {
-                result = CamRun.Run(model, classes, ds, outDir, options, new SyncProgress<(int Done, string Id)>(p => report(p.Done, $"image {p.Id}")));
+                result = CamRun.Run(model, classes, ds, outDir, options, new SyncProgress<(int Done, string Id)>(p => report(p.Done, $"image {p.Id}")),
+                    trainedTags: TrainedTags(run), classifierSource: $"the classifier in {run}");
                 return $"CAMs of {result.Images} image(s)" + (result.Skipped > 0 ? $" ({result.Skipped} already done)" : "");
             });
             var table = new Table().Border(TableBorder.Rounded).AddColumns("pseudo-mask", "mIoU", "pixels covered");
@@ -244,11 +247,70 @@ internal static class WeakCommand
         return cmd;
     }
 
+    private static Command Refine(CliIO io)
+    {
+        var d = DataOpts("train");
+        var cams = new Option<string>("--cams") { Description = "The --out folder of seglab weak cam on the same data and split.", Required = true };
+        var method = new Option<string>("--method") { Description = "crf (= crf-psa: PSA's probability CRF), crf-irn (IRN's label CRF), rw (random walk over the classifier's feature affinities).", Required = true };
+        var classifier = new Option<string?>("--classifier") { Description = "The tag classifier run folder (rw: its features give the affinities)." };
+        var output = new Option<string>("--out") { Description = "Output folder: ID.png (confident masks, unsure = ignore), ID.argmax.png, refine.json (scores).", Required = true };
+        var background = new Option<string?>("--background") { Description = "Background rule: a constant or pow:ALPHA (default: crf-psa pow:4, crf-irn 0.15, rw 0.25)." };
+        var beta = new Option<double>("--beta") { Description = "rw: A = a^beta (PSA 8, IRN 10).", DefaultValueFactory = _ => 10 };
+        var logt = new Option<int>("--logt") { Description = "rw: 2^logt steps (PSA, IRN: 8).", DefaultValueFactory = _ => 8 };
+        var radius = new Option<int>("--radius") { Description = "rw: neighbourhood radius on the stride-4 grid (PSA, IRN: 5).", DefaultValueFactory = _ => 5 };
+        var iterations = new Option<int>("--iterations") { Description = "crf: mean-field iterations.", DefaultValueFactory = _ => 10 };
+        var plainCosine = new Option<bool>("--plain-cosine") { Description = "rw: cosine of the raw features (default: each channel's image mean subtracted first)." };
+        var cmd = new Command("refine", "Refine CAM pseudo-masks by a dense CRF or a random walk; writes the masks and scores them against the ground truth; resumes.") { cams, method, classifier, output, background, beta, logt, radius, iterations, plainCosine };
+        AddTo(cmd, d);
+        cmd.SetAction(r =>
+        {
+            Cli.ApplyThreads(r);
+            CheckLimit(r, d);
+            var m = RefineOptions.ParseMethod(r.GetValue(method)!);
+            var options = new RefineOptions
+            {
+                Method = m, Background = r.GetValue(background) is { } b ? BackgroundRule.Parse(b) : null,
+                Walk = new RandomWalkOptions { Beta = r.GetValue(beta), LogT = r.GetValue(logt) }, Radius = r.GetValue(radius), CenterFeatures = !r.GetValue(plainCosine),
+            };
+            options = options with { Crf = options.CrfUsed with { Iterations = r.GetValue(iterations) } };
+            try { options.Validate(); }
+            catch (ArgumentException e) { throw new ArgumentException("--method/--background/--beta/--logt/--radius/--iterations: " + e.Message, e); }
+            string? run = r.GetValue(classifier);
+            if (m == RefineMethod.RandomWalk && run is null) throw new ArgumentException("--classifier: rw needs the tag classifier run folder (its features give the affinities).");
+            var model = run is null ? null : TagTrainer.Load(run);
+            if (run is not null) CheckClassifier(run, TagTrainer.Classes(run), r, d);
+            var ds = Open(r, d);
+            string outDir = r.GetValue(output)!;
+            RefineResult result = null!;
+            CliProgress.Run(io, "refining", ds.Count, report =>
+            {
+                result = CamRefine.Run(r.GetValue(cams)!, ds, model, outDir, options, new SyncProgress<(int Done, string Id)>(p => report(p.Done, $"image {p.Id}")));
+                return $"refined {result.Images} image(s) by {result.Method}" + (result.Skipped > 0 ? $" ({result.Skipped} already done)" : "");
+            });
+            var q = result.Scores;
+            var table = new Table().Border(TableBorder.Rounded).AddColumns("pseudo-mask", "mIoU", "pixels covered");
+            table.AddRow($"{result.Method}, argmax of tagged classes", Pct(q.ArgmaxMIoU / 100), "100%");
+            table.AddRow($"{result.Method}, confident (background {Markup.Escape(result.Background)})", Pct(q.ConfidentMIoU / 100), Pct(q.Coverage / 100));
+            io.Console.Write(table);
+            string speed = double.IsNaN(result.SecondsPerImage) ? "every image already done (scored from its files)" : result.SecondsPerImage.ToString("F2", CultureInfo.InvariantCulture) + " s per image";
+            io.Console.MarkupLine(Markup.Escape($"{speed}; scores: {Path.Combine(outDir, RefineResult.FileName)}"));
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static void CheckClassifier(string run, string[] classes, ParseResult r, DataOptions d)
+    {
+        var ds = Open(r, d);
+        if (!classes.SequenceEqual(ds.Classes.Names))
+            throw new ArgumentException($"{Path.Combine(run, "config.json")}: the classifier was trained on classes [{string.Join(", ", classes)}] but {ds.Root} has [{string.Join(", ", ds.Classes.Names)}].");
+    }
+
     private static Command Pseudo(CliIO io)
     {
         var d = DataOpts("train");
         var cams = new Option<string>("--cams") { Description = "The --out folder of seglab weak cam on the training split.", Required = true };
-        var refined = new Option<bool>("--iseg") { Description = "Use the iSeg-refined masks (ID.iseg.png) instead of the CAM masks." };
+        var refined = new Option<bool>("--iseg") { Description = "Use the iSeg-refined masks (ID.iseg.png) instead of the CAM masks (a seglab weak refine folder is given as --cams)." };
         var valSplit = new Option<string>("--val-split") { Description = "Split with true labels to validate on.", DefaultValueFactory = _ => "val" };
         var output = new Option<string>("--out") { Description = "Dataset folder to write: train/ (images + pseudo-masks), val/ (images + true labels), classes.json.", Required = true };
         var cmd = new Command("pseudo", "A dataset of pseudo-masks (train) and true labels (val) for seglab train: --set data.dir=OUT.") { cams, refined, valSplit, output };
@@ -266,6 +328,120 @@ internal static class WeakCommand
         });
         return cmd;
     }
+
+    private static Command Run(CliIO io)
+    {
+        var config = new Option<string>("--config") { Description = "A training config with a weak section (configs/camvid-weak.yaml).", Required = true };
+        var output = new Option<string>("--out") { Description = "Pipeline folder: tags.json, classifier/, cam/, refine/, pseudo/, train/.", Required = true };
+        var set = new Option<string[]>("--set") { Description = "Override a config key: --set weak.classifier.epochs=1 (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var cmd = new Command("run", "Chain the weak stages of a config (tags -> classifier -> cam -> refine -> pseudo -> train); a finished stage is skipped, an unfinished one resumes.") { config, output, set };
+        cmd.SetAction(r =>
+        {
+            Cli.ApplyThreads(r);
+            string file = r.GetValue(config)!, root = r.GetValue(output)!;
+            var cfg = SegLab.Training.ConfigLoader.Load(file, r.GetValue(set) ?? []);
+            var w = cfg.Weak;
+            if (w.ChainProblem() is { } problem) throw new ArgumentException($"{file}: {problem}.");
+            string dataDir = w.Data.Length > 0 ? w.Data : cfg.Data.Dir;
+            if (dataDir.Length == 0) throw new ArgumentException($"{file}: weak.data (or data.dir) must name the dataset the tags and CAMs are made of.");
+            var train = Datasets.Open(dataDir, cfg.Data.TrainSplit, w.Layout, cfg.Data.ClassesJson);
+            if (w.Limit > 0) train = Datasets.Limit(train, w.Limit);
+            if (WeakPipeline.MissingInput(w, root, train.Count, file) is { } missing) throw new ArgumentException(missing + ".");
+            Directory.CreateDirectory(root);
+            string classifierDir = WeakPipeline.PathOf(root, "classifier"), camDir = WeakPipeline.PathOf(root, "cam"), refineDir = WeakPipeline.PathOf(root, "refine");
+            foreach (var stage in w.Stages)
+            {
+                if (WeakPipeline.IsDone(root, stage, train.Count))
+                {
+                    io.Console.MarkupLine(Markup.Escape($"stage {stage}: finished earlier ({WeakPipeline.PathOf(root, stage)}), skipped"));
+                    continue;
+                }
+                io.Console.MarkupLine($"[bold]stage {stage}[/] -> {Markup.Escape(WeakPipeline.PathOf(root, stage))}");
+                switch (stage)
+                {
+                    case "tags":
+                    {
+                        var crops = ImageTags.Of(train, w.Tags.ToOptions());
+                        var st = ImageTags.Statistics(crops, train.Classes.Count);
+                        SegLab.Engine.IO.AtomicFile.Write(WeakPipeline.PathOf(root, "tags"), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new
+                        {
+                            tags = w.Tags.ToOptions().ToString(), crops = st.Crops, empty = st.Empty, meanTags = st.MeanTags,
+                            perClass = train.Classes.Names.Zip(st.PerClass).ToDictionary(p => p.First, p => p.Second),
+                        }));
+                        io.Console.MarkupLine(Markup.Escape($"{st.Crops} regions, {st.MeanTags.ToString("F2", CultureInfo.InvariantCulture)} tags each"));
+                        break;
+                    }
+                    case "classifier":
+                    {
+                        var options = new TagTrainOptions { Encoder = w.Classifier.Encoder, Tags = w.Tags.ToOptions(), Epochs = w.Classifier.Epochs, Batch = w.Classifier.Batch, Lr = w.Classifier.Lr, Seed = cfg.Seed };
+                        options.Validate();
+                        var val = w.Classifier.ValSplit == "none" ? null : Datasets.Open(dataDir, w.Classifier.ValSplit, w.Layout, cfg.Data.ClassesJson);
+                        bool resume = File.Exists(Path.Combine(classifierDir, SegLab.Training.Checkpoint.LastState));
+                        var trainer = new TagTrainer(options, train, val, classifierDir, resume);
+                        TagTrainSummary summary = null!;
+                        CliProgress.Run(io, "training the classifier", trainer.TotalSteps, line =>
+                        {
+                            summary = trainer.Run(new SyncProgress<TagTrainProgress>(p => line.Report(p.Step, FormattableString.Invariant($"step {p.Step}/{p.TotalSteps} loss {p.Loss:F4}"))));
+                            return $"trained {summary.Steps} steps";
+                        }, start: trainer.Step);
+                        if (summary.Steps < trainer.TotalSteps) return 130;
+                        break;
+                    }
+                    case "cam":
+                    {
+                        var model = TagTrainer.Load(classifierDir);
+                        var options = new CamRunOptions { Cam = new CamOptions { Scales = w.Cam.Scales, Flip = w.Cam.Flip }, Background = BackgroundRule.Parse(w.Cam.Background) };
+                        options.Validate();
+                        CamRunResult result = null!;
+                        CliProgress.Run(io, "CAMs", train.Count, report =>
+                        {
+                            result = CamRun.Run(model, TagTrainer.Classes(classifierDir), train, camDir, options, new SyncProgress<(int Done, string Id)>(p => report(p.Done, $"image {p.Id}")),
+                                trainedTags: TrainedTags(classifierDir), classifierSource: $"the classifier in {classifierDir}");
+                            return $"CAMs of {result.Images} image(s)";
+                        });
+                        io.Console.MarkupLine(Markup.Escape($"CAM pseudo-masks: argmax mIoU {Pct(result.ArgmaxMIoU / 100)}, confident {Pct(result.ConfidentMIoU / 100)} over {Pct(result.Coverage / 100)} of the pixels"));
+                        break;
+                    }
+                    case "refine":
+                    {
+                        var options = w.Refine.ToOptions();
+                        options.Validate();
+                        var model = TagTrainer.Load(classifierDir);
+                        RefineResult result = null!;
+                        CliProgress.Run(io, "refining", train.Count, report =>
+                        {
+                            result = CamRefine.Run(camDir, train, model, refineDir, options, new SyncProgress<(int Done, string Id)>(p => report(p.Done, $"image {p.Id}")));
+                            return $"refined {result.Images} image(s) by {result.Method}";
+                        });
+                        io.Console.MarkupLine(Markup.Escape($"{result.Method} pseudo-masks: argmax mIoU {Pct(result.Scores.ArgmaxMIoU / 100)}, confident {Pct(result.Scores.ConfidentMIoU / 100)} over {Pct(result.Scores.Coverage / 100)} of the pixels"));
+                        break;
+                    }
+                    case "pseudo":
+                    {
+                        var val = Datasets.Open(dataDir, cfg.Data.ValSplit, w.Layout, cfg.Data.ClassesJson);
+                        string masks = WeakPipeline.IsDone(root, "refine", train.Count) ? refineDir : camDir;
+                        int n = PseudoDataset.Write(train, masks, false, val, WeakPipeline.PathOf(root, "pseudo"));
+                        io.Console.MarkupLine(Markup.Escape($"{n} training images with the pseudo-masks of {masks}"));
+                        break;
+                    }
+                    case "train":
+                    {
+                        string trainDir = WeakPipeline.PathOf(root, "train");
+                        bool resume = File.Exists(Path.Combine(trainDir, SegLab.Training.Checkpoint.LastState));
+                        var seg = cfg with { Data = cfg.Data with { Dir = Path.GetFullPath(WeakPipeline.PathOf(root, "pseudo")), TrainSplit = "train", ValSplit = "val", Layout = "auto", ClassesJson = null } };
+                        int rc = TrainCommand.Train(io, seg, trainDir, resume);
+                        if (rc != 0) return rc;
+                        break;
+                    }
+                }
+            }
+            io.Console.MarkupLine(Markup.Escape($"weak pipeline in {root}: stages {string.Join(" -> ", w.Stages)} finished"));
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static int[]? TrainedTags(string run) => File.Exists(Path.Combine(run, TagTrainer.SummaryFile)) ? TagTrainer.ReadSummary(run).TagsPerClass : null;
 
     private static string Pct(double v) => double.IsNaN(v) ? "-" : (100 * v).ToString("F1", CultureInfo.InvariantCulture) + "%";
 

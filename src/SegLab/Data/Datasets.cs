@@ -83,5 +83,6 @@ public static class Datasets
         public int Count => indices.Length;
         public string Id(int index) => inner.Id(indices[index]);
         public SegmentationSample Load(int index) => inner.Load(indices[index]);
+        public (string Image, string? Label) Files(int index) => inner.Files(indices[index]);
     }
 }

@@ -28,4 +28,12 @@ public interface ISegmentationDataset
     /// <param name="index">0..Count-1.</param>
     /// <exception cref="DatasetException">The image or label cannot be decoded or does not fit; the message names the file.</exception>
     SegmentationSample Load(int index);
+
+    /// <summary>The image and label paths of sample <paramref name="index"/>; datasets of files answer without decoding.</summary>
+    /// <param name="index">0..Count-1.</param>
+    (string Image, string? Label) Files(int index)
+    {
+        var s = Load(index);
+        return (s.ImagePath, s.LabelPath);
+    }
 }

@@ -56,6 +56,7 @@ public static class ConfigLoader
         {
             Data = c.Data with { Dir = Resolve(c.Data.Dir, "data.dir") ?? "", ClassesJson = IsTableName(c.Data.ClassesJson) ? c.Data.ClassesJson : Resolve(c.Data.ClassesJson, "data.classes_json") },
             Model = c.Model with { Weights = Resolve(c.Model.Weights, "model.weights") },
+            Weak = c.Weak with { Data = Resolve(c.Weak.Data, "weak.data") ?? "" },
         };
     }
 
@@ -129,7 +130,7 @@ public static class ConfigLoader
         }
         if (stream.Documents.Count == 0) return new YamlMappingNode();
         return stream.Documents[0].RootNode as YamlMappingNode
-            ?? throw new ConfigException($"{origin}:{stream.Documents[0].RootNode.Start.Line}: the top level must be a mapping of sections (model, data, schedule, loss, contextrast, adversarial).");
+            ?? throw new ConfigException($"{origin}:{stream.Documents[0].RootNode.Start.Line}: the top level must be a mapping of sections (model, data, schedule, loss, contextrast, adversarial, weak).");
     }
 
     /// <summary>The file name, and the nodes that came from --set (named by their assignment instead).</summary>
@@ -250,6 +251,8 @@ public static class ConfigLoader
         {
             if (obj is ModelConfig { Init: not null } && ArchitectureKeys.Contains(p.Name)) continue;
             if (skipCleanAdversarial && obj is TrainConfig { Adversarial.Enabled: false } && p.Name == nameof(TrainConfig.Adversarial)) continue;
+            // The weak section chooses the training data (data.dir), not the training: runs hash as before it existed.
+            if (skipCleanAdversarial && obj is TrainConfig && p.Name == nameof(TrainConfig.Weak)) continue;
             var v = p.GetValue(obj);
             sb.Append(' ', indent).Append(KeyOf(p.Name)).Append(':');
             if (v is not null && v.GetType().IsClass && v is not string && v is not Array)

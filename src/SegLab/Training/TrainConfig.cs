@@ -54,6 +54,9 @@ public sealed record TrainConfig
 
     /// <summary>Adversarial training, PGD-AT or SegPGD-AT (off by default).</summary>
     public AdversarialConfig Adversarial { get; init; } = new();
+
+    /// <summary>The weak-supervision pipeline run by seglab weak run (unused by seglab train).</summary>
+    public SegLab.Weak.WeakConfig Weak { get; init; } = new();
 }
 
 /// <summary>Which network to train.</summary>

@@ -87,20 +87,27 @@ internal sealed class PseudoMaskScorer(int classes, int ignoreIndex, BackgroundR
     {
         byte ignore = (byte)ignoreIndex;
         var confidentMask = ClassMapLabels.Labels(maps, tags, background, ignore);
+        var argmax = ClassMapLabels.Labels(maps, tags, BackgroundRule.Constant(0), ignore);
+        AddMasks(id, argmax, confidentMask, label, ignore);
+        return confidentMask;
+    }
+
+    /// <summary>Scores an image's argmax mask and confident mask (unsure pixels as <paramref name="unsure"/>).</summary>
+    public void AddMasks(string id, byte[] argmax, byte[] confidentMask, int[] label, byte unsure)
+    {
         // A pixel of an image with no tag cannot be assigned; it counts as class 0 in the argmax scores.
-        var pred = Array.ConvertAll(ClassMapLabels.Labels(maps, tags, BackgroundRule.Constant(0), 0), v => (int)v);
+        var pred = Array.ConvertAll(argmax, v => v == unsure || v >= classes ? 0 : (int)v);
         _argmax.Add(ImageConfusion.Compute(id, pred, label, classes, ignoreIndex));
         var gtKept = new int[label.Length];
         var predKept = new int[label.Length];
         for (int p = 0; p < label.Length; p++)
         {
-            bool keep = confidentMask[p] != ignore;
+            bool keep = confidentMask[p] != unsure;
             if (label[p] != ignoreIndex) { _valid++; if (keep) _kept++; }
             gtKept[p] = keep ? label[p] : ignoreIndex;
             predKept[p] = keep ? confidentMask[p] : 0;
         }
         _confident.Add(ImageConfusion.Compute(id, predKept, gtKept, classes, ignoreIndex));
-        return confidentMask;
     }
 
     public PseudoMaskScores Scores()
@@ -114,13 +121,23 @@ internal sealed class PseudoMaskScorer(int classes, int ignoreIndex, BackgroundR
 public static class CamRun
 {
     /// <summary>CAMs, pseudo-masks and their scores for every image of <paramref name="data"/>, written to <paramref name="outDir"/>.</summary>
+    /// <param name="model">The tag classifier.</param>
+    /// <param name="classifierClasses">The classes it was trained on.</param>
+    /// <param name="data">The images (their label maps give the tags and the scores).</param>
+    /// <param name="outDir">Output folder.</param>
+    /// <param name="options">Settings.</param>
+    /// <param name="progress">Images done.</param>
+    /// <param name="trainedTags">Per class, how many training crops were tagged with it (null: not checked); a tag of a
+    /// class with 0 is an error naming <paramref name="classifierSource"/>.</param>
+    /// <param name="classifierSource">The classifier's run folder or file, for messages.</param>
+    /// <param name="cancel">Stops after the current image.</param>
     public static CamRunResult Run(TagClassifier model, string[] classifierClasses, ISegmentationDataset data, string outDir, CamRunOptions options,
-        IProgress<(int Done, string Id)>? progress = null, CancellationToken cancel = default)
+        IProgress<(int Done, string Id)>? progress = null, IReadOnlyList<int>? trainedTags = null, string classifierSource = "the classifier", CancellationToken cancel = default)
     {
         options.Validate();
         int c = data.Classes.Count;
         if (classifierClasses.Length != c || !classifierClasses.SequenceEqual(data.Classes.Names))
-            throw new ArgumentException($"CAM: the classifier was trained on classes [{string.Join(", ", classifierClasses)}] but {data.Root} has [{string.Join(", ", data.Classes.Names)}].");
+            throw new ArgumentException($"CAM: {classifierSource} was trained on classes [{string.Join(", ", classifierClasses)}] but {data.Root} has [{string.Join(", ", data.Classes.Names)}].");
         Directory.CreateDirectory(outDir);
         var cam = new PseudoMaskScorer(c, data.Classes.IgnoreIndex, options.Background);
         var refined = options.ISeg is null ? null : new PseudoMaskScorer(c, data.Classes.IgnoreIndex, options.Background);
@@ -132,15 +149,20 @@ public static class CamRun
             if (s.Label is null) throw new DatasetException($"CAM: sample {s.Id} ({s.ImagePath}) has no label map to take its tags from.");
             string camPath = Path.Combine(outDir, s.Id + ".safetensors"), maskPath = Path.Combine(outDir, s.Id + ".png");
             var tags = ImageTags.Of(i, s.Id, s.Label, s.Height, s.Width, c, TagOptions.WholeImage(options.TagMinPixels))[0].Tags;
+            if (trainedTags is not null)
+                foreach (var t in tags)
+                    if (t < trainedTags.Count && trainedTags[t] == 0)
+                        throw new ArgumentException($"CAM: image {s.Id} is tagged {data.Classes.Names[t]}, a class {classifierSource} was never trained on (no training crop tagged with it).");
             Tensor full;
+            Tensor? features = null;
             if (File.Exists(camPath) && File.Exists(maskPath))
             {
-                full = ReadCam(camPath, c, s.Height, s.Width, options.StoreStride);
+                full = ReadCamFile(camPath, data.Classes.Names, s.Height, s.Width).Full(s.Height, s.Width);
                 skipped++;
             }
             else
             {
-                full = Cams.Compute(model, s.ImageTensor(), [tags], options.Cam);
+                (full, features) = Cams.ComputeWithFeatures(model, s.ImageTensor(), [tags], options.Cam);
                 full = Tensor.FromArray(full.ToArray(), c, s.Height, s.Width);
                 int sh = Math.Max(1, s.Height / options.StoreStride), sw = Math.Max(1, s.Width / options.StoreStride);
                 var stored = ClassMapLabels.Resize(full, sh, sw);
@@ -155,7 +177,7 @@ public static class CamRun
             if (!File.Exists(maskPath)) Png.Save(maskPath, new Image(s.Width, s.Height, 1, confidentMask));
             if (refined is not null)
             {
-                var maps = RefineByISeg(model, s.ImageTensor(), full, options);
+                var maps = RefineByISeg(model, s.ImageTensor(), full, options, features);
                 var refinedMask = refined.Add(s.Id, maps, tags, s.Label);
                 string refinedPath = Path.Combine(outDir, s.Id + ".iseg.png");
                 if (!File.Exists(refinedPath)) Png.Save(refinedPath, new Image(s.Width, s.Height, 1, refinedMask));
@@ -173,13 +195,22 @@ public static class CamRun
     /// iSeg on a CNN: S = cosine affinities of the classifier's features of the image (scale 1), A0 = the CAMs resized
     /// to that grid; refined, resized to the image and min-max normalised per class ([C, H, W]; untagged classes stay 0).
     /// </summary>
-    public static Tensor RefineByISeg(TagClassifier model, Tensor image, Tensor cams, CamRunOptions options)
+    /// <param name="model">The classifier.</param>
+    /// <param name="image">[1, 3, H, W] in [0, 1].</param>
+    /// <param name="cams">[C, H, W] normalised CAMs.</param>
+    /// <param name="options">iSeg settings.</param>
+    /// <param name="features">The classifier's scale-1 features of the image when already computed (Cams.ComputeWithFeatures), else null.</param>
+    public static Tensor RefineByISeg(TagClassifier model, Tensor image, Tensor cams, CamRunOptions options, Tensor? features = null)
     {
         Tensor f;
-        bool wasTraining = model.Training;
-        model.Eval();
-        using (Engine.Autograd.GradMode.NoGrad()) f = model.Features(image);
-        if (wasTraining) model.TrainMode();
+        if (features is not null) f = features;
+        else
+        {
+            bool wasTraining = model.Training;
+            model.Eval();
+            using (Engine.Autograd.GradMode.NoGrad()) f = model.Features(image);
+            if (wasTraining) model.TrainMode();
+        }
         int gh = f.Size(2), gw = f.Size(3), h = cams.Size(1), w = cams.Size(2);
         var s = TrainingFree.FeatureAffinity.Cosine(f, options.AffinityPower);
         var a0 = TrainingFree.FeatureAffinity.Tokens(ClassMapLabels.Resize(cams, gh, gw));
@@ -198,4 +229,38 @@ public static class CamRun
             throw new InvalidDataException($"CAM file '{path}' holds {Shapes.Format(cam.Shape)}; expected [{classes}, {sh}, {sw}] ({classes} classes, image {height}x{width} at stride {stride}).");
         return ClassMapLabels.Resize(cam, height, width);
     }
+
+    /// <summary>
+    /// Reads a stored CAM with its metadata and checks it against the image: the classes (names and count), the image
+    /// size, the stride and the tensor's shape; any mismatch is an InvalidDataException naming the file.
+    /// </summary>
+    public static StoredCam ReadCamFile(string path, IReadOnlyList<string> classes, int height, int width)
+    {
+        var file = SafeTensors.Load(path);
+        var tensors = file.ToTensors(DType.Float32);
+        if (!tensors.TryGetValue("cam", out var cam)) throw new InvalidDataException($"CAM file '{path}' has no tensor 'cam'.");
+        var meta = file.Metadata;
+        if (meta.TryGetValue("classes", out var names) && !names.Split(',').SequenceEqual(classes))
+            throw new InvalidDataException($"CAM file '{path}' is of {names.Split(',').Length} classes [{names}], but the dataset has {classes.Count} [{string.Join(",", classes)}].");
+        if (meta.TryGetValue("image_size", out var size) && size != $"{height}x{width}")
+            throw new InvalidDataException($"CAM file '{path}' is of a {size} image, but the dataset's image is {height}x{width}.");
+        int stride = meta.TryGetValue("stride", out var st) && int.TryParse(st, System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0 ? v : 4;
+        int sh = Math.Max(1, height / stride), sw = Math.Max(1, width / stride);
+        if (cam.Rank != 3 || cam.Size(0) != classes.Count || cam.Size(1) != sh || cam.Size(2) != sw)
+            throw new InvalidDataException($"CAM file '{path}' holds {Shapes.Format(cam.Shape)}; expected [{classes.Count}, {sh}, {sw}] ({classes.Count} classes, image {height}x{width} at stride {stride}).");
+        if (!meta.TryGetValue("tags", out var tagText)) throw new InvalidDataException($"CAM file '{path}' has no 'tags' metadata (written by seglab weak cam?).");
+        var tags = tagText.Length == 0 ? [] : tagText.Split(',').Select(t => int.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out var k) && k >= 0 && k < classes.Count ? k
+            : throw new InvalidDataException($"CAM file '{path}': tag '{t}' is not a class index in 0..{classes.Count - 1}.")).ToArray();
+        return new StoredCam(cam, tags, stride);
+    }
+}
+
+/// <summary>A CAM as <see cref="CamRun"/> stores it.</summary>
+/// <param name="Strided">[C, H / stride, W / stride], max-normalised, untagged classes 0.</param>
+/// <param name="Tags">The image's tags.</param>
+/// <param name="Stride">The stride.</param>
+public sealed record StoredCam(Tensor Strided, int[] Tags, int Stride)
+{
+    /// <summary>The maps resized to the image (bilinear).</summary>
+    public Tensor Full(int height, int width) => ClassMapLabels.Resize(Strided, height, width);
 }

@@ -37,6 +37,17 @@ public static class Cams
     /// <param name="tags">Per image, the tagged classes (null: every class).</param>
     /// <param name="options">Scales and flip.</param>
     public static Tensor Compute(TagClassifier model, Tensor rgb, IReadOnlyList<int[]>? tags, CamOptions? options = null)
+        => ComputeWithFeatures(model, rgb, tags, options).Cams;
+
+    /// <summary>
+    /// As <see cref="Compute"/>, and also the classifier's features [B, K, h, w] of the unmirrored images at scale 1
+    /// (computed by the same forward; null when 1 is not among the scales), for refinements that need them.
+    /// </summary>
+    /// <param name="model">The classifier (used in eval mode; its mode is restored).</param>
+    /// <param name="rgb">Images in [0, 1].</param>
+    /// <param name="tags">Per image, the tagged classes (null: every class).</param>
+    /// <param name="options">Scales and flip.</param>
+    public static (Tensor Cams, Tensor? Features) ComputeWithFeatures(TagClassifier model, Tensor rgb, IReadOnlyList<int[]>? tags, CamOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(rgb);
@@ -51,12 +62,16 @@ public static class Cams
         {
             using var noGrad = GradMode.NoGrad();
             var sum = new float[b * c * h * w];
+            Tensor? features = null;
             foreach (var s in options.Scales)
             {
                 int sh = Math.Max(1, (int)Math.Round(h * s)), sw = Math.Max(1, (int)Math.Round(w * s));
                 var x = sh == h && sw == w ? rgb.Detach() : Ops.Interpolate(rgb.Detach(), sh, sw, InterpolationMode.Bilinear);
                 var input = options.Flip ? Ops.Cat([x, FlipW(x)], 0) : x;
-                var cam = model.Cam(input);
+                var f = model.Features(input);
+                if (sh == h && sw == w && features is null)
+                    features = options.Flip ? Tensor.FromArray(f.ToArray().AsSpan(0, f.Numel / 2).ToArray(), b, f.Size(1), f.Size(2), f.Size(3)) : f;
+                var cam = Ops.Relu(model.Project(f));
                 cam = Ops.Interpolate(cam, h, w, InterpolationMode.Bilinear);
                 var a = cam.ToArray();
                 int plane = h * w, per = c * plane;
@@ -76,7 +91,7 @@ public static class Cams
                 }
             }
             Normalise(sum, b, c, h * w, tags);
-            return Tensor.FromArray(sum, b, c, h, w);
+            return (Tensor.FromArray(sum, b, c, h, w), features);
         }
         finally
         {

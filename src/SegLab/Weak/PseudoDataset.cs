@@ -26,7 +26,7 @@ public static class PseudoDataset
         {
             string id = train.Id(i), mask = Path.Combine(camDir, id + suffix);
             if (!File.Exists(mask)) throw new FileNotFoundException($"No pseudo-mask '{mask}' for training image {id}" + (refined ? " (was seglab weak cam run with --iseg?)." : "."), mask);
-            masks.Add((id, ImagePath(train, i), mask));
+            masks.Add((id, train.Files(i).Image, mask));
         }
         foreach (var split in new[] { "train", "val" })
             foreach (var sub in new[] { "images", "labels" })
@@ -42,16 +42,15 @@ public static class PseudoDataset
         }
         for (int i = 0; i < val.Count; i++)
         {
-            var s = val.Load(i);
-            if (s.LabelPath is null) throw new DatasetException($"pseudo dataset: val sample {s.Id} ({s.ImagePath}) has no label.");
-            Link(s.ImagePath, Path.Combine(outDir, "val", "images", s.Id + Path.GetExtension(s.ImagePath)));
-            Link(s.LabelPath, Path.Combine(outDir, "val", "labels", s.Id + Path.GetExtension(s.LabelPath)));
+            string id = val.Id(i);
+            var (image, label) = val.Files(i);
+            if (label is null) throw new DatasetException($"pseudo dataset: val sample {id} ({image}) has no label.");
+            Link(image, Path.Combine(outDir, "val", "images", id + Path.GetExtension(image)));
+            Link(label, Path.Combine(outDir, "val", "labels", id + Path.GetExtension(label)));
         }
         AtomicFile.WriteText(Path.Combine(outDir, "classes.json"), train.Classes.ToJson());
         return masks.Count;
     }
-
-    private static string ImagePath(ISegmentationDataset data, int index) => data.Load(index).ImagePath;
 
     private static void Link(string target, string path) => File.CreateSymbolicLink(path, Path.GetFullPath(target));
 }
