@@ -10,8 +10,10 @@ namespace SegLab.TrainingFree;
 public static class ISegReport
 {
     /// <summary>The report of a run (or of a merge, with no shown items).</summary>
-    public static HtmlReport Build(ISegSummary s, IReadOnlyList<ISegShown> shown, byte[] paletteRgb, int ignoreIndex, string? commandLine)
+    public static HtmlReport Build(ISegSummary s, IReadOnlyList<ISegShown> shown, string? commandLine)
     {
+        byte[] paletteRgb = s.PaletteRgb;
+        int ignoreIndex = s.IgnoreIndex;
         var report = new HtmlReport("iSeg: iterative attention refinement", $"{s.Items} item(s), {s.Scored} with ground truth");
         report.Meta("source", s.Source).Meta("settings", s.Settings).Meta("items", s.Items.ToString(CultureInfo.InvariantCulture))
             .Meta("refinement time", FormattableString.Invariant($"{1000 * s.MeanRefineSeconds:F1} ms per item (Ent-Self and every iteration of every setting, base included)"));

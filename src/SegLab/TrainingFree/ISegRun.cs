@@ -134,7 +134,7 @@ public sealed record ISegScore(string Method, double? Lambda, double? Gamma, int
 
 /// <summary>The summary written to iseg.json.</summary>
 public sealed record ISegSummary(string Source, string[] Classes, int Items, int Scored, int Skipped, double MeanRefineSeconds, string Settings,
-    ISegScore[] Main, ISegScore[] Sweep, Dictionary<string, double[]> CurveMIoU, string[] MissingShards)
+    ISegScore[] Main, ISegScore[] Sweep, Dictionary<string, double[]> CurveMIoU, string[] MissingShards, ISegRunOptions Options, byte[] PaletteRgb, int IgnoreIndex)
 {
     /// <summary>File name of the summary.</summary>
     public const string FileName = "iseg.json";
@@ -155,7 +155,8 @@ public static class ISegRun
     /// <summary>Folder of the per-item results.</summary>
     public const string ItemsFolder = "items", MasksFolder = "masks";
 
-    internal static readonly JsonSerializerOptions Json = new()
+    /// <summary>JSON settings of iseg.json and the item files (camelCase, NaN allowed).</summary>
+    public static readonly JsonSerializerOptions JsonOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
@@ -191,16 +192,17 @@ public static class ISegRun
             }
             progress?.Report((++done, todo.Count, id));
         }
-        var summary = Summarise(source.Description, [.. source.ClassNames], results, skipped, options, []);
-        AtomicFile.Write(Path.Combine(outDir, ISegSummary.FileName), JsonSerializer.SerializeToUtf8Bytes(summary, Json));
+        var summary = Summarise(source.Description, [.. source.ClassNames], results, skipped, options, [], source.PaletteRgb, source.IgnoreIndex);
+        AtomicFile.Write(Path.Combine(outDir, ISegSummary.FileName), JsonSerializer.SerializeToUtf8Bytes(summary, JsonOptions));
         if (todo.Count == 1 && source.Count == 1)
             File.Copy(Path.Combine(outDir, ItemsFolder, source.Id(todo[0]) + ".safetensors"), Path.Combine(outDir, "refined.safetensors"), overwrite: true);
         return (summary, shown);
     }
 
     /// <summary>Sums the per-item results of shard folders into one summary.</summary>
-    public static ISegSummary Merge(IReadOnlyList<string> shardDirs, ISegRunOptions options, out string[] missing)
+    public static ISegSummary Merge(IReadOnlyList<string> shardDirs, bool partial = false)
     {
+        ISegSummary? first = null;
         var results = new Dictionary<string, ISegItemResult>(StringComparer.Ordinal);
         var miss = new List<string>();
         string source = "";
@@ -209,10 +211,13 @@ public static class ISegRun
         {
             string summaryPath = Path.Combine(dir, ISegSummary.FileName);
             if (!File.Exists(summaryPath)) { miss.Add(dir); continue; }
-            var s = JsonSerializer.Deserialize<ISegSummary>(File.ReadAllBytes(summaryPath), Json)
+            var s = JsonSerializer.Deserialize<ISegSummary>(File.ReadAllBytes(summaryPath), JsonOptions)
                 ?? throw new InvalidDataException($"{summaryPath} is not a valid {ISegSummary.FileName}.");
             if (classes.Length > 0 && !classes.SequenceEqual(s.Classes))
                 throw new InvalidDataException($"{summaryPath}: classes [{string.Join(", ", s.Classes)}] differ from the other shards' [{string.Join(", ", classes)}].");
+            if (first is not null && first.Settings != s.Settings)
+                throw new InvalidDataException($"{summaryPath}: settings '{s.Settings}' differ from the other shards' '{first.Settings}'.");
+            first ??= s;
             classes = s.Classes;
             source = s.Source;
             foreach (var f in Directory.GetFiles(Path.Combine(dir, ItemsFolder), "*.json").Order(StringComparer.Ordinal))
@@ -222,15 +227,15 @@ public static class ISegRun
             }
         }
         if (results.Count == 0) throw new InvalidDataException($"merge: none of {string.Join(", ", shardDirs)} holds a finished iSeg run ({ISegSummary.FileName}).");
-        missing = [.. miss];
-        return Summarise(source, classes, [.. results.Values], 0, options, missing);
+        if (miss.Count > 0 && !partial) throw new InvalidDataException($"merge: {string.Join(", ", miss)} hold no finished iSeg run ({ISegSummary.FileName}); merge the rest with --partial.");
+        return Summarise(source, classes, [.. results.Values], 0, first!.Options, [.. miss], first.PaletteRgb, first.IgnoreIndex);
     }
 
     private static ISegItemResult ReadItem(string path)
     {
         try
         {
-            return JsonSerializer.Deserialize<ISegItemResult>(File.ReadAllBytes(path), Json) ?? throw new InvalidDataException($"{path} is empty.");
+            return JsonSerializer.Deserialize<ISegItemResult>(File.ReadAllBytes(path), JsonOptions) ?? throw new InvalidDataException($"{path} is empty.");
         }
         catch (JsonException e)
         {
@@ -283,7 +288,7 @@ public static class ISegRun
         var mask = primaryLabeller.Mask(primaryMaps);
         Imaging.Png.Save(Path.Combine(outDir, MasksFolder, first.Id + ".png"), new Imaging.Image(first.Width > 0 ? first.Width : first.GridWidth, first.Height > 0 ? first.Height : first.GridHeight, 1, mask));
         var result = new ISegItemResult(first.Id, c, refineSeconds, first.Label is null ? [] : scores);
-        AtomicFile.Write(Path.Combine(itemDir, first.Id + ".json"), JsonSerializer.SerializeToUtf8Bytes(result, Json));
+        AtomicFile.Write(Path.Combine(itemDir, first.Id + ".json"), JsonSerializer.SerializeToUtf8Bytes(result, JsonOptions));
         return (result, stages is null ? null : new ISegShown(first.Id, primaryLabeller.Width, primaryLabeller.Height, first.Image, first.Label, stages));
     }
 
@@ -317,7 +322,7 @@ public static class ISegRun
             + $"; background {(o.Background?.ToString() ?? "none (argmax over present classes)")}"
         : $"base method (one product with the raw S, no entropy reduction); background {(o.Background?.ToString() ?? "none (argmax over present classes)")}";
 
-    private static ISegSummary Summarise(string sourceText, string[] classes, List<ISegItemResult> results, int skipped, ISegRunOptions options, string[] missing)
+    private static ISegSummary Summarise(string sourceText, string[] classes, List<ISegItemResult> results, int skipped, ISegRunOptions options, string[] missing, byte[] palette, int ignore)
     {
         var scored = results.Where(r => r.Scores.Count > 0).ToList();
         ClassCounts Sum(string key, int k) => scored.Select(r => r.Scores.TryGetValue(key, out var v) && k < v.Length ? v[k] : null)
@@ -341,7 +346,7 @@ public static class ISegRun
                 foreach (var k in options.IterationCounts) sweep.Add(Row("iSeg", key, k, lambda, gamma, k));
             }
         double meanSeconds = results.Count == 0 ? 0 : results.Average(r => r.RefineSeconds);
-        return new ISegSummary(sourceText, classes, results.Count, scored.Count, skipped, meanSeconds, Settings(options), [.. main], [.. sweep], curve, missing);
+        return new ISegSummary(sourceText, classes, results.Count, scored.Count, skipped, meanSeconds, Settings(options), [.. main], [.. sweep], curve, missing, options, palette, ignore);
     }
 
     /// <summary>Maps [N, C] to a mask at the output size, by the background rule, over the present classes.</summary>
