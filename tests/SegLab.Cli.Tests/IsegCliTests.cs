@@ -14,7 +14,10 @@ public sealed class IsegCliTests : IDisposable
 
     private static string Example => Path.Combine(SegLab.Demo.Samples.Root(), "iseg", "example.safetensors");
 
-    private static string Reference => Path.GetFullPath(Path.Combine(SegLab.Demo.Samples.Root(), "..", "tests", "SegLab.Tests", "Fixtures", "iseg", "iseg_reference.safetensors"));
+    // the fixture lives beside the library tests, in the source tree (not copied to the output folder)
+    private static string Reference => Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Here())!, "..", "SegLab.Tests", "Fixtures", "iseg", "iseg_reference.safetensors"));
+
+    private static string Here([System.Runtime.CompilerServices.CallerFilePath] string path = "") => path;
 
     private static JsonElement Summary(string dir) => JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "iseg.json"))).RootElement;
 

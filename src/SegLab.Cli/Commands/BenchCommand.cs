@@ -21,6 +21,7 @@ internal static class BenchCommand
         cmd.Subcommands.Add(Images(io));
         cmd.Subcommands.Add(RefineBenchCommand.Crf(io));
         cmd.Subcommands.Add(RefineBenchCommand.RandomWalk(io));
+        cmd.Subcommands.Add(IsegCommand.Bench(io));
         return cmd;
     }
 

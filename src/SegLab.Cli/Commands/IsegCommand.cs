@@ -113,6 +113,38 @@ internal static class IsegCommand
         return cmd;
     }
 
+    /// <summary>seglab bench iseg: refinement time and memory (IsegBench).</summary>
+    public static Command Bench(CliIO io)
+    {
+        var tokens = new Option<string>("--tokens") { Description = "Token counts N, comma-separated (64x64 = 4096).", DefaultValueFactory = _ => "1024,4096" };
+        var classes = new Option<int>("--classes") { Description = "Classes C.", DefaultValueFactory = _ => 21 };
+        var iterations = new Option<int>("--iterations") { Description = "Iterations K.", DefaultValueFactory = _ => 10 };
+        var threads = new Option<string>("--thread-counts") { Description = "Engine thread counts to time, comma-separated.", DefaultValueFactory = _ => "1,2" };
+        var repeats = new Option<int>("--repeats") { Description = "Timed runs per setting (after one warm-up).", DefaultValueFactory = _ => 3 };
+        var json = new Option<bool>("--json") { Description = "Print JSON records." };
+        var cmd = new Command("iseg", "iSeg refinement (Ent-Self, then K propagations by GEMM) on N tokens and C classes: wall and CPU medians, memory.") { tokens, classes, iterations, threads, repeats, json };
+        cmd.SetAction(r =>
+        {
+            var n = BenchCommand.ParseList(r.GetValue(tokens)!, "--tokens");
+            var t = BenchCommand.ParseList(r.GetValue(threads)!, "--thread-counts");
+            var records = SegLab.Cli.Bench.IsegBench.Run(n, r.GetValue(classes), r.GetValue(iterations), t, r.GetValue(repeats));
+            if (r.GetValue(json))
+            {
+                io.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(records, JsonOptions.Indented));
+                return 0;
+            }
+            var inv = CultureInfo.InvariantCulture;
+            var table = new Table().Border(TableBorder.Rounded).AddColumns("N", "C", "K", "threads", "Ent-Self ms (CPU)", "K propagations ms (CPU)", "held MiB", "peak MiB");
+            foreach (var x in records)
+                table.AddRow(x.Tokens.ToString(inv), x.Classes.ToString(inv), x.Iterations.ToString(inv), x.Threads.ToString(inv), $"{x.EntSelfMs.ToString("F1", inv)} ({x.EntSelfCpuMs.ToString("F0", inv)})",
+                    $"{x.IterationsMs.ToString("F1", inv)} ({x.IterationsCpuMs.ToString("F0", inv)})", x.HeldMB.ToString("F0", inv), x.PeakMemoryMB.ToString("F0", inv));
+            io.Console.Write(table);
+            io.Console.MarkupLine($"[grey]random row-stochastic S, random A0; medians of {records[0].Repeats}; CPU = processor time of the process; held = N^2 + 2 N C floats; peak = process working set so far.[/]");
+            return 0;
+        });
+        return cmd;
+    }
+
     private static Command Merge(CliIO io)
     {
         var inputs = new Argument<string[]>("shards") { Description = "Output folders of `seglab iseg --shard i/n` runs.", Arity = ArgumentArity.OneOrMore };
