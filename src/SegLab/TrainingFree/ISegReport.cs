@@ -34,9 +34,10 @@ public static class ISegReport
             if (s.Scored > 0)
             {
                 sweep.Add(ScoreTable(s.Sweep, s.Classes, perClass: false));
-                var chart = new LineChart("mIoU against iterations K") { XLabel = "K", YLabel = "mIoU (%)", IntegerX = true, Caption = "K = 0 is A0 min/sum-normalised (the same masks as A0 alone)." };
+                var chart = new LineChart("mIoU against iterations K") { XLabel = "K", YLabel = "mIoU (%)", IntegerX = true, Caption = "Scored at K = 0 (A0 min/sum-normalised: the same masks as A0 alone) and at each tabulated K." };
+                var ks = s.Options.ScoredIterations;
                 foreach (var (key, values) in s.CurveMIoU)
-                    chart.Series(key, [.. values.Select((v, k) => ((double)k, double.IsNaN(v) ? 0 : v))]);
+                    chart.Series(key, [.. values.Select((v, j) => ((double)ks[j], double.IsNaN(v) ? 0 : v))]);
                 sweep.Add(chart);
             }
         }

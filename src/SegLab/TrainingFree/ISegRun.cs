@@ -67,6 +67,9 @@ public sealed record ISegRunOptions
 
     /// <summary>Iterations run for every setting (the largest tabulated).</summary>
     public int MaxIterations => Refinement.EntSelf ? IterationCounts.Max() : 0;
+
+    /// <summary>Iterations scored (0, i.e. A0 normalised, and every tabulated K); the curve is drawn through them.</summary>
+    public int[] ScoredIterations => [.. new[] { 0 }.Concat(IterationCounts).Distinct().Order()];
 }
 
 /// <summary>Per-class counts of one prediction (or a sum of them).</summary>
@@ -108,7 +111,7 @@ public sealed record ClassCounts(long[] Tp, long[] Fp, long[] Fn)
     }
 }
 
-/// <summary>The stored result of one item: counts per scored key (one entry per iteration for iSeg keys).</summary>
+/// <summary>The stored result of one item: counts per scored key (iSeg keys: one entry per scored iteration, in the order of ScoredIterations).</summary>
 public sealed record ISegItemResult(string Id, int Classes, double RefineSeconds, Dictionary<string, ClassCounts[]> Scores)
 {
     /// <summary>Key of A0 alone for a gamma.</summary>
@@ -274,7 +277,9 @@ public static class ISegRun
                 var steps = AttentionRefinement.Iterate(p, item.CrossAttention, options.MaxIterations);
                 refineSeconds += clock.Elapsed.TotalSeconds;
                 bool primary = primaryGamma && lambda == options.Lambdas[0];
-                Score(scores, ISegItemResult.ISegKey(lambda, gamma), labeller, [.. steps], primary ? stages : null, "K = ", skipFirst: true);
+                Score(scores, ISegItemResult.ISegKey(lambda, gamma), labeller, [.. options.ScoredIterations.Select(k => steps[k])], null, "");
+                if (primary && stages is not null)
+                    for (int k = 1; k <= options.Refinement.Iterations; k++) stages.Add(($"K = {k}", labeller.Mask(steps[k])));
                 if (primary) primaryMaps = steps[options.Refinement.Iterations];
             }
         }
@@ -293,14 +298,14 @@ public static class ISegRun
     }
 
     private static void Score(Dictionary<string, ClassCounts[]> scores, string key, Labeller labeller, Tensor[] maps,
-        List<(string, byte[])>? stages, string caption, bool skipFirst = false)
+        List<(string, byte[])>? stages, string caption)
     {
         var counts = new ClassCounts[maps.Length];
         for (int k = 0; k < maps.Length; k++)
         {
             var mask = labeller.Mask(maps[k]);
             counts[k] = labeller.Counts(mask);
-            if (stages is not null && !(skipFirst && k == 0)) stages.Add((skipFirst ? caption + k.ToString(CultureInfo.InvariantCulture) : caption, mask));
+            stages?.Add((caption, mask));
         }
         scores[key] = counts;
     }
@@ -335,15 +340,16 @@ public static class ISegRun
         var g0 = options.Gammas[0];
         var main = new List<ISegScore> { Row("A0 alone", ISegItemResult.A0Key(g0), 0, null, g0, null), Row("base", ISegItemResult.BaseKey(g0), 0, null, g0, null) };
         if (options.Refinement.EntSelf)
-            main.Add(Row("iSeg", ISegItemResult.ISegKey(options.Refinement.Lambda, g0), options.Refinement.Iterations, options.Refinement.Lambda, g0, options.Refinement.Iterations));
+            main.Add(Row("iSeg", ISegItemResult.ISegKey(options.Refinement.Lambda, g0), Array.IndexOf(options.ScoredIterations, options.Refinement.Iterations), options.Refinement.Lambda, g0, options.Refinement.Iterations));
         var sweep = new List<ISegScore>();
         var curve = new Dictionary<string, double[]>(StringComparer.Ordinal);
         foreach (var gamma in options.Gammas)
             foreach (var lambda in options.Lambdas)
             {
                 string key = ISegItemResult.ISegKey(lambda, gamma);
-                curve[key] = [.. Enumerable.Range(0, options.MaxIterations + 1).Select(k => Sum(key, k).MeanIoU())];
-                foreach (var k in options.IterationCounts) sweep.Add(Row("iSeg", key, k, lambda, gamma, k));
+                var scoredK = options.ScoredIterations;
+                curve[key] = [.. scoredK.Select((_, j) => Sum(key, j).MeanIoU())];
+                foreach (var k in options.IterationCounts) sweep.Add(Row("iSeg", key, Array.IndexOf(scoredK, k), lambda, gamma, k));
             }
         double meanSeconds = results.Count == 0 ? 0 : results.Average(r => r.RefineSeconds);
         return new ISegSummary(sourceText, classes, results.Count, scored.Count, skipped, meanSeconds, Settings(options), [.. main], [.. sweep], curve, missing, options, palette, ignore);
