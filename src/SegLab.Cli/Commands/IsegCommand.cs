@@ -26,6 +26,7 @@ internal static class IsegCommand
         var features = new Option<string>("--features") { Description = "--source cnn: the feature map for S: resnet18-imagenet[:layer1..layer4] or classifier:RUN.", DefaultValueFactory = _ => CnnSources.DefaultFeatures };
         var a0 = new Option<string?>("--a0") { Description = "--source cnn: initial maps A0: cams:DIR (seglab weak cam output), classifier:RUN (CAMs at scale 1), model:NAME (a segmentation model's softmax)." };
         var power = new Option<double>("--affinity-power") { Description = "--source cnn: S = max(0, cos)^POWER (1: none; higher sharpens).", DefaultValueFactory = _ => 1 };
+        var temperature = new Option<double?>("--affinity-temperature") { Description = "--source cnn: S = softmax over keys of cos / T (attention-like rows) instead of the clamped cosine power." };
         var lambda = new Option<double>("--lambda") { Description = "Entropy step lambda (official code, VOC: 0.015).", DefaultValueFactory = _ => 0.015 };
         var iterations = new Option<int>("--iterations") { Description = "Propagation steps K (WSSS: 10).", DefaultValueFactory = _ => 10 };
         var gamma = new Option<double?>("--gamma") { Description = "Cat-Cross factor on the class tokens (1.6 in the paper): only for a source with class tokens (vit); an error for file and cnn." };
@@ -40,7 +41,7 @@ internal static class IsegCommand
         var output = new Option<string>("--out") { Description = "Output folder.", Required = true };
         var cmd = new Command("iseg", "Training-free masks by iSeg: entropy-reduced self-attention refining initial class maps, iterated (PAPERS.md D); scores, sweep, report.")
         {
-            source, attention, heads, data, split, layout, classes, limit, features, a0, power, lambda, iterations, gamma, noEntropy, log, norm, background, sweep, shard, resume, show, output,
+            source, attention, heads, data, split, layout, classes, limit, features, a0, power, temperature, lambda, iterations, gamma, noEntropy, log, norm, background, sweep, shard, resume, show, output,
         };
         cmd.SetAction(r =>
         {
@@ -80,9 +81,11 @@ internal static class IsegCommand
                 string dir = r.GetValue(data) ?? throw new ArgumentException("--source cnn needs --data DIR.");
                 string initial = r.GetValue(a0) ?? throw new ArgumentException("--source cnn needs --a0 cams:DIR, classifier:RUN or model:NAME.");
                 if (!(r.GetValue(power) > 0) || double.IsInfinity(r.GetValue(power))) throw new ArgumentException($"--affinity-power must be positive, got {r.GetValue(power)}.");
+                if (r.GetValue(temperature) is { } tau && (!(tau > 0) || double.IsInfinity(tau))) throw new ArgumentException($"--affinity-temperature must be positive, got {tau}.");
+                if (r.GetValue(temperature) is not null && r.GetValue(power) != 1) throw new ArgumentException("--affinity-temperature and --affinity-power are two kinds of S: give one.");
                 ISegmentationDataset ds = Datasets.Open(dir, r.GetValue(split)!, r.GetValue(layout)!, r.GetValue(classes));
                 if (r.GetValue(limit) is int n) ds = Datasets.Limit(ds, n);
-                src = new CnnAttentionSource(ds, CnnSources.Features(r.GetValue(features)!), CnnSources.Initial(initial, ds.Classes), r.GetValue(power));
+                src = new CnnAttentionSource(ds, CnnSources.Features(r.GetValue(features)!), CnnSources.Initial(initial, ds.Classes), r.GetValue(power), r.GetValue(temperature));
             }
             var options = new ISegRunOptions
             {

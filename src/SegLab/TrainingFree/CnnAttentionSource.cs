@@ -24,10 +24,13 @@ public sealed record FeatureMaps(string Describe, Func<Tensor, Tensor> Features)
 /// <param name="features">The CNN features for S.</param>
 /// <param name="initial">The maps for A0.</param>
 /// <param name="affinityPower">Exponent of the clamped cosine (1: none).</param>
-public sealed class CnnAttentionSource(ISegmentationDataset data, FeatureMaps features, InitialMaps initial, double affinityPower = 1) : IAttentionSource
+/// <param name="temperature">When set, S is a softmax over keys of cos / temperature instead (the power is then unused).</param>
+public sealed class CnnAttentionSource(ISegmentationDataset data, FeatureMaps features, InitialMaps initial, double affinityPower = 1, double? temperature = null) : IAttentionSource
 {
     /// <inheritdoc/>
-    public string Description { get; } = $"{data.Name} {data.Split} ({data.Count} images); S: {features.Describe}, max(0, cos)^{affinityPower.ToString(System.Globalization.CultureInfo.InvariantCulture)}; A0: {initial.Describe}";
+    public string Description { get; } = $"{data.Name} {data.Split} ({data.Count} images); S: {features.Describe}, "
+        + (temperature is { } t ? $"softmax over keys of cos / {t.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : $"max(0, cos)^{affinityPower.ToString(System.Globalization.CultureInfo.InvariantCulture)}")
+        + $"; A0: {initial.Describe}";
 
     /// <inheritdoc/>
     public int Count => data.Count;
@@ -60,7 +63,7 @@ public sealed class CnnAttentionSource(ISegmentationDataset data, FeatureMaps fe
         using (GradMode.NoGrad()) f = features.Features(s.ImageTensor());
         if (f.Rank != 4 || f.Size(0) != 1) throw new InvalidOperationException($"features of {s.Id}: expected [1, K, h, w], got {Shapes.Format(f.Shape)}.");
         int gh = f.Size(2), gw = f.Size(3);
-        var affinity = FeatureAffinity.Cosine(f, affinityPower);
+        var affinity = temperature is { } tau ? FeatureAffinity.CosineSoftmax(f, tau) : FeatureAffinity.Cosine(f, affinityPower);
         Tensor maps;
         using (GradMode.NoGrad()) maps = initial.Maps(s, present);
         if (maps.Rank != 3 || maps.Size(0) != data.Classes.Count)

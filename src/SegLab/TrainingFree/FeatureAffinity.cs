@@ -33,6 +33,36 @@ public static class FeatureAffinity
         return Tensor.FromArray(s, n, n);
     }
 
+    /// <summary>
+    /// Attention-like S [N, N]: each row a softmax over keys of cos(f_i, f_j) / temperature, as a transformer's
+    /// attention probabilities are (rows are queries); a small temperature makes the rows peaked.
+    /// </summary>
+    public static Tensor CosineSoftmax(Tensor features, double temperature)
+    {
+        if (!(temperature > 0) || double.IsInfinity(temperature)) throw new ArgumentException($"affinity: temperature must be positive, got {temperature}.");
+        var f = Planes(features, out int k, out int n);
+        var norm = new double[n];
+        for (int c = 0; c < k; c++)
+            for (int i = 0; i < n; i++) norm[i] += (double)f[c * n + i] * f[c * n + i];
+        for (int c = 0; c < k; c++)
+            for (int i = 0; i < n; i++) f[c * n + i] = norm[i] > 0 ? (float)(f[c * n + i] / Math.Sqrt(norm[i])) : 0;
+        using var noGrad = GradMode.NoGrad();
+        var kn = Tensor.FromArray(f, k, n);
+        var s = Ops.MatMul(Ops.Transpose(kn, 0, 1), kn).ToArray(); // [N, N] cosines
+        double inv = 1 / temperature;
+        for (int r = 0; r < n; r++)
+        {
+            var row = s.AsSpan(r * n, n);
+            float max = float.NegativeInfinity;
+            foreach (var v in row) max = Math.Max(max, v);
+            double sum = 0;
+            for (int j = 0; j < n; j++) sum += row[j] = (float)Math.Exp((row[j] - max) * inv);
+            float scale = (float)(1 / sum);
+            for (int j = 0; j < n; j++) row[j] *= scale;
+        }
+        return Tensor.FromArray(s, n, n);
+    }
+
     /// <summary>Class maps [C, h, w] (or [1, C, h, w]) as token maps [N, C].</summary>
     public static Tensor Tokens(Tensor maps)
     {
