@@ -239,3 +239,41 @@ public sealed class ISegTests : IDisposable
         return finalPath;
     }
 }
+
+public sealed class CnnSourceTests
+{
+    [Fact]
+    public void Softmax_affinity_rows_sum_to_one_and_sharpen_as_the_temperature_falls()
+    {
+        var rng = new Random(5);
+        var f = Tensor.FromArray([.. Enumerable.Range(0, 8 * 12).Select(_ => (float)rng.NextDouble())], 8, 3, 4);
+        var warm = FeatureAffinity.CosineSoftmax(f, 1).ToArray();
+        var cold = FeatureAffinity.CosineSoftmax(f, 0.02).ToArray();
+        int n = 12;
+        for (int i = 0; i < n; i++)
+        {
+            Assert.Equal(1, warm.Skip(i * n).Take(n).Sum(), 1e-5);
+            Assert.Equal(1, cold.Skip(i * n).Take(n).Sum(), 1e-5);
+            Assert.True(cold[i * n + i] > warm[i * n + i], $"row {i}: the diagonal share should grow as T falls");
+        }
+    }
+
+    [Fact]
+    public void Area_resize_averages_the_pixels_of_each_cell()
+    {
+        // [1, 2, 4] -> [1, 1, 2]: each output cell is the mean of two input pixels
+        var m = CnnAttentionSource.AreaResize(Tensor.FromArray([1f, 3f, 5f, 7f, 2f, 4f, 6f, 8f], 1, 2, 4), 1, 2).ToArray();
+        Assert.Equal([2.5f, 6.5f], m);
+    }
+
+    [Fact]
+    public void Class_counts_leave_out_ignored_pixels_and_count_unassigned_ones_as_misses()
+    {
+        // classes 0..1, ignore 255; prediction 255 (unassigned) is a miss of its ground-truth class
+        var c = ClassCounts.Of([0, 1, 255, 1], [0, 0, 1, 255], 2, 255);
+        Assert.Equal([1L, 0L], c.Tp);
+        Assert.Equal([0L, 1L], c.Fp);
+        Assert.Equal([1L, 1L], c.Fn);
+        Assert.Equal((50.0 + 0.0) / 2, c.MeanIoU(), 9);
+    }
+}
