@@ -93,7 +93,7 @@ internal static class IsegCommand
                 Background = ParseBackground(r.GetValue(background)!, src, kind), ShowItems = r.GetValue(show), Resume = r.GetValue(resume),
             };
             try { options.Validate(); }
-            catch (ArgumentException e) { throw new ArgumentException("--sweep: " + e.Message, e); }
+            catch (ArgumentException e) { throw new ArgumentException(e.Message.StartsWith("sweep:", StringComparison.Ordinal) ? "--" + e.Message : e.Message, e); }
             int count = kind == "file" && r.GetValue(limit) is int lim ? Math.Min(lim, src.Count) : src.Count;
             var indices = Enumerable.Range(0, count).ToList();
             if (shardSpec is var (si, sn)) indices = [.. indices.Where(i => i % sn == si - 1)];
