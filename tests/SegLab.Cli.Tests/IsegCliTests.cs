@@ -121,6 +121,17 @@ public sealed class IsegCliTests : IDisposable
     }
 
     [Fact]
+    public void Bench_iseg_gives_one_record_per_size_and_thread_count_with_the_stated_memory()
+    {
+        var r = CliTests.Run("bench", "iseg", "--tokens", "64,128", "--thread-counts", "1", "--repeats", "1", "--json");
+        Assert.True(r.Code == 0, r.Err);
+        var records = JsonDocument.Parse(r.Out).RootElement.EnumerateArray().ToList();
+        Assert.Equal([64, 128], records.Select(x => x.GetProperty("tokens").GetInt32()));
+        Assert.All(records, x => Assert.True(x.GetProperty("iterationsCpuMs").GetDouble() >= 0));
+        Assert.Equal(4.0 * (128 * 128 + 2 * 128 * 21) / 1048576, records[1].GetProperty("heldMB").GetDouble(), 9);
+    }
+
+    [Fact]
     public void A_file_missing_a_tensor_is_named_in_one_line()
     {
         string path = Path.Combine(_tmp, "partial.safetensors");

@@ -2,7 +2,6 @@
 // count: Ent-Self (scaling, entropy step, clamp, row normalisation of the N x N matrix) and the K propagations (engine
 // GEMMs [N, N] x [N, C]) timed apart, medians of wall and CPU time, the process's peak working set, and the memory
 // the refinement holds by AttentionRefinement.MemoryBytes. Input: a random row-stochastic S and random A0 (seed 20).
-using System.Diagnostics;
 using SegLab.Engine;
 using SegLab.Engine.Threading;
 using SegLab.TrainingFree;
@@ -48,9 +47,9 @@ internal static class IsegBench
                     Parallelism.SetThreads(t);
                     var p = AttentionRefinement.EntSelf(s, options);
                     AttentionRefinement.Iterate(p, a0, iterations);
-                    var (ent, entCpu) = Time(repeats, () => AttentionRefinement.EntSelf(s, options));
-                    var (it, itCpu) = Time(repeats, () => AttentionRefinement.Iterate(p, a0, iterations));
-                    records.Add(new IsegBenchRecord(n, classes, iterations, t, ent, entCpu, it, itCpu, AttentionRefinement.MemoryBytes(n, classes) / 1048576.0, Peak(), repeats));
+                    var (ent, entCpu) = RefineBench.Time(repeats, () => AttentionRefinement.EntSelf(s, options));
+                    var (it, itCpu) = RefineBench.Time(repeats, () => AttentionRefinement.Iterate(p, a0, iterations));
+                    records.Add(new IsegBenchRecord(n, classes, iterations, t, ent, entCpu, it, itCpu, AttentionRefinement.MemoryBytes(n, classes) / 1048576.0, RefineBench.Peak(), repeats));
                 }
             }
         }
@@ -76,32 +75,5 @@ internal static class IsegBench
         var a = new float[n * c];
         for (int i = 0; i < a.Length; i++) a[i] = (float)rng.NextDouble();
         return (Tensor.FromArray(s, n, n), Tensor.FromArray(a, n, c));
-    }
-
-    private static (double WallMs, double CpuMs) Time(int repeats, Action run)
-    {
-        var wall = new double[repeats];
-        var cpu = new double[repeats];
-        var process = Process.GetCurrentProcess();
-        for (int i = 0; i < repeats; i++)
-        {
-            process.Refresh();
-            var c0 = process.TotalProcessorTime;
-            var clock = Stopwatch.StartNew();
-            run();
-            wall[i] = clock.Elapsed.TotalMilliseconds;
-            process.Refresh();
-            cpu[i] = (process.TotalProcessorTime - c0).TotalMilliseconds;
-        }
-        Array.Sort(wall);
-        Array.Sort(cpu);
-        return (wall[repeats / 2], cpu[repeats / 2]);
-    }
-
-    private static double Peak()
-    {
-        var p = Process.GetCurrentProcess();
-        p.Refresh();
-        return p.PeakWorkingSet64 / 1048576.0;
     }
 }

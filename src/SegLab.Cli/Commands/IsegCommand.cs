@@ -140,7 +140,7 @@ internal static class IsegCommand
             var table = new Table().Border(TableBorder.Rounded).AddColumns("N", "C", "K", "threads", "Ent-Self ms (CPU)", "K propagations ms (CPU)", "held MiB", "peak MiB");
             foreach (var x in records)
                 table.AddRow(x.Tokens.ToString(inv), x.Classes.ToString(inv), x.Iterations.ToString(inv), x.Threads.ToString(inv), $"{x.EntSelfMs.ToString("F1", inv)} ({x.EntSelfCpuMs.ToString("F0", inv)})",
-                    $"{x.IterationsMs.ToString("F1", inv)} ({x.IterationsCpuMs.ToString("F0", inv)})", x.HeldMB.ToString("F0", inv), x.PeakMemoryMB.ToString("F0", inv));
+                    $"{x.IterationsMs.ToString("F1", inv)} ({x.IterationsCpuMs.ToString("F0", inv)})", x.HeldMB.ToString("F1", inv), x.PeakMemoryMB.ToString("F0", inv));
             io.Console.Write(table);
             io.Console.MarkupLine($"[grey]random row-stochastic S, random A0; medians of {records[0].Repeats}; CPU = processor time of the process; held = N^2 + 2 N C floats; peak = process working set so far.[/]");
             return 0;
