@@ -150,6 +150,7 @@ internal static class Cli
         root.Subcommands.Add(TrainCommand.Create(io));
         root.Subcommands.Add(InspectCommand.Create(io));
         root.Subcommands.Add(WeakCommand.Create(io));
+        root.Subcommands.Add(IsegCommand.Create(io));
         // No command is a usage error: the commands are listed, and the exit code says nothing ran.
         root.SetAction(r =>
         {

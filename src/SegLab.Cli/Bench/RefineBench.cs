@@ -130,7 +130,8 @@ internal static class RefineBench
         return Tensor.FromArray(a, planes, h, w);
     }
 
-    private static (double WallMs, double CpuMs) Time(int repeats, Action run)
+    /// <summary>Medians of wall and process CPU time of <paramref name="repeats"/> calls.</summary>
+    internal static (double WallMs, double CpuMs) Time(int repeats, Action run)
     {
         var wall = new double[repeats];
         var cpu = new double[repeats];
@@ -150,7 +151,8 @@ internal static class RefineBench
         return (wall[repeats / 2], cpu[repeats / 2]);
     }
 
-    private static double Peak()
+    /// <summary>Peak working set of the process so far, MB.</summary>
+    internal static double Peak()
     {
         var p = Process.GetCurrentProcess();
         p.Refresh();

@@ -22,6 +22,7 @@ internal static class BenchCommand
         cmd.Subcommands.Add(RefineBenchCommand.Crf(io));
         cmd.Subcommands.Add(RefineBenchCommand.RandomWalk(io));
         cmd.Subcommands.Add(Corruptions(io));
+        cmd.Subcommands.Add(IsegCommand.Bench(io));
         return cmd;
     }
 

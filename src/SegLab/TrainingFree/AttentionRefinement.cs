@@ -115,11 +115,29 @@ public static class AttentionRefinement
         using var noGrad = GradMode.NoGrad();
         var a = ToF32(initialMaps);
         if (!options.EntSelf) return Ops.MatMul(ToF32(attention), a);
-        var p = EntSelf(attention, options);
-        a = MinSumNormalise(a);
-        for (int k = 0; k < options.Iterations; k++) a = MinSumNormalise(Ops.MatMul(p, a));
-        return a;
+        var steps = Iterate(EntSelf(attention, options), a, options.Iterations);
+        return steps[^1];
     }
+
+    /// <summary>
+    /// The iteration of D.4 with a given propagation matrix P [N, N]: element k of the result is the maps after k
+    /// propagations (element 0: A0 min/sum-normalised), so one call gives every K up to <paramref name="iterations"/>.
+    /// </summary>
+    public static IReadOnlyList<Tensor> Iterate(Tensor propagation, Tensor initialMaps, int iterations)
+    {
+        int n = CheckSquare(propagation);
+        if (initialMaps.Rank != 2 || initialMaps.Size(0) != n)
+            throw new ArgumentException($"refinement: initial maps must be [N, C] with N = {n} tokens, got {Shapes.Format(initialMaps.Shape)}.");
+        if (iterations < 0) throw new ArgumentException($"refinement: iterations must be >= 0, got {iterations}.");
+        using var noGrad = GradMode.NoGrad();
+        var p = ToF32(propagation);
+        var steps = new List<Tensor>(iterations + 1) { MinSumNormalise(ToF32(initialMaps)) };
+        for (int k = 0; k < iterations; k++) steps.Add(MinSumNormalise(Ops.MatMul(p, steps[^1])));
+        return steps;
+    }
+
+    /// <summary>The base method (the code's --no_use_self_ers): S A0, one product with the raw attention, no normalisation.</summary>
+    public static Tensor Base(Tensor attention, Tensor initialMaps) => Refine(attention, initialMaps, new RefinementOptions { EntSelf = false });
 
     /// <summary>
     /// The output step of D.4: refined maps [N, C] over a gridH x gridW token grid (row-major) become [C, height, width]

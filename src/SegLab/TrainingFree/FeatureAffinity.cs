@@ -15,20 +15,33 @@ public static class FeatureAffinity
     public static Tensor Cosine(Tensor features, double power = 1)
     {
         if (!(power > 0) || double.IsInfinity(power)) throw new ArgumentException($"affinity: power must be positive, got {power}.");
-        var f = Planes(features, out int k, out int n);
-        // normalise each position's K-vector
-        var norm = new double[n];
-        for (int c = 0; c < k; c++)
-            for (int i = 0; i < n; i++) norm[i] += (double)f[c * n + i] * f[c * n + i];
-        for (int c = 0; c < k; c++)
-            for (int i = 0; i < n; i++) f[c * n + i] = norm[i] > 0 ? (float)(f[c * n + i] / Math.Sqrt(norm[i])) : 0;
-        using var noGrad = GradMode.NoGrad();
-        var kn = Tensor.FromArray(f, k, n);
-        var s = Ops.MatMul(Ops.Transpose(kn, 0, 1), kn).ToArray(); // [N, N]
+        var s = Cosines(features, out int n);
         for (int i = 0; i < s.Length; i++)
         {
             double v = Math.Max(0, Math.Min(1, s[i]));
             s[i] = (float)(power == 1 ? v : Math.Pow(v, power));
+        }
+        return Tensor.FromArray(s, n, n);
+    }
+
+    /// <summary>
+    /// Attention-like S [N, N]: each row a softmax over keys of cos(f_i, f_j) / temperature, as a transformer's
+    /// attention probabilities are (rows are queries); a small temperature makes the rows peaked.
+    /// </summary>
+    public static Tensor CosineSoftmax(Tensor features, double temperature)
+    {
+        if (!(temperature > 0) || double.IsInfinity(temperature)) throw new ArgumentException($"affinity: temperature must be positive, got {temperature}.");
+        var s = Cosines(features, out int n);
+        double inv = 1 / temperature;
+        for (int r = 0; r < n; r++)
+        {
+            var row = s.AsSpan(r * n, n);
+            float max = float.NegativeInfinity;
+            foreach (var v in row) max = Math.Max(max, v);
+            double sum = 0;
+            for (int j = 0; j < n; j++) sum += row[j] = (float)Math.Exp((row[j] - max) * inv);
+            float scale = (float)(1 / sum);
+            for (int j = 0; j < n; j++) row[j] *= scale;
         }
         return Tensor.FromArray(s, n, n);
     }
@@ -41,6 +54,20 @@ public static class FeatureAffinity
         for (int k = 0; k < c; k++)
             for (int i = 0; i < n; i++) t[i * c + k] = a[k * n + i];
         return Tensor.FromArray(t, n, c);
+    }
+
+    // cos(f_i, f_j) of every pair of positions, [N, N] row-major: each position's K-vector normalised, one GEMM
+    private static float[] Cosines(Tensor features, out int n)
+    {
+        var f = Planes(features, out int k, out n);
+        var norm = new double[n];
+        for (int c = 0; c < k; c++)
+            for (int i = 0; i < n; i++) norm[i] += (double)f[c * n + i] * f[c * n + i];
+        for (int c = 0; c < k; c++)
+            for (int i = 0; i < n; i++) f[c * n + i] = norm[i] > 0 ? (float)(f[c * n + i] / Math.Sqrt(norm[i])) : 0;
+        using var noGrad = GradMode.NoGrad();
+        var kn = Tensor.FromArray(f, k, n);
+        return Ops.MatMul(Ops.Transpose(kn, 0, 1), kn).ToArray();
     }
 
     private static float[] Planes(Tensor x, out int channels, out int positions)
