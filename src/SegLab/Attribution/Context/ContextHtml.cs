@@ -88,7 +88,7 @@ public static class ContextHtml
                 {
                     string img = Path.Combine(o, $"{v.Name}__image.png");
                     if (!File.Exists(img)) continue;
-                    var row = new ImageRow($"{Path.GetFileName(o)}: {v.Name}") { MaxWidth = 200, MaxHeight = 200, Zoom = true };
+                    var row = new ImageRow($"{Path.GetFileName(o)}: {v.Name}") { MaxWidth = 240, MaxHeight = 240 };
                     row.Add(ReportImage.FromImage(Png.Load(img)), "image");
                     foreach (string m in r.Methods)
                     {

@@ -61,6 +61,7 @@ public sealed record ContextProgress(int Done, int Total, string Instance, int V
 public sealed class ContextRunner
 {
     private static readonly string[] ExampleVariants = ["original", "only_fg", "no_fg", "mixed_rand", "mixed_same", "bg_uniform"];
+    private const int ExampleSize = 240;   // example images are kept at most this wide and high
     private readonly SegmentationModel _model;
     private readonly ContextScenes _scenes;
     private readonly ContextOptions _options;
@@ -172,7 +173,7 @@ public sealed class ContextRunner
             if (save)
             {
                 Directory.CreateDirectory(exampleDir!);
-                Png.Save(Path.Combine(exampleDir!, $"{v.Name}__image.png"), Outline(ReportImage.FromRgb(img, w, h), inst).ToImage());
+                Png.Save(Path.Combine(exampleDir!, $"{v.Name}__image.png"), Outline(ReportImage.FromRgb(img, w, h), inst).Downscale(ExampleSize, ExampleSize).ToImage());
             }
             foreach (var method in _methods)
             {
@@ -189,7 +190,7 @@ public sealed class ContextRunner
                 if (save)
                 {
                     var heat = Heatmap.Over(img, Normalised(map.Values), w, h, 0.55, signed: false, max: 1);
-                    Png.Save(Path.Combine(exampleDir!, $"{v.Name}__{Safe(method.Name)}.png"), Outline(heat, inst).ToImage());
+                    Png.Save(Path.Combine(exampleDir!, $"{v.Name}__{Safe(method.Name)}.png"), Outline(heat, inst).Downscale(ExampleSize, ExampleSize).ToImage());
                 }
             }
             variantDone?.Invoke(++k);
