@@ -58,7 +58,7 @@ internal static class ContextCommand
             string dataDir = r.GetValue(data) ?? throw new ArgumentException("--data is required.");
             string outDir = r.GetValue(output) ?? throw new ArgumentException("--out is required.");
             var methodNames = Methods(r.GetValue(methods)!);
-            var source = ContextCorruptionSource.Default;
+            IImageCorruptions source = ContextCorruptionSource.Default;
             var sevs = Severities(r.GetValue(severities)!);
             var corr = Corruptions(r.GetValue(corruptions), source);
             var variantList = ContextVariants.Parse(r.GetValue(variants)!, corr, sevs);
@@ -107,6 +107,8 @@ internal static class ContextCommand
             else ContextRecordFile.Create(records, fingerprint);
             io.Console.MarkupLine($"[bold]{Markup.Escape(seg.Name)}[/]: {instances.Count} objects in {instances.Select(i => i.ImageId).Distinct().Count()} images, "
                 + $"{variantList.Count} variants x {methodNames.Count} methods ({Markup.Escape(string.Join(", ", methodNames))})");
+            ContextOutput.WriteJson(outDir, ContextOutput.Report(seg.Name, ds.Name, ds.Split, options, ds.Classes.Names, done,
+                new ContextRunInfo(EvalCommand.CommandLine(), 0, r.GetValue(shard))));
             CliProgress.Run(io, "context", instances.Count, line =>
             {
                 runner.Run(instances, done, records, Path.Combine(outDir, "examples"), new SyncProgress<ContextProgress>(p =>

@@ -135,6 +135,17 @@ public static class ContextOutput
         return (json, html);
     }
 
+    /// <summary>Writes context.json only (a run writes it at its start too, so that `seglab context merge` can read the objects of an unfinished run).</summary>
+    /// <param name="dir">Output folder.</param>
+    /// <param name="report">The content.</param>
+    public static string WriteJson(string dir, ContextReport report)
+    {
+        Directory.CreateDirectory(dir);
+        string json = Path.Combine(dir, "context.json");
+        SegLab.Engine.IO.AtomicFile.WriteText(json, JsonSerializer.Serialize(report, Options));
+        return json;
+    }
+
     /// <summary>Loads context.json.</summary>
     public static ContextReport Load(string path)
     {
