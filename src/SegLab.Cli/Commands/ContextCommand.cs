@@ -28,7 +28,7 @@ internal static class ContextCommand
         var split = new Option<string>("--split") { Description = "Split.", DefaultValueFactory = _ => "val" };
         var layout = new Option<string>("--layout") { Description = "Dataset layout: " + string.Join(", ", Datasets.Layouts) + ".", DefaultValueFactory = _ => "auto" };
         var classTable = new Option<string?>("--class-table") { Description = "Class table: camvid, voc, or a classes.json file (as --classes of seglab eval)." };
-        var classes = new Option<string?>("--classes") { Description = "Object classes, comma-separated names or ids (default: Car,Pedestrian,Bicyclist,Pole,SignSymbol where the table has them, else every class but the first)." };
+        var classes = new Option<string?>("--classes") { Description = "Object classes, comma-separated names or ids (default: Car,Pedestrian,Bicyclist,Pole,SignSymbol where the table has all five, else every class but the first, e.g. the 20 VOC object classes)." };
         var methods = new Option<string>("--methods") { Description = "Attribution methods, comma-separated: " + string.Join(", ", AttributionTable.Names) + ".", DefaultValueFactory = _ => "gradcam,saliency" };
         var variants = new Option<string>("--variants") { Description = "Variants: all, basic, ctx, obj, or names (" + string.Join(", ", ContextVariants.Basic.Select(v => v.Name)) + ", ctx:NAME:S, obj:NAME:S).", DefaultValueFactory = _ => "all" };
         var corruptions = new Option<string?>("--corruptions") { Description = "Corruptions that all/ctx/obj expand to (default: every one available)." };
@@ -201,8 +201,9 @@ internal static class ContextCommand
     {
         if (text is null)
         {
-            var camvid = CamVidObjects.Select(n => Array.FindIndex(table.Names, x => string.Equals(x, n, StringComparison.OrdinalIgnoreCase))).Where(i => i >= 0).ToList();
-            return camvid.Count > 0 ? camvid : [.. Enumerable.Range(1, table.Count - 1)];
+            // Only a table with all five (CamVid's): VOC has a "car" too, and would otherwise get cars alone.
+            var camvid = CamVidObjects.Select(n => Array.FindIndex(table.Names, x => string.Equals(x, n, StringComparison.OrdinalIgnoreCase))).ToList();
+            return camvid.All(i => i >= 0) ? camvid : [.. Enumerable.Range(1, table.Count - 1)];
         }
         var ids = new List<int>();
         foreach (string raw in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
