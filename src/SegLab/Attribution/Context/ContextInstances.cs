@@ -14,8 +14,9 @@ namespace SegLab.Attribution.Context;
 /// <param name="Width">W.</param>
 /// <param name="Area">Object pixels.</param>
 /// <param name="Box">Bounding box, end exclusive.</param>
+/// <param name="Ordinal">k of the id: the object's rank among the kept objects of its image.</param>
 public sealed record ContextInstance(string Id, string ImageId, int ImageIndex, int Class, bool[] Mask, int Height, int Width, int Area,
-    (int X0, int Y0, int X1, int Y1) Box)
+    (int X0, int Y0, int X1, int Y1) Box, int Ordinal)
 {
     /// <summary>Background ratio 1 - area / (H W) (B.3).</summary>
     public double BackgroundRatio => 1 - ((double)Area / (Height * Width));
@@ -113,7 +114,7 @@ public static class ContextInstances
                 x1 = Math.Max(x1, x + 1);
                 y1 = Math.Max(y1, y + 1);
             }
-            result.Add(new ContextInstance($"{imageId}#{result.Count}", imageId, imageIndex, c, mask, height, width, pixels.Count, (x0, y0, x1, y1)));
+            result.Add(new ContextInstance($"{imageId}#{result.Count}", imageId, imageIndex, c, mask, height, width, pixels.Count, (x0, y0, x1, y1), result.Count));
         }
         return result;
     }

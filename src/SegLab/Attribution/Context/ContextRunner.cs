@@ -99,9 +99,8 @@ public sealed class ContextRunner
     public List<ContextInstance> Instances(IEnumerable<int> imageIndices) =>
         [.. imageIndices.SelectMany(i =>
         {
-            var s = _scenes.Label(i);
-            var sample = Dataset.Load(i);
-            return ContextInstances.Extract(sample.Id, i, s, sample.Height, sample.Width, _options.Classes, _options.Instances);
+            var (id, w, h) = _scenes.Scene(i);
+            return ContextInstances.Extract(id, i, _scenes.Label(i), h, w, _options.Classes, _options.Instances);
         })];
 
     /// <summary>Runs every object not yet in <paramref name="done"/>, appending each to <paramref name="recordsPath"/>.</summary>
@@ -197,7 +196,7 @@ public sealed class ContextRunner
         }
         return new InstanceResult
         {
-            Instance = inst.Id, Image = inst.ImageId, ImageIndex = inst.ImageIndex, Ordinal = int.Parse(inst.Id[(inst.Id.LastIndexOf('#') + 1)..], System.Globalization.CultureInfo.InvariantCulture),
+            Instance = inst.Id, Image = inst.ImageId, ImageIndex = inst.ImageIndex, Ordinal = inst.Ordinal,
             Class = inst.Class, ClassName = inst.Class < _classes.Count ? _classes.Names[inst.Class] : $"class {inst.Class}", Area = inst.Area,
             SizeGroup = inst.SizeGroup, AreaGroup = inst.AreaGroup, Unavailable = unavailable, Records = records,
         };

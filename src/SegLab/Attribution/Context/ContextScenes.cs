@@ -36,6 +36,9 @@ public sealed class ContextScenes
     /// <summary>Scenes in the pool.</summary>
     public int Count => _scenes.Length;
 
+    /// <summary>Id and size of scene <paramref name="index"/>.</summary>
+    public (string Id, int Width, int Height) Scene(int index) => (_scenes[index].Id, _scenes[index].Width, _scenes[index].Height);
+
     /// <summary>The label map of scene <paramref name="index"/>.</summary>
     public int[] Label(int index) => _scenes[index].Label;
 
