@@ -20,9 +20,14 @@ def load(run):
     objs = []
     for l in lines[1:]:
         try:
-            objs.append(json.loads(l))
+            o = json.loads(l)
         except json.JSONDecodeError:
-            pass  # a torn last line of a run in progress
+            continue  # a torn last line of a run in progress
+        for r in o["records"]:  # System.Text.Json writes NaN and infinities as strings
+            for k, v in r.items():
+                if v in ("NaN", "Infinity", "-Infinity"):
+                    r[k] = float(v.replace("Infinity", "inf"))
+        objs.append(o)
     return objs
 
 
@@ -73,7 +78,19 @@ def main(runs):
             for split in (True, False):
                 print(f"{'correct' if split else 'wrong'} | {fmt(stat(r['objectShare'] for r in orig if r['correct'] == split))} | "
                       f"{fmt(stat(r['objectShare'] for _, r in R if r['correct'] == split))}")
-            print(f"area fraction (uniform map) | {fmt(stat(r['areaFraction'] for r in orig))} | \n")
+            print(f"area fraction (uniform map) | {fmt(stat(r['areaFraction'] for r in orig))} | ")
+            for split in (True, False):
+                print(f"concentration (share / area), {'correct' if split else 'wrong'} | "
+                      f"{fmt(stat(r['objectShare'] / r['areaFraction'] for r in orig if r['correct'] == split), pct=False)} | "
+                      f"{fmt(stat(r['objectShare'] / r['areaFraction'] for _, r in R if r['correct'] == split), pct=False)}")
+            wins, both = 0, 0
+            for v in {r["variant"] for _, r in R}:
+                c = stat(r["objectShare"] for _, r in R if r["variant"] == v and r["correct"])
+                w = stat(r["objectShare"] for _, r in R if r["variant"] == v and not r["correct"])
+                if c[2] and w[2]:
+                    both += 1
+                    wins += c[0] > w[0]
+            print(f"\nvariants with both correct and wrong objects: {both}; correct objects have the larger mean object share in {wins}\n")
             print("(b, c, d) per variant | kind | correct % | recall % | recall drop vs original | object share % | context share % | context area %\n--- | --- | --- | --- | --- | --- | --- | ---")
             base = stat(r["recall"] for r in orig)[0]
             by_kind = {}
