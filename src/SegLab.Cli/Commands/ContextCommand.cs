@@ -109,15 +109,32 @@ internal static class ContextCommand
                 + $"{variantList.Count} variants x {methodNames.Count} methods ({Markup.Escape(string.Join(", ", methodNames))})");
             ContextOutput.WriteJson(outDir, ContextOutput.Report(seg.Name, ds.Name, ds.Split, options, ds.Classes.Names, done,
                 new ContextRunInfo(EvalCommand.CommandLine(), 0, r.GetValue(shard))));
-            CliProgress.Run(io, "context", instances.Count, line =>
+            // Ctrl-C: every finished object is on disk (one flushed line each), so stop at once and say how to go on.
+            ConsoleCancelEventHandler onCancel = (_, e) =>
             {
-                runner.Run(instances, done, records, Path.Combine(outDir, "examples"), new SyncProgress<ContextProgress>(p =>
+                e.Cancel = true;
+                io.Error.WriteLine();
+                io.Error.WriteLine($"interrupted: {done.Count} of {instances.Count} objects are saved in {records}; continue with the same command and --resume.");
+                io.Error.Flush();
+                Cli.ExitNow(130);
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                CliProgress.Run(io, "context", instances.Count, line =>
                 {
-                    line.Report(p.Done, $"object {Math.Min(p.Done + 1, p.Total)}/{p.Total} {p.Instance}");
-                    line.Detail(p.Variant, p.Variants, $"variant {p.Variant}/{p.Variants}");
-                }));
-                return $"{instances.Count} objects";
-            }, start: done.Count, detail: true);
+                    runner.Run(instances, done, records, Path.Combine(outDir, "examples"), new SyncProgress<ContextProgress>(p =>
+                    {
+                        line.Report(p.Done, $"object {Math.Min(p.Done + 1, p.Total)}/{p.Total} {p.Instance}");
+                        line.Detail(p.Variant, p.Variants, $"variant {p.Variant}/{p.Variants}");
+                    }));
+                    return $"{instances.Count} objects";
+                }, start: done.Count, detail: true);
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
             var report = ContextOutput.Report(seg.Name, ds.Name, ds.Split, options, ds.Classes.Names, done,
                 new ContextRunInfo(EvalCommand.CommandLine(), start.Elapsed.TotalSeconds, r.GetValue(shard)));
             var files = ContextOutput.Write(outDir, report, [outDir]);
