@@ -147,6 +147,7 @@ internal static class Cli
         root.Subcommands.Add(PredictCommand.Create(io));
         root.Subcommands.Add(AttackCommand.Create(io));
         root.Subcommands.Add(ExplainCommand.Create(io));
+        root.Subcommands.Add(ContextCommand.Create(io));
         root.Subcommands.Add(TrainCommand.Create(io));
         root.Subcommands.Add(InspectCommand.Create(io));
         root.Subcommands.Add(WeakCommand.Create(io));
