@@ -17,6 +17,7 @@ internal static class WeakCommand
         cmd.Subcommands.Add(TrainClassifier(io));
         cmd.Subcommands.Add(Cam(io));
         cmd.Subcommands.Add(Pseudo(io));
+        foreach (var vit in WeakVitCommand.Create(io)) cmd.Subcommands.Add(vit);
         return cmd;
     }
 
