@@ -121,7 +121,8 @@ public static class VitIseg
                 var maps = AttentionRefinement.ToImageMaps(refined, att.GridH, att.GridW, crop.Height, crop.Width);
                 scorers[v].Add(id, maps, crop.Tags, gt);
             }
-            progress?.Report(++done);
+            done++;
+            progress?.Report(done);
         }
         var rows = variants.Select((v, i) =>
         {
