@@ -108,8 +108,10 @@ internal static class WeakVitCommand
         var lambdas = new Option<string>("--lambda") { Description = "Entropy step sizes of full iSeg, comma-separated.", DefaultValueFactory = _ => "0.015" };
         var iterations = new Option<string>("--iterations") { Description = "Iteration counts K of full iSeg, comma-separated.", DefaultValueFactory = _ => "10" };
         var last = new Option<int>("--last-layers") { Description = "Blocks averaged for S and A0, from the last.", DefaultValueFactory = _ => 2 };
+        var checkpoint = new Option<bool>("--checkpoint") { Description = "Use the run's latest resumable checkpoint (an unfinished run) instead of model.safetensors." };
+        var quality = new Option<bool>("--tag-quality") { Description = "Also score the model's tag predictions on the same crops (sigmoid > 0.5)." };
         var cmd = new Command("vit-iseg", "iSeg masks from the class-token ViT's attention on a split's crops: A0 alone, the base single pass and full iSeg at each gamma, scored with the crops' true tags.")
-        { vit, data, split, limit, output, gammas, lambdas, iterations, last };
+        { vit, data, split, limit, output, gammas, lambdas, iterations, last, checkpoint, quality };
         cmd.SetAction(r =>
         {
             Cli.ApplyThreads(r);
@@ -119,8 +121,22 @@ internal static class WeakVitCommand
                 Iterations = Array.ConvertAll(List(r.GetValue(iterations)!, "--iterations"), v => (int)v), LastLayers = r.GetValue(last),
             };
             options.Validate();
-            var (model, classes) = VitTrainer.Load(r.GetValue(vit)!);
+            ClassTokenVit model;
+            string[] classes;
+            if (r.GetValue(checkpoint))
+            {
+                (model, classes, long step) = VitTrainer.LoadCheckpoint(r.GetValue(vit)!);
+                io.Console.MarkupLine(Markup.Escape($"using the checkpoint of step {step}"));
+            }
+            else (model, classes) = VitTrainer.Load(r.GetValue(vit)!);
             var ds = Open(r.GetValue(data)!, r.GetValue(split)!, r.GetValue(limit));
+            if (r.GetValue(quality))
+            {
+                var mo = model.Options;
+                var q = VitTrainer.Quality(model, ds, new TagOptions(mo.Height, mo.Width, mo.Height, mo.Width, 200));
+                io.Console.MarkupLine(Markup.Escape($"tag F1 on {q.Crops} crops (present from 200 px): mean {Pct(q.MeanF1)}; "
+                    + string.Join(", ", q.Classes.Select((c, i) => $"{c} {Pct(q.F1[i])}"))));
+            }
             VitIsegResult result = null!;
             CliProgress.Run(io, "iSeg on ViT attention", ds.Count * 9, report =>
             {

@@ -281,6 +281,23 @@ public sealed class VitTrainer
         return (model, cfg.Classes);
     }
 
+    /// <summary>Loads the weights of a run's latest resumable checkpoint (an unfinished run), with its classes and step.</summary>
+    public static (ClassTokenVit Model, string[] Classes, long Step) LoadCheckpoint(string dir)
+    {
+        string cfgPath = Path.Combine(dir, ConfigFile), last = Path.Combine(dir, Checkpoint.LastState);
+        if (!File.Exists(cfgPath)) throw new FileNotFoundException($"'{dir}' is not a ViT run: no {ConfigFile}.", cfgPath);
+        if (!File.Exists(last)) throw new FileNotFoundException($"ViT run '{dir}' has no checkpoint: no {Checkpoint.LastState}.", last);
+        RunConfig cfg;
+        try { cfg = JsonSerializer.Deserialize<RunConfig>(File.ReadAllBytes(cfgPath), TagTrainer.Json) ?? throw new FormatException($"'{cfgPath}' is empty."); }
+        catch (JsonException e) { throw new FormatException($"'{cfgPath}' is not a valid ViT config: {e.Message}", e); }
+        var st = Checkpoint.Read(last);
+        string weights = Path.Combine(dir, st.WeightsFile);
+        var model = new ClassTokenVit(cfg.Options.Model, cfg.Classes.Length, cfg.Options.Seed);
+        model.LoadStateDict(SafeTensors.Load(weights).ToStateDict(), strict: true, source: weights);
+        model.Eval();
+        return (model, cfg.Classes, st.Step);
+    }
+
     private VitTrainSummary Summary(TagQuality? val) => new()
     {
         Model = _o.Model,

@@ -137,6 +137,9 @@ public sealed class ClassTokenVitTests : IDisposable
         var first = new VitTrainer(RunOptions, train, null, b);
         first.Run(stopAfterStep: 5);
         Assert.Equal(5, first.Step);
+        var (partial, _, step) = VitTrainer.LoadCheckpoint(b);
+        Assert.Equal(5, step);
+        Assert.Equal(first.Model.Forward(Images(1, 10)).ToArray(), partial.Forward(Images(1, 10)).ToArray());
         var second = new VitTrainer(RunOptions, train, null, b, resume: true);
         Assert.Equal(5, second.Step);
         second.Run();
