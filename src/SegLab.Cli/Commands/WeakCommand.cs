@@ -19,6 +19,7 @@ internal static class WeakCommand
         cmd.Subcommands.Add(Refine(io));
         cmd.Subcommands.Add(Pseudo(io));
         cmd.Subcommands.Add(Run(io));
+        foreach (var vit in WeakVitCommand.Create(io)) cmd.Subcommands.Add(vit);
         return cmd;
     }
 

@@ -1,0 +1,39 @@
+using System.Text.Json;
+
+namespace SegLab.Cli.Tests;
+
+/// <summary>seglab weak train-vit | vit-iseg as a user runs them, on the embedded samples (no ../shared needed).</summary>
+public sealed class WeakVitCliTests : IDisposable
+{
+    private readonly string _tmp = Directory.CreateTempSubdirectory("seglab-weak-vit-cli-").FullName;
+    private static readonly string Samples = Path.Combine(SegLab.Demo.Samples.Root(), "camvid");
+
+    public void Dispose() => Directory.Delete(_tmp, recursive: true);
+
+    [Fact]
+    public void Train_vit_writes_a_summary_with_epoch_times_and_vit_iseg_scores_each_variant()
+    {
+        string run = Path.Combine(_tmp, "vit"), eval = Path.Combine(_tmp, "eval");
+        var t = CliTests.Run("weak", "train-vit", "--data", Samples, "--split", "val", "--val-split", "val", "--crop", "96x128", "--min-pixels", "50",
+            "--dim", "16", "--depth", "2", "--heads", "2", "--epochs", "1", "--batch", "8", "--out", run, "--threads", "1");
+        Assert.True(t.Code == 0, t.Err);
+        using (var s = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json"))))
+        {
+            Assert.Equal(1, s.RootElement.GetProperty("epochSeconds").GetArrayLength());
+            Assert.Equal(5 * 9, s.RootElement.GetProperty("val").GetProperty("crops").GetInt32()); // 360x480 in 96x128 crops: 3 x 3
+        }
+        var r = CliTests.Run("weak", "vit-iseg", "--vit", run, "--data", Samples, "--split", "val", "--limit", "1", "--gamma", "1,1.6", "--iterations", "1,10", "--out", eval, "--threads", "1");
+        Assert.True(r.Code == 0, r.Err);
+        using var j = JsonDocument.Parse(File.ReadAllText(Path.Combine(eval, "vit-iseg.json")));
+        Assert.Equal(9, j.RootElement.GetProperty("crops").GetInt32());
+        Assert.Equal(2 * 4, j.RootElement.GetProperty("rows").GetArrayLength());
+    }
+
+    [Fact]
+    public void A_crop_that_is_not_a_multiple_of_the_patch_is_a_one_line_error()
+    {
+        var r = CliTests.Run("weak", "train-vit", "--data", Samples, "--split", "val", "--crop", "90x120", "--out", Path.Combine(_tmp, "x"));
+        Assert.NotEqual(0, r.Code);
+        Assert.Contains("multiple of the patch size 8", r.Err);
+    }
+}
