@@ -27,6 +27,23 @@ public sealed class WeakVitCliTests : IDisposable
         using var j = JsonDocument.Parse(File.ReadAllText(Path.Combine(eval, "vit-iseg.json")));
         Assert.Equal(9, j.RootElement.GetProperty("crops").GetInt32());
         Assert.Equal(2 * 4, j.RootElement.GetProperty("rows").GetArrayLength());
+
+        // The same run as iSeg's attention source (a) in `seglab iseg`, with a gamma sweep.
+        string iseg = Path.Combine(_tmp, "iseg");
+        var i = CliTests.Run("iseg", "--source", "vit", "--vit", run, "--data", Samples, "--split", "val", "--limit", "1", "--iterations", "3",
+            "--sweep", "gamma=1", "--show", "1", "--out", iseg, "--threads", "1");
+        Assert.True(i.Code == 0, i.Err);
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(iseg, "iseg.json")));
+        Assert.Equal(9, summary.RootElement.GetProperty("items").GetInt32());
+        Assert.Equal(9, summary.RootElement.GetProperty("scored").GetInt32());
+        var gammas = summary.RootElement.GetProperty("main").EnumerateArray().Select(m => m.GetProperty("gamma").GetDouble()).Distinct().Order().ToArray();
+        Assert.Equal([1.0, 1.6], gammas); // the primary gamma (1.6, the default) and the sweep's
+        Assert.Equal(9, Directory.GetFiles(Path.Combine(iseg, "items"), "*.safetensors").Length);
+        Assert.Contains("class-token ViT", summary.RootElement.GetProperty("source").GetString(), StringComparison.Ordinal);
+
+        var bad = CliTests.Run("iseg", "--source", "vit", "--data", Samples, "--split", "val", "--out", Path.Combine(_tmp, "bad"));
+        Assert.NotEqual(0, bad.Code);
+        Assert.Contains("--source vit needs --vit RUN", bad.Err, StringComparison.Ordinal);
     }
 
     [Fact]

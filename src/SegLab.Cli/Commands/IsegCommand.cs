@@ -15,7 +15,7 @@ internal static class IsegCommand
 {
     public static Command Create(CliIO io)
     {
-        var source = new Option<string>("--source") { Description = "Attention source: file (exported tensors, --attention) or cnn (feature affinities of --features, A0 from --a0, over --data); vit is planned.", Required = true };
+        var source = new Option<string>("--source") { Description = "Attention source: file (exported tensors, --attention), cnn (feature affinities of --features, A0 from --a0, over --data) or vit (a class-token ViT of `seglab weak train-vit`, --vit RUN, over the crops of --data).", Required = true };
         var attention = new Option<string?>("--attention") { Description = "--source file: a safetensors file (self_attention, cross_attention, grid; docs/iseg.md) or a folder of them." };
         var heads = new Option<string?>("--heads") { Description = "--source file: heads of a [heads, N, N] self_attention to average, 0-based, comma-separated (the official code: 1,2); default all." };
         var data = new Option<string?>("--data") { Description = "--source cnn: dataset folder (CamVid, VOC or a folder with classes.json)." };
@@ -29,6 +29,8 @@ internal static class IsegCommand
         var temperature = new Option<double?>("--affinity-temperature") { Description = "--source cnn: S = softmax over keys of cos / T (attention-like rows) instead of the clamped cosine power." };
         var lambda = new Option<double>("--lambda") { Description = "Entropy step lambda (official code, VOC: 0.015).", DefaultValueFactory = _ => 0.015 };
         var iterations = new Option<int>("--iterations") { Description = "Propagation steps K (WSSS: 10).", DefaultValueFactory = _ => 10 };
+        var vit = new Option<string?>("--vit") { Description = "--source vit: the run folder of `seglab weak train-vit`." };
+        var vitLayers = new Option<int>("--vit-layers") { Description = "--source vit: attention averaged over this many last blocks (and all heads).", DefaultValueFactory = _ => 2 };
         var gamma = new Option<double?>("--gamma") { Description = "Cat-Cross factor on the class tokens (1.6 in the paper): only for a source with class tokens (vit); an error for file and cnn." };
         var noEntropy = new Option<bool>("--no-entropy") { Description = "The base method: one product S A0 with the raw self-attention (no Ent-Self, no iteration)." };
         var log = new Option<string>("--log") { Description = "Logarithm of the entropy step: log10 (the official code) or ln (the paper's derivation).", DefaultValueFactory = _ => "log10" };
@@ -41,18 +43,17 @@ internal static class IsegCommand
         var output = new Option<string>("--out") { Description = "Output folder.", Required = true };
         var cmd = new Command("iseg", "Training-free masks by iSeg: entropy-reduced self-attention refining initial class maps, iterated (PAPERS.md D); scores, sweep, report.")
         {
-            source, attention, heads, data, split, layout, classes, limit, features, a0, power, temperature, lambda, iterations, gamma, noEntropy, log, norm, background, sweep, shard, resume, show, output,
+            source, attention, heads, data, split, layout, classes, limit, features, a0, power, temperature, lambda, iterations, gamma, vit, vitLayers, noEntropy, log, norm, background, sweep, shard, resume, show, output,
         };
         cmd.SetAction(r =>
         {
             Cli.ApplyThreads(r);
             string kind = r.GetValue(source)!.ToLowerInvariant();
             if (kind is not ("file" or "cnn" or "vit")) throw new ArgumentException($"--source: '{r.GetValue(source)}' is not file, cnn or vit.");
-            if (kind == "vit") throw new ArgumentException("--source vit: the vision transformer with class tokens is not wired in yet; use file or cnn.");
             if (r.GetValue(limit) is < 1) throw new ArgumentException($"--limit must be at least 1, got {r.GetValue(limit)}.");
-            if (r.GetValue(gamma) is not null) throw new ArgumentException($"--gamma: Cat-Cross scales class tokens before the attention is computed, so it applies to --source vit only, not to --source {kind}.");
+            if (kind != "vit" && r.GetValue(gamma) is not null) throw new ArgumentException($"--gamma: Cat-Cross scales class tokens before the attention is computed, so it applies to --source vit only, not to --source {kind}.");
             var (sweepLambdas, sweepIterations, sweepGammas) = ParseSweep(r.GetValue(sweep));
-            if (sweepGammas is not null) throw new ArgumentException($"--sweep gamma: Cat-Cross applies to --source vit only, not to --source {kind}.");
+            if (kind != "vit" && sweepGammas is not null) throw new ArgumentException($"--sweep gamma: Cat-Cross applies to --source vit only, not to --source {kind}.");
             var shardSpec = r.GetValue(shard) is { } st ? EvalCommand.ParseShard(st) : ((int Index, int Count)?)null;
             var refinement = new RefinementOptions
             {
@@ -68,8 +69,20 @@ internal static class IsegCommand
             catch (ArgumentException e) { throw new ArgumentException("--lambda/--iterations: " + e.Message, e); }
             if (r.GetValue(show) < 0) throw new ArgumentException($"--show must be at least 0, got {r.GetValue(show)}.");
 
+            if (kind != "vit" && r.GetValue(vit) is not null) throw new ArgumentException($"--vit names a ViT run for --source vit, not for --source {kind}.");
             IAttentionSource src;
-            if (kind == "file")
+            if (kind == "vit")
+            {
+                string run = r.GetValue(vit) ?? throw new ArgumentException("--source vit needs --vit RUN (a `seglab weak train-vit` run folder).");
+                if (r.GetValue(attention) is not null || r.GetValue(heads) is not null || r.GetValue(a0) is not null)
+                    throw new ArgumentException("--source vit takes --vit and --data, not --attention, --heads or --a0 (S and A0 are the ViT's attention).");
+                string dir = r.GetValue(data) ?? throw new ArgumentException("--source vit needs --data DIR (the images whose crops are refined).");
+                var (vitModel, vitClasses) = VitTrainer.Load(run);
+                ISegmentationDataset ds = Datasets.Open(dir, r.GetValue(split)!, r.GetValue(layout)!, r.GetValue(classes));
+                if (r.GetValue(limit) is int n) ds = Datasets.Limit(ds, n);
+                src = new VitAttentionSource(vitModel, vitClasses, ds, r.GetValue(vitLayers), run);
+            }
+            else if (kind == "file")
             {
                 string file = r.GetValue(attention) ?? throw new ArgumentException("--source file needs --attention FILE (or a folder of files).");
                 if (r.GetValue(data) is not null || r.GetValue(a0) is not null) throw new ArgumentException("--source file takes --attention, not --data or --a0.");
@@ -90,6 +103,7 @@ internal static class IsegCommand
             var options = new ISegRunOptions
             {
                 Refinement = refinement, SweepLambdas = sweepLambdas, SweepIterations = sweepIterations,
+                Gamma = kind == "vit" ? r.GetValue(gamma) ?? VitAttentionSource.DefaultGamma : null, SweepGammas = sweepGammas,
                 Background = ParseBackground(r.GetValue(background)!, src, kind), ShowItems = r.GetValue(show), Resume = r.GetValue(resume),
             };
             try { options.Validate(); }
