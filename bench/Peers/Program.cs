@@ -43,7 +43,8 @@ namespace SegLab.Peers
 {
     /// <summary>One timed measurement (a child's record) or an aggregate over rounds (the harness's record).</summary>
     internal sealed record Measurement(string Engine, string Model, string Workload, int Threads, int Batch, string Size,
-        double MedianMs, double MinMs, double PeakMemoryMB, int Rounds, int Repeats, double[] RoundMediansMs);
+        double MedianMs, double MinMs, double PeakMemoryMB, int Rounds, int Repeats, double[] RoundMediansMs,
+        double LoadedMemoryMB = 0, double FirstStepManagedMB = 0);
 
     internal static class Json
     {
@@ -85,7 +86,13 @@ namespace SegLab.Peers
                 if (grad is not null) WriteFloats(Path.Combine(verify, $"{engine}.grad.f32"), grad);
                 return 0;
             }
-            for (int i = 0; i < warmup; i++) prepared.Step();
+            // Resident memory once the model and inputs are loaded (before any step), and what the first step
+            // allocated on the managed heap (SegLab's tensors; the peers allocate natively, so theirs is about 0).
+            double loaded = Workloads.ResidentMemoryMB();
+            long before = GC.GetTotalAllocatedBytes(true);
+            prepared.Step();
+            double firstStep = (GC.GetTotalAllocatedBytes(true) - before) / 1048576.0;
+            for (int i = 1; i < warmup; i++) prepared.Step();
             var ms = new double[repeats];
             for (int i = 0; i < repeats; i++)
             {
@@ -95,7 +102,7 @@ namespace SegLab.Peers
             }
             var sorted = ms.Order().ToArray();
             var m = new Measurement(engine, row.Model, row.Workload, threads, row.Batch, row.Size, Stats.Median(sorted), sorted[0],
-                Workloads.PeakMemoryMB(), 1, repeats, ms);
+                Workloads.PeakMemoryMB(), 1, repeats, ms, loaded, firstStep);
             Console.WriteLine(JsonSerializer.Serialize(m, Json.Options));
             return 0;
         }

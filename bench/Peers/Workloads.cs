@@ -35,6 +35,9 @@ internal static class Workloads
         new("espnet", InputGrad, 1, 360, 480, [SegLab, LibTorch]),
         new("espnetv2-s0.5", Forward, 1, 256, 256, [SegLab, SegLabOnnx, OnnxRuntime, LibTorch]),
         new("espnetv2-s0.5", InputGrad, 1, 256, 256, [SegLab, LibTorch]),
+        // The CNTK ResNet18 of Microsoft.ML.DnnImageFeaturizer.ResNet18 (the encoder of deeplabv3-resnet18): SegLab's
+        // import against ONNX Runtime on the package's own file; there is no PyTorch twin of that graph in tools/.
+        new("resnet18-onnx", Forward, 1, 224, 224, [SegLabOnnx, OnnxRuntime]),
         new("cgnet", TrainStep, 2, 360, 480, [SegLab, LibTorch]),
         new("unet", TrainStep, 8, 128, 128, [SegLab, LibTorch]),
         new("deeplabv3", TrainStep, 8, 128, 128, [SegLab, LibTorch]),
@@ -88,12 +91,22 @@ internal static class Workloads
         return (x.ToArray(), shape, labels);
     }
 
+    /// <summary>The ONNX file of a model: the package's ResNet18.onnx, or the export of tools/export_peers.py.</summary>
+    public static string OnnxPath(string model, string modelsDir) => model == "resnet18-onnx"
+        ? NuGetPackages.ResNet18Onnx ?? throw new FileNotFoundException("peers: ResNet18.onnx of Microsoft.ML.DnnImageFeaturizer.ResNet18 0.24.0 is not in the NuGet cache (restore SegLab.Tests once).")
+        : Path.Combine(modelsDir, model + ".onnx");
+
     /// <summary>Peak resident memory of this process (VmHWM of /proc/self/status), in MB.</summary>
-    public static double PeakMemoryMB()
+    public static double PeakMemoryMB() => Status("VmHWM:");
+
+    /// <summary>Resident memory of this process now (VmRSS), in MB.</summary>
+    public static double ResidentMemoryMB() => Status("VmRSS:");
+
+    private static double Status(string key)
     {
         foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            if (line.StartsWith(key, StringComparison.Ordinal))
                 return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
-        throw new InvalidOperationException("peers: /proc/self/status has no VmHWM line.");
+        throw new InvalidOperationException($"peers: /proc/self/status has no {key} line.");
     }
 }
