@@ -65,7 +65,9 @@ internal static class Harness
                             Log($"FAILED: {row.Key} on {engine} with {t} thread(s) exited {rc}: {LastLine(stderr)}");
                             continue;
                         }
-                        var m = JsonSerializer.Deserialize<Measurement>(stdout.Trim().Split('\n')[^1], Json.Options)!;
+                        string record = stdout.Trim().Split('\n')[^1];
+                        Log("record " + record); // each round's record as it comes, so that a cut run keeps what it measured
+                        var m = JsonSerializer.Deserialize<Measurement>(record, Json.Options)!;
                         var key = (engine, row.Key, t);
                         if (!results.TryGetValue(key, out var list)) results[key] = list = [];
                         list.Add(m);
