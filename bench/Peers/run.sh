@@ -44,6 +44,8 @@ if [[ ! -f $models/deeplabv3_train.pt ]]; then
   rm -rf "$models" && mv "$models.tmp" "$models"
 fi
 
+# SegLab finds the shared weights itself inside a repository; a copied build needs SEGLAB_SHARED.
+export SEGLAB_SHARED="${SEGLAB_SHARED:-$shared}"
 echo "== run (uptime: $(uptime | sed 's/.*load average/load average/'))" >&2
 cd "$repo"
 LD_PRELOAD="$shim${LD_PRELOAD:+:$LD_PRELOAD}" "$bin/Peers" run --models "$models" "$@"
