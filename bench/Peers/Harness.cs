@@ -178,8 +178,8 @@ internal static class Harness
     private static string Table(List<Measurement> records, List<Row> rows, int[] threads)
     {
         var sb = new StringBuilder();
-        sb.AppendLine("| model | workload | batch | size | threads | SegLab ms | SegLab ONNX import ms | ONNX Runtime ms | libtorch ms | SegLab / best peer | import / best peer | SegLab MB | ONNX Runtime MB | libtorch MB | memory SegLab / best peer |");
-        sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        sb.AppendLine("| model | workload | batch | size | threads | SegLab ms | SegLab ONNX import ms | ONNX Runtime ms | libtorch ms | SegLab / best peer | import / best peer | SegLab MB | import MB | ONNX Runtime MB | libtorch MB | memory SegLab / best peer | memory import / best peer |");
+        sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var row in rows)
             foreach (int t in threads)
             {
@@ -194,7 +194,7 @@ internal static class Harness
                 double? bestMs = peers.Length == 0 ? null : peers.Min(p => p!.MedianMs);
                 double? bestMb = peers.Length == 0 ? null : peers.Min(p => p!.PeakMemoryMB);
                 sb.AppendLine($"| {row.Model} | {row.Workload} | {row.Batch} | {row.Size} | {t} | {F(s, m => m.MedianMs)} | {F(so, m => m.MedianMs)} | {F(o, m => m.MedianMs)} | {F(l, m => m.MedianMs)} | "
-                    + $"{Ratio(s?.MedianMs, bestMs)} | {Ratio(so?.MedianMs, bestMs)} | {F(s, m => m.PeakMemoryMB)} | {F(o, m => m.PeakMemoryMB)} | {F(l, m => m.PeakMemoryMB)} | {Ratio(s?.PeakMemoryMB, bestMb)} |");
+                    + $"{Ratio(s?.MedianMs, bestMs)} | {Ratio(so?.MedianMs, bestMs)} | {F(s, m => m.PeakMemoryMB)} | {F(so, m => m.PeakMemoryMB)} | {F(o, m => m.PeakMemoryMB)} | {F(l, m => m.PeakMemoryMB)} | {Ratio(s?.PeakMemoryMB, bestMb)} | {Ratio(so?.PeakMemoryMB, bestMb)} |");
             }
         return sb.ToString();
     }
