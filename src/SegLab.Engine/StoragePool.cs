@@ -65,6 +65,16 @@ internal sealed class StoragePool
         Bytes += SizeOf(a);
     }
 
+    /// <summary>Every free array, handed over for good (the pool is empty afterwards).</summary>
+    public List<Array> TakeAll()
+    {
+        var all = new List<Array>();
+        foreach (var s in _f32.Values) all.AddRange(s);
+        foreach (var s in _f64.Values) all.AddRange(s);
+        Clear();
+        return all;
+    }
+
     /// <summary>Drops every free array (to the collector).</summary>
     public void Clear()
     {

@@ -134,6 +134,10 @@ public sealed partial class Tensor
     /// <summary>A tensor sharing this storage but cut from the tape: no gradient flows through it.</summary>
     public Tensor Detach() => new(_data, _shape) { Name = Name };
 
+    /// <summary>Whether this tensor and <paramref name="other"/> are views of one storage (a reshape, a detach).</summary>
+    /// <param name="other">Another tensor.</param>
+    public bool SharesStorageWith(Tensor other) => other is not null && ReferenceEquals(_data, other._data);
+
     /// <summary>A deep copy with no autograd history.</summary>
     public Tensor Clone()
     {

@@ -29,7 +29,8 @@ public sealed class TensorScope : IDisposable
     [ThreadStatic] private static StoragePool? t_pool;
 
     private readonly TensorScope? _outer;
-    private readonly List<Array> _allocated = [];
+    private readonly HashSet<Array> _allocated = new(ReferenceEqualityComparer.Instance);
+    private StoragePool? _released; // released before the scope's end (Release), taken first by this scope's allocations
     private readonly bool _training;
     private bool _disposed;
 
@@ -67,7 +68,7 @@ public sealed class TensorScope : IDisposable
         var scope = t_current;
         if (scope is null || GradBuffers.Active is not null || (GradMode.IsEnabled && !scope._training)) return TakeIdle(dtype, n, zeroed);
         var pool = t_pool ??= new StoragePool();
-        var data = pool.Take(dtype, n, zeroed) ?? GradBuffers.TakeLeftover(dtype, n, zeroed) ?? StoragePool.Fresh(dtype, n, zeroed);
+        var data = scope._released?.Take(dtype, n, zeroed) ?? pool.Take(dtype, n, zeroed) ?? GradBuffers.TakeLeftover(dtype, n, zeroed) ?? StoragePool.Fresh(dtype, n, zeroed);
         scope._allocated.Add(data);
         return data;
     }
@@ -82,6 +83,28 @@ public sealed class TensorScope : IDisposable
     /// <param name="zeroed">Whether the contents must be zero.</param>
     internal static Array? TakeIdle(DType dtype, int n, bool zeroed) => t_pool?.Take(dtype, n, zeroed);
 
+    /// <summary>
+    /// Hands <paramref name="t"/>'s storage back to this thread's innermost inference scope now instead of at its
+    /// end, so that the scope's next allocation of that size takes it: for a graph executor that knows a value's last
+    /// reader has run (a forward then holds its live values, not all it ever made). The caller promises that no
+    /// tensor sharing this storage (a view, a reshape) is read again. Does nothing unless that scope allocated the
+    /// storage (never in a training scope, under a tape, or for storage made outside the scope) or while a
+    /// <see cref="Nn.FeatureCapture"/> is active (it may hold the tensor).
+    /// </summary>
+    /// <param name="t">A tensor nobody reads any more.</param>
+    /// <returns>Whether the storage was released.</returns>
+    public static bool Release(Tensor t)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        var scope = t_current;
+        if (scope is null || scope._training || Nn.FeatureCapture.IsActive || !scope._allocated.Remove(t.Storage)) return false;
+        (scope._released ??= new StoragePool()).Push(t.Storage);
+        return true;
+    }
+
+    /// <summary>Whether <see cref="Release"/> can release anything now: an inference scope is open and no capture is active.</summary>
+    public static bool CanRelease => t_current is { _training: false } && !Nn.FeatureCapture.IsActive;
+
     /// <summary>Ends the scope: its storage goes back to this thread's pool.</summary>
     public void Dispose()
     {
@@ -90,6 +113,11 @@ public sealed class TensorScope : IDisposable
             throw new InvalidOperationException("TensorScope: scopes must end in the reverse order of their start, on the thread that began them.");
         _disposed = true;
         t_current = _outer;
+        if (_released is not null)
+        {
+            foreach (var a in _released.TakeAll()) _allocated.Add(a);
+            _released = null;
+        }
         if (_allocated.Count > 0)
         {
             // It holds at most what this scope returns (plus what it did not take back), so that a change of image

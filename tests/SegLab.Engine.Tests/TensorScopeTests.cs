@@ -176,4 +176,86 @@ public class TensorScopeTests
             Poison.Enabled = poisoned;
         }
     }
+
+    // Release (issue 22): a graph executor hands a dead value's storage back before the scope ends.
+    [Fact]
+    public void Released_storage_is_taken_by_the_scopes_next_allocation_of_that_size_and_poisoned()
+    {
+        bool poisoned = Poison.Enabled;
+        Poison.Enabled = true;
+        try
+        {
+            var x = Input();
+            using var _ = GradMode.NoGrad();
+            using var scope = TensorScope.Begin();
+            var a = Ops.Exp(x);
+            Assert.True(TensorScope.CanRelease);
+            Assert.True(TensorScope.Release(a));
+            Assert.Contains(a.ToArray(), float.IsNaN); // a use after the release shows
+            Assert.False(TensorScope.Release(a), "released twice");
+            var b = Ops.Relu(x);
+            Assert.Same(a.Storage, b.Storage);
+            Assert.Equal(x.ToArray().Select(v => Math.Max(v, 0f)).ToArray(), b.ToArray());
+            var c = Ops.Exp(x);
+            Assert.NotSame(b.Storage, c.Storage); // b is live: its storage is not handed out again
+        }
+        finally
+        {
+            Poison.Enabled = poisoned;
+        }
+    }
+
+    [Fact]
+    public void Release_keeps_storage_that_no_inference_scope_made()
+    {
+        var x = Input();
+        Assert.False(TensorScope.CanRelease);
+        Assert.False(TensorScope.Release(Ops.Exp(x))); // no scope
+        using (GradMode.NoGrad())
+        using (TensorScope.Begin())
+        {
+            Assert.False(TensorScope.Release(x)); // made before the scope
+            var a = Ops.Exp(x);
+            using (TensorScope.Begin()) Assert.False(TensorScope.Release(a)); // the inner scope did not make it
+            var before = a.ToArray();
+            using (var cap = SegLab.Engine.Nn.FeatureCapture.Start(new SegLab.Engine.Nn.Sequential(SegLab.Engine.Nn.Activation.ReLU())))
+            {
+                Assert.False(TensorScope.CanRelease);
+                Assert.False(TensorScope.Release(a)); // a capture may hold it
+            }
+            Assert.Equal(before, a.ToArray());
+        }
+        var y = Tensor.Uniform([2, 4, 32, 32], -1, 1, 3).RequireGrad();
+        using (TensorScope.BeginTraining())
+        {
+            var h = Ops.Exp(y);
+            Assert.False(TensorScope.CanRelease);
+            Assert.False(TensorScope.Release(h)); // the tape may need it
+        }
+    }
+
+    [Fact]
+    public void Storage_released_in_a_scope_goes_to_the_thread_pool_when_the_scope_ends()
+    {
+        var x = Input();
+        Array? released = null, next = null;
+        bool ok = false;
+        var t = new Thread(() => // a fresh thread: its pool holds nothing from other tests
+        {
+            using (GradMode.NoGrad())
+            using (TensorScope.Begin())
+            {
+                var a = Ops.Exp(x);
+                released = a.Storage;
+                ok = TensorScope.Release(a);
+            }
+            using (GradMode.NoGrad())
+            using (TensorScope.Begin()) next = Ops.Exp(x).Storage;
+        });
+        t.Start();
+        t.Join();
+        Assert.True(ok);
+        Assert.NotNull(released);
+        Assert.Same(released, next);
+    }
 }

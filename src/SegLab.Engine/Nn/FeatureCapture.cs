@@ -51,6 +51,9 @@ public sealed class FeatureCapture : IDisposable
     /// <summary>Ends the capture.</summary>
     public void Dispose() => t_current = _previous;
 
+    /// <summary>Whether a capture is active on this thread (it may keep any module's output).</summary>
+    internal static bool IsActive => t_current is not null;
+
     /// <summary>Whether an active capture wants <paramref name="m"/>'s own output (a parent must not fuse it away).</summary>
     internal static bool Wants(Module m)
     {

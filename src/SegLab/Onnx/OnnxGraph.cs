@@ -21,6 +21,7 @@ public sealed partial class OnnxGraph : Module
     private readonly Dictionary<string, string> _keys = new(StringComparer.Ordinal);
     private readonly DType _floatType;
     private Module[][] _owners = [];
+    private string[][]? _lastReads; // per step, the values it reads last (LastReads), made on the first run
 
     private sealed record Step(OnnxNode Node, OnnxKernel Kernel, string[] Inputs, string[] Outputs);
 
@@ -87,6 +88,7 @@ public sealed partial class OnnxGraph : Module
             bool integer = info.ElementType is not ("FLOAT" or "DOUBLE" or "FLOAT16" or "BFLOAT16" or "?");
             values[info.Name] = integer ? new OnnxValue(t.To(DType.Float64), true) : new OnnxValue(t.DType == _floatType ? t : Ops.To(t, _floatType), false);
         }
+        var lastReads = _lastReads ??= LastReads();
         int stepIndex = 0;
         foreach (var step in _steps)
         {
@@ -112,12 +114,46 @@ public sealed partial class OnnxGraph : Module
                 if (step.Outputs[i].Length > 0) values[step.Outputs[i]] = outs[i];
             if (stepIndex < _owners.Length && outs.Length > 0 && !outs[0].IsInteger && outs[0].Data.Rank == 4)
                 foreach (var owner in _owners[stepIndex]) owner.Produced(outs[0].Data);
+            if (TensorScope.CanRelease) ReleaseDead(values, lastReads[stepIndex]);
             stepIndex++;
         }
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var o in Model.Outputs)
             result[o.Name] = values.TryGetValue(o.Name, out var v) ? v.Data : throw new OnnxFormatException($"'{Model.Path}': graph output '{o.Name}' is never produced.");
         return result;
+    }
+
+    // In an inference scope a value's storage goes back to the scope as soon as its last reader has run, as ONNX
+    // Runtime's memory planner reuses buffers: a forward then holds its live values instead of every value it made
+    // (CGNet at 360x480: docs/benchmarks.md, issue 22). A value that shares its storage with a live one (a Reshape's
+    // view) stays until that one dies too.
+    private static void ReleaseDead(Dictionary<string, OnnxValue> values, string[] dead)
+    {
+        foreach (var name in dead)
+        {
+            if (!values.Remove(name, out var v)) continue;
+            bool shared = false;
+            foreach (var u in values.Values)
+                if (u.Data.SharesStorageWith(v.Data))
+                {
+                    shared = true;
+                    break;
+                }
+            if (!shared) TensorScope.Release(v.Data);
+        }
+    }
+
+    // For each step, the values it is the last to read: neither graph inputs, outputs nor initializers.
+    private string[][] LastReads()
+    {
+        var last = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < _steps.Count; i++)
+            foreach (var name in _steps[i].Inputs) if (name.Length > 0) last[name] = i;
+        var keep = new HashSet<string>(Model.Inputs.Select(v => v.Name).Concat(Model.Outputs.Select(v => v.Name)).Concat(_constants.Keys), StringComparer.Ordinal);
+        var plan = new List<string>[_steps.Count];
+        for (int i = 0; i < plan.Length; i++) plan[i] = [];
+        foreach (var (name, i) in last) if (!keep.Contains(name)) plan[i].Add(name);
+        return [.. plan.Select(p => p.ToArray())];
     }
 
     // For each step, the modules of its node's scope that exist in the parameter tree (outer first).

@@ -1,0 +1,112 @@
+// The rows of the side-by-side table: which model, which workload, at which batch and size, on which engines; and the
+// inputs every engine gets (made here, from seeds, so each child process builds the same tensors).
+using SegLab.Engine;
+using SegLab.Models;
+using SegLab.Training;
+
+namespace SegLab.Peers;
+
+/// <summary>One row: a model and workload at a batch and size, measured on each of its engines.</summary>
+internal sealed record Row(string Model, string Workload, int Batch, int Height, int Width, string[] Engines)
+{
+    public string Key => $"{Model}/{Workload}";
+    public string Size => $"{Height}x{Width}";
+}
+
+internal static class Workloads
+{
+    public const string Forward = "forward";
+    public const string InputGrad = "input-grad";
+    public const string TrainStep = "train-step";
+
+    public const string SegLab = "seglab";
+    public const string SegLabOnnx = "seglab-onnx";
+    public const string OnnxRuntime = "onnxruntime";
+    public const string LibTorch = "libtorch";
+
+    public const int Classes = 11;
+
+    /// <summary>Every row, in the order they run in a round.</summary>
+    public static IReadOnlyList<Row> All { get; } =
+    [
+        new("cgnet", Forward, 1, 360, 480, [SegLab, SegLabOnnx, OnnxRuntime, LibTorch]),
+        new("cgnet", InputGrad, 1, 360, 480, [SegLab, LibTorch]),
+        new("espnet", Forward, 1, 360, 480, [SegLab, SegLabOnnx, OnnxRuntime, LibTorch]),
+        new("espnet", InputGrad, 1, 360, 480, [SegLab, LibTorch]),
+        new("espnetv2-s0.5", Forward, 1, 256, 256, [SegLab, SegLabOnnx, OnnxRuntime, LibTorch]),
+        new("espnetv2-s0.5", InputGrad, 1, 256, 256, [SegLab, LibTorch]),
+        // The CNTK ResNet18 of Microsoft.ML.DnnImageFeaturizer.ResNet18 (the encoder of deeplabv3-resnet18): SegLab's
+        // import against ONNX Runtime on the package's own file; there is no PyTorch twin of that graph in tools/.
+        new("resnet18-onnx", Forward, 1, 224, 224, [SegLabOnnx, OnnxRuntime]),
+        new("cgnet", TrainStep, 2, 360, 480, [SegLab, LibTorch]),
+        new("unet", TrainStep, 8, 128, 128, [SegLab, LibTorch]),
+        new("deeplabv3", TrainStep, 8, 128, 128, [SegLab, LibTorch]),
+    ];
+
+    public static Row Find(string model, string workload) =>
+        All.FirstOrDefault(r => r.Model == model && r.Workload == workload)
+        ?? throw new ArgumentException($"peers: no row {model}/{workload}; rows: {string.Join(", ", All.Select(r => r.Key))}.");
+
+    /// <summary>SegLab's model name in its model table, for the pretrained models; null for the fresh UNet and DeepLabV3.</summary>
+    public static string? TableName(string model) => model switch
+    {
+        "cgnet" => "cgnet-camvid",
+        "espnet" => "espnet-camvid",
+        "espnetv2-s0.5" => "espnetv2-s0.5-voc",
+        _ => null,
+    };
+
+    /// <summary>
+    /// SegLab's network for the model: the pretrained ports with their shared weights, or the UNet (16-32-64-128) and
+    /// DeepLabV3 (base width 16, ASPP 64) of <c>seglab bench train</c> with seed 1, as TrainStepBench builds them.
+    /// </summary>
+    public static SegmentationModel SegLabModel(string model)
+    {
+        if (TableName(model) is { } name) return ModelTable.Load(name);
+        var mc = model switch
+        {
+            "unet" => new ModelConfig { Family = "unet", Widths = [16, 32, 64, 128] },
+            "deeplabv3" => new ModelConfig { Family = "deeplabv3", BaseWidth = 16 },
+            _ => throw new ArgumentException($"peers: unknown model '{model}'."),
+        };
+        return ModelFactory.Create(mc, Classes, seed: 1);
+    }
+
+    /// <summary>
+    /// The network input of the row (already preprocessed for the pretrained models: a seeded random RGB image in
+    /// [0, 1) through the model's preprocessing) and the labels (the striped pattern of seglab bench train).
+    /// </summary>
+    public static (float[] Input, int[] Shape, int[] Labels) Inputs(Row row)
+    {
+        int[] shape = [row.Batch, 3, row.Height, row.Width];
+        Tensor x;
+        if (TableName(row.Model) is { } name)
+        {
+            var spec = ModelTable.Get(name);
+            x = spec.Preprocessing.Apply(Tensor.Uniform(shape, 0, 1, 1));
+        }
+        else x = Tensor.Uniform(new Rng(3), shape);
+        var labels = new int[row.Batch * row.Height * row.Width];
+        for (int i = 0; i < labels.Length; i++) labels[i] = (i / row.Width / 16 + i % row.Width / 16) % Classes;
+        return (x.ToArray(), shape, labels);
+    }
+
+    /// <summary>The ONNX file of a model: the package's ResNet18.onnx, or the export of tools/export_peers.py.</summary>
+    public static string OnnxPath(string model, string modelsDir) => model == "resnet18-onnx"
+        ? NuGetPackages.ResNet18Onnx ?? throw new FileNotFoundException("peers: ResNet18.onnx of Microsoft.ML.DnnImageFeaturizer.ResNet18 0.24.0 is not in the NuGet cache (restore SegLab.Tests once).")
+        : Path.Combine(modelsDir, model + ".onnx");
+
+    /// <summary>Peak resident memory of this process (VmHWM of /proc/self/status), in MB.</summary>
+    public static double PeakMemoryMB() => Status("VmHWM:");
+
+    /// <summary>Resident memory of this process now (VmRSS), in MB.</summary>
+    public static double ResidentMemoryMB() => Status("VmRSS:");
+
+    private static double Status(string key)
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith(key, StringComparison.Ordinal))
+                return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
+        throw new InvalidOperationException($"peers: /proc/self/status has no {key} line.");
+    }
+}
