@@ -196,8 +196,15 @@ internal static class IsegCommand
         io.Console.Write(table);
         if (s.Sweep.Length > 1)
         {
-            var sw = new Table().Border(TableBorder.Rounded).AddColumns("lambda", "K", "mIoU");
-            foreach (var row in s.Sweep) sw.AddRow(row.Lambda?.ToString("0.####", CultureInfo.InvariantCulture) ?? "-", row.Iterations?.ToString(CultureInfo.InvariantCulture) ?? "-", EvalCommand.Fixed(row.MIoU, 2));
+            bool gammas = s.Sweep.Any(row => row.Gamma is not null);
+            var sw = new Table().Border(TableBorder.Rounded);
+            if (gammas) sw.AddColumn("gamma");
+            sw.AddColumns("lambda", "K", "mIoU");
+            foreach (var row in s.Sweep)
+            {
+                string[] cells = [row.Lambda?.ToString("0.####", CultureInfo.InvariantCulture) ?? "-", row.Iterations?.ToString(CultureInfo.InvariantCulture) ?? "-", EvalCommand.Fixed(row.MIoU, 2)];
+                sw.AddRow(gammas ? [row.Gamma?.ToString("0.###", CultureInfo.InvariantCulture) ?? "-", .. cells] : cells);
+            }
             io.Console.Write(sw);
         }
         io.Console.MarkupLine(Markup.Escape($"{s.Scored} of {s.Items} item(s) scored; refinement {1000 * s.MeanRefineSeconds:F1} ms per item"));
