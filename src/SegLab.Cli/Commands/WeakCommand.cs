@@ -80,7 +80,8 @@ internal static class WeakCommand
         return o;
     }
 
-    private static (int, int) Size(string text, string option)
+    /// <summary>HEIGHTxWIDTH with positive numbers; the error names <paramref name="option"/>.</summary>
+    internal static (int, int) Size(string text, string option)
     {
         var p = text.Split('x', 'X');
         if (p.Length == 2 && int.TryParse(p[0], CultureInfo.InvariantCulture, out int h) && int.TryParse(p[1], CultureInfo.InvariantCulture, out int w) && h > 0 && w > 0)

@@ -39,7 +39,7 @@ internal static class WeakVitCommand
         cmd.SetAction(r =>
         {
             Cli.ApplyThreads(r);
-            var (h, w) = Size(r.GetValue(crop)!, "--crop");
+            var (h, w) = WeakCommand.Size(r.GetValue(crop)!, "--crop");
             var options = new VitTrainOptions
             {
                 Model = new VitOptions { Dim = r.GetValue(dim), Depth = r.GetValue(depth), Heads = r.GetValue(heads), Patch = r.GetValue(patch), MlpRatio = r.GetValue(mlp), Height = h, Width = w },
@@ -169,14 +169,6 @@ internal static class WeakVitCommand
                 throw new ArgumentException($"{option}: '{parts[i]}' in '{text}' is not a number.");
         if (values.Length == 0) throw new ArgumentException($"{option}: no values in '{text}'.");
         return values;
-    }
-
-    private static (int, int) Size(string text, string option)
-    {
-        var p = text.Split('x', 'X');
-        if (p.Length == 2 && int.TryParse(p[0], CultureInfo.InvariantCulture, out int h) && int.TryParse(p[1], CultureInfo.InvariantCulture, out int w) && h > 0 && w > 0)
-            return (h, w);
-        throw new ArgumentException($"{option}: '{text}' is not HEIGHTxWIDTH with positive numbers (e.g. 120x160).");
     }
 
     private static string Pct(double v) => double.IsNaN(v) ? "-" : (100 * v).ToString("F1", CultureInfo.InvariantCulture) + "%";

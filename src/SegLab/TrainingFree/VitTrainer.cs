@@ -227,34 +227,16 @@ public sealed class VitTrainer
     /// <summary>Tag prediction quality of a ViT on a dataset's crops (sigmoid &gt; 0.5).</summary>
     public static TagQuality Quality(ClassTokenVit model, ISegmentationDataset data, TagOptions tags, int batch = 16)
     {
-        var crops = ImageTags.Of(data, tags);
-        int c = model.Classes;
-        var tp = new int[c]; var fp = new int[c]; var fn = new int[c]; var pos = new int[c];
-        var images = new CropImages(data);
         bool wasTraining = model.Training;
         model.Eval();
-        using (GradMode.NoGrad())
-            for (int i = 0; i < crops.Count; i += batch)
-            {
-                var part = crops.Skip(i).Take(batch).ToList();
-                var logits = model.Forward(images.Batch(part, _ => false)).ToArray();
-                for (int j = 0; j < part.Count; j++)
-                {
-                    var t = part[j].Target(c);
-                    for (int k = 0; k < c; k++)
-                    {
-                        bool p = logits[j * c + k] > 0, g = t[k] > 0;
-                        if (g) pos[k]++;
-                        if (p && g) tp[k]++; else if (p) fp[k]++; else if (g) fn[k]++;
-                    }
-                }
-            }
-        if (wasTraining) model.Train();
-        double Div(int a, int b) => b == 0 ? double.NaN : (double)a / b;
-        return new TagQuality(data.Classes.Names,
-            [.. Enumerable.Range(0, c).Select(k => Div(tp[k], tp[k] + fp[k]))],
-            [.. Enumerable.Range(0, c).Select(k => Div(tp[k], tp[k] + fn[k]))],
-            [.. Enumerable.Range(0, c).Select(k => Div(2 * tp[k], 2 * tp[k] + fp[k] + fn[k]))], pos, crops.Count);
+        try
+        {
+            return TagTrainer.Quality(model.Forward, model.Classes, data, tags, batch);
+        }
+        finally
+        {
+            if (wasTraining) model.Train();
+        }
     }
 
     /// <summary>Reads a finished run's summary.json, naming the file when it is missing or malformed.</summary>
@@ -266,15 +248,20 @@ public sealed class VitTrainer
         catch (JsonException e) { throw new FormatException($"'{path}' is not a valid ViT summary: {e.Message}", e); }
     }
 
+    // The run's config.json, naming the file when it is malformed.
+    private static RunConfig ReadConfig(string cfgPath)
+    {
+        try { return JsonSerializer.Deserialize<RunConfig>(File.ReadAllBytes(cfgPath), TagTrainer.Json) ?? throw new FormatException($"'{cfgPath}' is empty."); }
+        catch (JsonException e) { throw new FormatException($"'{cfgPath}' is not a valid ViT config: {e.Message}", e); }
+    }
+
     /// <summary>Loads the model of a finished run folder (eval mode) and the class names it was trained on.</summary>
     public static (ClassTokenVit Model, string[] Classes) Load(string dir)
     {
         string cfgPath = Path.Combine(dir, ConfigFile), weights = Path.Combine(dir, Checkpoint.FinalWeights);
         if (!File.Exists(cfgPath)) throw new FileNotFoundException($"'{dir}' is not a ViT run: no {ConfigFile}.", cfgPath);
         if (!File.Exists(weights)) throw new FileNotFoundException($"ViT run '{dir}' has not finished: no {Checkpoint.FinalWeights} (resume it with --resume).", weights);
-        RunConfig cfg;
-        try { cfg = JsonSerializer.Deserialize<RunConfig>(File.ReadAllBytes(cfgPath), TagTrainer.Json) ?? throw new FormatException($"'{cfgPath}' is empty."); }
-        catch (JsonException e) { throw new FormatException($"'{cfgPath}' is not a valid ViT config: {e.Message}", e); }
+        var cfg = ReadConfig(cfgPath);
         var model = new ClassTokenVit(cfg.Options.Model, cfg.Classes.Length, cfg.Options.Seed);
         model.LoadStateDict(SafeTensors.Load(weights).ToStateDict(), strict: true, source: weights);
         model.Eval();
@@ -287,9 +274,7 @@ public sealed class VitTrainer
         string cfgPath = Path.Combine(dir, ConfigFile), last = Path.Combine(dir, Checkpoint.LastState);
         if (!File.Exists(cfgPath)) throw new FileNotFoundException($"'{dir}' is not a ViT run: no {ConfigFile}.", cfgPath);
         if (!File.Exists(last)) throw new FileNotFoundException($"ViT run '{dir}' has no checkpoint: no {Checkpoint.LastState}.", last);
-        RunConfig cfg;
-        try { cfg = JsonSerializer.Deserialize<RunConfig>(File.ReadAllBytes(cfgPath), TagTrainer.Json) ?? throw new FormatException($"'{cfgPath}' is empty."); }
-        catch (JsonException e) { throw new FormatException($"'{cfgPath}' is not a valid ViT config: {e.Message}", e); }
+        var cfg = ReadConfig(cfgPath);
         var st = Checkpoint.Read(last);
         string weights = Path.Combine(dir, st.WeightsFile);
         var model = new ClassTokenVit(cfg.Options.Model, cfg.Classes.Length, cfg.Options.Seed);

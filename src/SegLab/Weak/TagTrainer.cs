@@ -236,29 +236,46 @@ public sealed class TagTrainer
     /// <summary>Tag prediction quality of a classifier on a dataset's crops (sigmoid &gt; 0.5).</summary>
     public static TagQuality Quality(TagClassifier model, ISegmentationDataset data, TagOptions tags, int batch = 8)
     {
-        var crops = ImageTags.Of(data, tags);
-        int c = model.Classes;
-        var tp = new int[c]; var fp = new int[c]; var fn = new int[c]; var pos = new int[c];
-        var images = new CropImages(data);
         bool wasTraining = model.Training;
         model.Eval();
+        try
+        {
+            return Quality(model.Forward, model.Classes, data, tags, batch);
+        }
+        finally
+        {
+            if (wasTraining) model.TrainMode();
+        }
+    }
+
+    /// <summary>
+    /// Tag prediction quality of any multi-label model given by its <paramref name="logits"/> ([B, 3, h, w] crops in
+    /// [0, 1] to [B, classes]; a logit above 0 predicts the tag), under no-grad; the caller sets the model's mode.
+    /// </summary>
+    public static TagQuality Quality(Func<Tensor, Tensor> logits, int classes, ISegmentationDataset data, TagOptions tags, int batch)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(data);
+        var crops = ImageTags.Of(data, tags);
+        int c = classes;
+        var tp = new int[c]; var fp = new int[c]; var fn = new int[c]; var pos = new int[c];
+        var images = new CropImages(data);
         using (GradMode.NoGrad())
             for (int i = 0; i < crops.Count; i += batch)
             {
                 var part = crops.Skip(i).Take(batch).ToList();
-                var logits = model.Forward(images.Batch(part, _ => false)).ToArray();
+                var values = logits(images.Batch(part, _ => false)).ToArray();
                 for (int j = 0; j < part.Count; j++)
                 {
                     var t = part[j].Target(c);
                     for (int k = 0; k < c; k++)
                     {
-                        bool p = logits[j * c + k] > 0, g = t[k] > 0;
+                        bool p = values[j * c + k] > 0, g = t[k] > 0;
                         if (g) pos[k]++;
                         if (p && g) tp[k]++; else if (p) fp[k]++; else if (g) fn[k]++;
                     }
                 }
             }
-        if (wasTraining) model.TrainMode();
         double Div(int a, int b) => b == 0 ? double.NaN : (double)a / b;
         var prec = Enumerable.Range(0, c).Select(k => Div(tp[k], tp[k] + fp[k])).ToArray();
         var rec = Enumerable.Range(0, c).Select(k => Div(tp[k], tp[k] + fn[k])).ToArray();
