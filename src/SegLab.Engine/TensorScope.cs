@@ -30,6 +30,7 @@ public sealed class TensorScope : IDisposable
 
     private readonly TensorScope? _outer;
     private readonly HashSet<Array> _allocated = new(ReferenceEqualityComparer.Instance);
+    private readonly List<Array> _order = []; // this scope's allocations in order, for Mark / ReleaseSince (inference only)
     private StoragePool? _released; // released before the scope's end (Release), taken first by this scope's allocations
     private readonly bool _training;
     private bool _disposed;
@@ -70,6 +71,7 @@ public sealed class TensorScope : IDisposable
         var pool = t_pool ??= new StoragePool();
         var data = scope._released?.Take(dtype, n, zeroed) ?? pool.Take(dtype, n, zeroed) ?? GradBuffers.TakeLeftover(dtype, n, zeroed) ?? StoragePool.Fresh(dtype, n, zeroed);
         scope._allocated.Add(data);
+        if (!scope._training) scope._order.Add(data);
         return data;
     }
 
@@ -105,6 +107,38 @@ public sealed class TensorScope : IDisposable
     /// <summary>Whether <see cref="Release"/> can release anything now: an inference scope is open and no capture is active.</summary>
     public static bool CanRelease => t_current is { _training: false } && !Nn.FeatureCapture.IsActive;
 
+    /// <summary>
+    /// A position in this thread's inference scope's allocations, for <see cref="ReleaseSince"/>; -1 when nothing
+    /// can be released (no inference scope, or a capture is active).
+    /// </summary>
+    internal static int Mark() => CanRelease ? t_current!._order.Count : -1;
+
+    /// <summary>
+    /// Releases every storage the scope allocated since <paramref name="mark"/> except <paramref name="keep"/>'s:
+    /// what a module made while computing its output is dead once it returns (Module.Forward), since a module
+    /// keeps no tensor of its own forward and its output is the one value it hands on. Views share their base's
+    /// storage, so an output that is a view of an intermediate keeps that intermediate.
+    /// </summary>
+    /// <param name="mark">From <see cref="Mark"/> at the start of the call.</param>
+    /// <param name="keep">The call's result.</param>
+    internal static void ReleaseSince(int mark, Tensor keep)
+    {
+        if (mark < 0 || !CanRelease) return;
+        var scope = t_current!;
+        var order = scope._order;
+        if (mark > order.Count) return; // the scope changed under the call (an inner scope ended): leave it to Dispose
+        var kept = keep.Storage;
+        bool keptInRange = false;
+        for (int i = mark; i < order.Count; i++)
+        {
+            var a = order[i];
+            if (ReferenceEquals(a, kept)) { keptInRange = true; continue; }
+            if (scope._allocated.Remove(a)) (scope._released ??= new StoragePool()).Push(a);
+        }
+        order.RemoveRange(mark, order.Count - mark);
+        if (keptInRange && scope._allocated.Contains(kept)) order.Add(kept);
+    }
+
     /// <summary>Ends the scope: its storage goes back to this thread's pool.</summary>
     public void Dispose()
     {
@@ -113,6 +147,7 @@ public sealed class TensorScope : IDisposable
             throw new InvalidOperationException("TensorScope: scopes must end in the reverse order of their start, on the thread that began them.");
         _disposed = true;
         t_current = _outer;
+        _order.Clear();
         if (_released is not null)
         {
             foreach (var a in _released.TakeAll()) _allocated.Add(a);

@@ -15,10 +15,18 @@ public abstract class Module
 
     /// <summary>Runs the module, offering its output to an active <see cref="FeatureCapture"/>.</summary>
     /// <param name="x">Input.</param>
+    /// <remarks>
+    /// Inside an inference <see cref="TensorScope"/> (no tape, no capture), the storage of every tensor the module
+    /// made on the way to its output is handed back to the scope when it returns, so that an eager forward holds
+    /// its live values rather than everything it made. A module must therefore not keep a tensor of its own forward
+    /// in a field or a collection that outlives the call (a capture is the way to expose one).
+    /// </remarks>
     public Tensor Forward(Tensor x)
     {
+        int mark = TensorScope.Mark();
         var y = ForwardCore(x);
         FeatureCapture.Offer(this, null, y);
+        TensorScope.ReleaseSince(mark, y);
         return y;
     }
 
@@ -39,6 +47,50 @@ public abstract class Module
     /// </summary>
     /// <param name="child">A child module.</param>
     protected static bool MayFuse(Module child) => !FeatureCapture.Wants(child);
+
+    /// <summary>
+    /// Runs <paramref name="layers"/> in turn on <paramref name="x"/>; inside an inference scope each intermediate
+    /// (never <paramref name="x"/>) is released as soon as the next layer has read it, so a chain of blocks holds
+    /// two values at a time instead of all of them until the parent returns.
+    /// </summary>
+    /// <param name="x">Input of the first layer.</param>
+    /// <param name="layers">The layers, in order.</param>
+    protected static Tensor RunChain(Tensor x, IEnumerable<Module> layers)
+    {
+        var y = x;
+        foreach (var layer in layers)
+        {
+            var next = layer.Forward(y);
+            ReleaseIntermediate(y, next, x);
+            y = next;
+        }
+        return y;
+    }
+
+    /// <summary>
+    /// Inside an inference scope, releases <paramref name="dead"/>: values of this forward that nothing reads again
+    /// (the caller's promise), except any that shares storage with <paramref name="result"/> (a layer that passed its
+    /// input through, or a view). Returns <paramref name="result"/>.
+    /// </summary>
+    /// <param name="result">The value computed from them, which lives on.</param>
+    /// <param name="dead">Values dead from here on; never the module's own input.</param>
+    protected static Tensor Done(Tensor result, params ReadOnlySpan<Tensor> dead)
+    {
+        if (!TensorScope.CanRelease) return result;
+        foreach (var t in dead)
+            if (!t.SharesStorageWith(result)) TensorScope.Release(t);
+        return result;
+    }
+
+    /// <summary>
+    /// Releases <paramref name="used"/> (a value only <paramref name="next"/> was computed from) unless it is, or
+    /// shares storage with, <paramref name="input"/> or <paramref name="next"/> (a view of it).
+    /// </summary>
+    private protected static void ReleaseIntermediate(Tensor used, Tensor next, Tensor input)
+    {
+        if (ReferenceEquals(used, input) || !TensorScope.CanRelease || used.SharesStorageWith(next) || used.SharesStorageWith(input)) return;
+        TensorScope.Release(used);
+    }
 
     /// <summary>The computation; call <see cref="Forward"/> (not this) from parents.</summary>
     /// <param name="x">Input.</param>

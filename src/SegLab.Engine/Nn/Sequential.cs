@@ -33,15 +33,17 @@ public sealed class Sequential : Module
     /// <remarks>A BatchNorm2d followed by a ReLU runs as one fused operation (<see cref="BatchNorm2d.ForwardRelu"/>): same values, one tensor fewer.</remarks>
     protected override Tensor ForwardCore(Tensor x)
     {
+        var input = x;
         for (int i = 0; i < _layers.Count; i++)
         {
+            var previous = x;
             if (_layers[i] is BatchNorm2d bn && i + 1 < _layers.Count && _layers[i + 1] is Activation { Kind: "ReLU" } relu)
             {
                 x = relu.Produced(bn.ForwardRelu(x));
                 i++;
-                continue;
             }
-            x = _layers[i].Forward(x);
+            else x = _layers[i].Forward(x);
+            ReleaseIntermediate(previous, x, input);
         }
         return x;
     }

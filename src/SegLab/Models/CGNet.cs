@@ -65,20 +65,19 @@ public sealed class CGNet : Module
     protected override Tensor ForwardCore(Tensor x)
     {
         // x: [N, 3, H, W] preprocessed -> [N, classes, H, W]
-        var out0 = Level1_2.Forward(Level1_1.Forward(Level1_0.Forward(x)));
+        // Each value is handed back to an inference scope once its last reader has run (Done, RunChain).
+        var out0 = RunChain(x, [Level1_0, Level1_1, Level1_2]);
         var inp1 = Downsample(x);
         var inp2 = Downsample(inp1);
-        var out0Cat = B1.ForwardCat([out0, inp1]);
-        var out1_0 = Level2_0.Forward(out0Cat);
-        var out1 = out1_0;
-        foreach (var layer in _level2) out1 = layer.Forward(out1);
-        var out1Cat = BnPrelu2.ForwardCat([out1, out1_0, inp2]);
-        var out2_0 = Level3_0.Forward(out1Cat);
-        var out2 = out2_0;
-        foreach (var layer in _level3) out2 = layer.Forward(out2);
-        var out2Cat = BnPrelu3.ForwardCat([out2_0, out2]);
-        var logits = Classifier.Forward(out2Cat);
-        return Ops.Interpolate(logits, x.Size(2), x.Size(3), InterpolationMode.Bilinear, alignCorners: false);
+        var out0Cat = Done(B1.ForwardCat([out0, inp1]), out0, inp1);
+        var out1_0 = Done(Level2_0.Forward(out0Cat), out0Cat);
+        var out1 = RunChain(out1_0, _level2);
+        var out1Cat = Done(BnPrelu2.ForwardCat([out1, out1_0, inp2]), out1, out1_0, inp2);
+        var out2_0 = Done(Level3_0.Forward(out1Cat), out1Cat);
+        var out2 = RunChain(out2_0, _level3);
+        var out2Cat = Done(BnPrelu3.ForwardCat([out2_0, out2]), out2_0, out2);
+        var logits = Done(Classifier.Forward(out2Cat), out2Cat);
+        return Done(Ops.Interpolate(logits, x.Size(2), x.Size(3), InterpolationMode.Bilinear, alignCorners: false), logits);
     }
 
     /// <summary>The input injection: 3x3 average pooling, stride 2, padding 1 (zeros counted, as PyTorch's default).</summary>

@@ -53,12 +53,18 @@ public sealed class ESPNet : Module
     protected override Tensor ForwardCore(Tensor x)
     {
         // x: [N, 3, H, W] (H, W divisible by 8) -> [N, classes, H, W]
+        // Each value is handed back to an inference scope once its last reader has run (Done, RunChain).
         var e = Encoder.Run(x);
-        var out2c = UpL3.Forward(BrNorm.Forward(Encoder.Classifier.Forward(e.Out2Cat)));
-        var out1C = Level3C.Forward(e.Out1Cat);
-        var comb = UpL2.Forward(CombineL2L3.Forward(Ops.Cat([out1C, out2c], 1)));
-        var features = Conv.Forward(Ops.Cat([comb, e.Out0Cat], 1));
-        return Classifier.Forward(features);
+        var c3 = Done(Encoder.Classifier.Forward(e.Out2Cat), e.Out2Cat);
+        var b3 = Done(BrNorm.Forward(c3), c3);
+        var out2c = Done(UpL3.Forward(b3), b3);
+        var out1C = Done(Level3C.Forward(e.Out1Cat), e.Out1Cat);
+        var cat = Done(Ops.Cat([out1C, out2c], 1), out1C, out2c);
+        var comb0 = Done(CombineL2L3.Forward(cat), cat);
+        var comb = Done(UpL2.Forward(comb0), comb0);
+        var cat0 = Done(Ops.Cat([comb, e.Out0Cat], 1), comb, e.Out0Cat);
+        var features = Done(Conv.Forward(cat0), cat0);
+        return Done(Classifier.Forward(features), features);
     }
 
     /// <summary>ESPNet-C: the encoder, whose modules the decoder reuses.</summary>
@@ -103,15 +109,13 @@ public sealed class ESPNet : Module
             var out0 = Level1.Forward(x);
             var inp1 = Downsample(x);
             var inp2 = Downsample(inp1);
-            var out0Cat = B1.ForwardCat([out0, inp1]);
+            var out0Cat = Done(B1.ForwardCat([out0, inp1]), out0, inp1); // the decoder reads out0Cat, out1Cat, out2Cat
             var out1_0 = Level2_0.Forward(out0Cat);
-            var out1 = out1_0;
-            foreach (var l in _level2) out1 = l.Forward(out1);
-            var out1Cat = B2.ForwardCat([out1, out1_0, inp2]);
+            var out1 = RunChain(out1_0, _level2);
+            var out1Cat = Done(B2.ForwardCat([out1, out1_0, inp2]), out1, out1_0, inp2);
             var out2_0 = Level3_0.Forward(out1Cat);
-            var out2 = out2_0;
-            foreach (var l in _level3) out2 = l.Forward(out2);
-            var out2Cat = B3.ForwardCat([out2_0, out2]);
+            var out2 = RunChain(out2_0, _level3);
+            var out2Cat = Done(B3.ForwardCat([out2_0, out2]), out2_0, out2);
             return (out0Cat, out1Cat, out2Cat);
         }
 

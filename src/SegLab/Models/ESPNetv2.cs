@@ -81,23 +81,33 @@ public sealed class ESPNetv2 : Module
         var images = new List<Tensor> { x };
         var l1 = _level1.Forward(x);                  // 1/2
         var l2 = _level2_0.Run(l1, images);           // 1/4
-        var l3 = Chain(_level3_0.Run(l2, images), _level3); // 1/8
-        var l4 = Chain(_level4_0.Run(l3, images), _level4); // 1/16
+        var l3First = _level3_0.Run(l2, images);
+        var l3 = Done(RunChain(l3First, _level3), l3First); // 1/8
+        var l4First = _level4_0.Run(l3, images);
+        var l4 = Done(RunChain(l4First, _level4), l4First); // 1/16
 
-        var y = _dec1.Forward(l4);
-        y = _dec2.Forward(_br2.Forward(Ops.Add(_merge2.Forward(l3), Up2(y))));
-        y = _dec3.Forward(_br3.Forward(Ops.Add(_merge3.Forward(l2), Up2(y))));
-        y = _dec4.Forward(_br4.Forward(Ops.Add(_merge4.Forward(l1), Up2(y))));
-        return Ops.Interpolate(y, x.Size(2), x.Size(3), InterpolationMode.Bilinear, alignCorners: true);
+        // Each value is handed back to an inference scope once its last reader has run (Done, Chain).
+        var y = Done(_dec1.Forward(l4), l4);
+        y = Step(_dec2, _br2, _merge2, l3, y);
+        y = Step(_dec3, _br3, _merge3, l2, y);
+        y = Step(_dec4, _br4, _merge4, l1, y);
+        var output = Done(Ops.Interpolate(y, x.Size(2), x.Size(3), InterpolationMode.Bilinear, alignCorners: true), y);
+        foreach (var image in images.Skip(1)) Done(output, image);
+        return output;
+    }
+
+    // One decoder step: dec(br(merge(skip) + up2(y))); skip and y are dead afterwards.
+    private static Tensor Step(Module dec, Module br, Module merge, Tensor skip, Tensor y)
+    {
+        var merged = merge.Forward(skip);
+        var up = Up2(y);
+        var sum = Done(Ops.Add(merged, up), merged, up, skip, y);
+        var normed = Done(br.Forward(sum), sum);
+        return Done(dec.Forward(normed), normed);
     }
 
     private static Tensor Up2(Tensor x) => Ops.Interpolate(x, 2.0, InterpolationMode.Bilinear, alignCorners: true);
 
-    private static Tensor Chain(Tensor x, Module[] blocks)
-    {
-        foreach (var b in blocks) x = b.Forward(x);
-        return x;
-    }
 
     /// <summary>A container of named children (the encoder "base_net"); the parent runs them.</summary>
     private sealed class Named : Module
