@@ -8,7 +8,7 @@ namespace SegLab.Engine.IO;
 /// <summary>Faults injected into <see cref="AtomicFile"/> by the SEGLAB_FAULT variable (docs/reliability.md).</summary>
 public static class FaultInjection
 {
-    /// <summary>The environment variable: <c>kill-in-write:N</c>, <c>kill-after-write:N</c> or <c>fail-write:N</c>.</summary>
+    /// <summary>The environment variable: <c>kill-in-write:N</c>, <c>kill-after-write:N</c>, <c>pause-after-write:N</c> or <c>fail-write:N</c>.</summary>
     public const string Variable = "SEGLAB_FAULT";
 
     private static readonly string? Setting = Environment.GetEnvironmentVariable(Variable);
@@ -19,7 +19,7 @@ public static class FaultInjection
     internal static int Next()
     {
         if (Fault is null && !string.IsNullOrEmpty(Setting))
-            throw new ArgumentException($"{Variable}='{Setting}' is not kill-in-write:N, kill-after-write:N or fail-write:N (N >= 1).");
+            throw new ArgumentException($"{Variable}='{Setting}' is not kill-in-write:N, kill-after-write:N, pause-after-write:N or fail-write:N (N >= 1).");
         return Fault is null ? 0 : Interlocked.Increment(ref _writes);
     }
 
@@ -37,7 +37,10 @@ public static class FaultInjection
     /// <param name="write">The write's number from <see cref="Next"/>.</param>
     internal static void AfterWrite(int write)
     {
-        if (Fault is { Kind: "kill-after-write" } f && f.At == write) Kill();
+        if (Fault is not { } f || f.At != write) return;
+        if (f.Kind == "kill-after-write") Kill();
+        // A run held at a known moment, in progress, for a signal from outside (Ctrl-C between two images).
+        if (f.Kind == "pause-after-write") Thread.Sleep(TimeSpan.FromMinutes(5));
     }
 
     // SIGKILL, as `kill -9` sends it: no finalizers, no flushing, no handlers.
@@ -47,7 +50,7 @@ public static class FaultInjection
     {
         if (string.IsNullOrEmpty(text)) return null;
         var parts = text.Split(':');
-        if (parts.Length == 2 && parts[0] is "kill-in-write" or "kill-after-write" or "fail-write"
+        if (parts.Length == 2 && parts[0] is "kill-in-write" or "kill-after-write" or "pause-after-write" or "fail-write"
             && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1)
             return (parts[0], n);
         return null;
