@@ -2,7 +2,7 @@
 //   Peers run [--rounds 3] [--threads 1,2] [--repeats 5] [--warmup 2] [--quick] [--rows cgnet/forward,...]
 //             [--models DIR] [--out FILE.jsonl]
 //   Peers child --engine E --row MODEL/WORKLOAD --threads T [--repeats N] [--warmup N] [--verify DIR] --models DIR
-//   Peers weights DIR           SegLab's fresh UNet and DeepLabV3 weights, for tools/export_peers.py
+//   Peers weights DIR           SegLab's weights of the UNet, DeepLabV3 and deeplabv3-resnet18, for tools/export_peers.py
 // Start it through bench/Peers/run.sh, which builds, applies the TorchSharp workaround and exports the peers' models.
 using System.Diagnostics;
 using System.Globalization;
@@ -29,7 +29,7 @@ static int WriteWeights(string[] args)
 {
     if (args.Length != 1) return Usage();
     Directory.CreateDirectory(args[0]);
-    foreach (var model in new[] { "unet", "deeplabv3" })
+    foreach (var model in Workloads.SegLabWeightModels)
     {
         var m = Workloads.SegLabModel(model);
         string path = Path.Combine(args[0], model + ".safetensors");
