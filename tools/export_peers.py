@@ -5,6 +5,9 @@ exported from the same modules, with the weights SegLab runs.
   cgnet, espnet, espnetv2-s0.5   tools/lightweight_nets.py with the shared pretrained weights (../shared/models)
   unet, deeplabv3                tools/bench_train_vs_torch.py's UNet (16-32-64-128) and DeepLabV3 (width 16, ASPP 64)
                                  with SegLab's own fresh weights (seed 1), written by `Peers weights DIR`
+  deeplabv3-resnet18             tools/deeplabv3_resnet18.py (output stride 16, ASPP 64; SegLab's state-dict names)
+                                 with the weights SegLab builds it with (ImageNet encoder from the ML.NET ResNet18
+                                 package, fresh ASPP and head of seed 1), written by `Peers weights DIR`
 
 Writes into OUT:
   MODEL_eval.pt    traced in eval mode at the row's input size (forward and input-gradient rows)
@@ -29,6 +32,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import bench_train_vs_torch  # noqa: E402
+import deeplabv3_resnet18  # noqa: E402
 import export_onnx  # noqa: E402
 import lightweight_nets  # noqa: E402
 
@@ -72,7 +76,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--shared", default=os.path.join(HERE, "..", "..", "shared"))
-    ap.add_argument("--seglab-weights", required=True, help="folder with unet.safetensors and deeplabv3.safetensors from `Peers weights`")
+    ap.add_argument("--seglab-weights", required=True, help="folder with unet, deeplabv3 and deeplabv3-resnet18 .safetensors from `Peers weights`")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(0)
@@ -88,6 +92,12 @@ def main():
     for name, net in (("unet", bench_train_vs_torch.UNet(11, [16, 32, 64, 128])), ("deeplabv3", bench_train_vs_torch.DeepLabV3(11))):
         load_renamed(net, name, os.path.join(a.seglab_weights, f"{name}.safetensors"))
         trace(net.train(), (8, 3, 128, 128), os.path.join(a.out, f"{name}_train.pt"))
+    # deeplabv3-resnet18: forward and input gradient at 256x256, training step at batch 8 of 128x128 (Workloads.cs).
+    weights = os.path.join(a.seglab_weights, "deeplabv3-resnet18.safetensors")
+    net = deeplabv3_resnet18.load(weights).eval()
+    trace(net, (1, 3, 256, 256), os.path.join(a.out, "deeplabv3-resnet18_eval.pt"))
+    export_onnx.export(net, torch.rand(1, 3, 256, 256), os.path.join(a.out, "deeplabv3-resnet18.onnx"), False)
+    trace(deeplabv3_resnet18.load(weights).train(), (8, 3, 128, 128), os.path.join(a.out, "deeplabv3-resnet18_train.pt"))
 
 
 if __name__ == "__main__":

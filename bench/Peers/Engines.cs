@@ -23,7 +23,7 @@ internal static class Engines
         var (input, shape, labels) = Workloads.Inputs(row);
         return engine switch
         {
-            Workloads.SegLab => SegLabPort(row, threads, input, shape, labels),
+            Workloads.SegLab => SegLabPort(row, threads, input, shape, labels, modelsDir),
             Workloads.SegLabOnnx => SegLabOnnx(row, threads, input, shape, Workloads.OnnxPath(row.Model, modelsDir)),
             Workloads.OnnxRuntime => Ort(threads, input, shape, Workloads.OnnxPath(row.Model, modelsDir)),
             Workloads.LibTorch => LibTorch(row, threads, input, shape, labels, modelsDir),
@@ -37,10 +37,10 @@ internal static class Engines
     // SegLab's own port: inference as seglab eval runs it (no tape, storage reused across forwards through
     // TensorScope), the input gradient as an attack runs it (TensorScope.BeginTraining + Tape.Grad), a training step
     // as seglab train runs it (zero grad, forward, cross-entropy, backward, SGD momentum 0.9, weight decay 5e-4).
-    private static Prepared SegLabPort(Row row, int threads, float[] input, int[] shape, int[] labels)
+    private static Prepared SegLabPort(Row row, int threads, float[] input, int[] shape, int[] labels, string modelsDir)
     {
         Parallelism.SetThreads(threads);
-        var model = Workloads.SegLabModel(row.Model);
+        var model = Workloads.SegLabModel(row.Model, modelsDir);
         var net = model.Network;
         var x = Tensor.FromArray(input, shape);
         var target = Tensor.FromArray([.. labels.Select(v => (float)v)], row.Batch, row.Height, row.Width);

@@ -2,7 +2,8 @@
 //   Peers run [--rounds 3] [--threads 1,2] [--repeats 5] [--warmup 2] [--quick] [--rows cgnet/forward,...]
 //             [--models DIR] [--out FILE.jsonl]
 //   Peers child --engine E --row MODEL/WORKLOAD --threads T [--repeats N] [--warmup N] [--verify DIR] --models DIR
-//   Peers weights DIR           SegLab's fresh UNet and DeepLabV3 weights, for tools/export_peers.py
+//   Peers input MODEL/WORKLOAD PREFIX   the row's input and labels as PREFIX.input.f32, PREFIX.labels.i32
+//   Peers weights DIR           SegLab's weights of the UNet, DeepLabV3 and deeplabv3-resnet18, for tools/export_peers.py
 // Start it through bench/Peers/run.sh, which builds, applies the TorchSharp workaround and exports the peers' models.
 using System.Diagnostics;
 using System.Globalization;
@@ -16,6 +17,7 @@ return args.Length == 0 ? Usage() : args[0] switch
     "run" => Harness.Run(args[1..]),
     "child" => Child.Run(args[1..]),
     "weights" => WriteWeights(args[1..]),
+    "input" => WriteInput(args[1..]),
     _ => Usage(),
 };
 
@@ -25,11 +27,29 @@ static int Usage()
     return 2;
 }
 
+// The row's network input as raw float32 (N x 3 x H x W, row-major) and its labels as raw int32, for looking into a
+// check's disagreement outside the harness (e.g. against a float64 PyTorch reference).
+static int WriteInput(string[] args)
+{
+    if (args.Length != 2) return Usage();
+    var parts = args[0].Split('/');
+    var row = Workloads.Find(parts[0], parts.Length > 1 ? parts[1] : "");
+    var (input, shape, labels) = Workloads.Inputs(row);
+    var bytes = new byte[input.Length * 4];
+    Buffer.BlockCopy(input, 0, bytes, 0, bytes.Length);
+    AtomicFile.Write(args[1] + ".input.f32", bytes);
+    bytes = new byte[labels.Length * 4];
+    Buffer.BlockCopy(labels, 0, bytes, 0, bytes.Length);
+    AtomicFile.Write(args[1] + ".labels.i32", bytes);
+    Console.WriteLine($"{args[1]}.input.f32: [{string.Join(", ", shape)}]; {args[1]}.labels.i32");
+    return 0;
+}
+
 static int WriteWeights(string[] args)
 {
     if (args.Length != 1) return Usage();
     Directory.CreateDirectory(args[0]);
-    foreach (var model in new[] { "unet", "deeplabv3" })
+    foreach (var model in Workloads.SegLabWeightModels)
     {
         var m = Workloads.SegLabModel(model);
         string path = Path.Combine(args[0], model + ".safetensors");

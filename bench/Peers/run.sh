@@ -32,8 +32,9 @@ if [[ ! -f $shim || $here/ios_shim.cpp -nt $shim ]]; then
   g++ -O2 -shared -fPIC -o "$shim.tmp" "$here/ios_shim.cpp" && mv "$shim.tmp" "$shim"
 fi
 
-# The peers' models, once (delete the folder to re-export): SegLab's fresh UNet and DeepLabV3 weights first.
-if [[ ! -f $models/deeplabv3_train.pt ]]; then
+# The peers' models, once (delete the folder to re-export): SegLab's weights of the UNet, DeepLabV3 and
+# deeplabv3-resnet18 first. A folder exported before a model was added lacks its last file and is exported again.
+if [[ ! -f $models/deeplabv3_train.pt || ! -f $models/deeplabv3-resnet18_train.pt ]]; then
   echo "== export the peers' models into $models" >&2
   [[ -d $shared/models ]] || { echo "run.sh: $shared/models is missing (set PEERS_SHARED to the shared data folder)" >&2; exit 1; }
   rm -rf "$models.tmp" && mkdir -p "$models.tmp"
