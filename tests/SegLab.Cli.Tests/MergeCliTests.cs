@@ -70,7 +70,7 @@ public sealed class MergeCliTests : IDisposable
     }
 
     // The CLI tests run one at a time (AssemblyInfo.cs), so a test may set the scheduler's variables for a while.
-    private static T WithEnvironment<T>(IReadOnlyDictionary<string, string?> vars, Func<T> body)
+    internal static T WithEnvironment<T>(IReadOnlyDictionary<string, string?> vars, Func<T> body)
     {
         var saved = vars.Keys.ToDictionary(k => k, Environment.GetEnvironmentVariable);
         try

@@ -48,6 +48,36 @@ public sealed class WeakCliTests : IDisposable
             Assert.InRange(j.RootElement.GetProperty("argmaxMIoU").GetDouble(), 0, 100);
             Assert.InRange(j.RootElement.GetProperty("coverage").GetDouble(), 0, 100);
         }
+        // Sharded: two shards into one folder (the first explicit, the second a Slurm array task of --shard auto), each
+        // scoring its own image; then the unsharded command scores the whole set from the shards' files without
+        // recomputing, exactly as the one-process run did.
+        string sharded = Path.Combine(_tmp, "cams-sharded");
+        var slurm = new Dictionary<string, string?>
+        {
+            ["SLURM_ARRAY_TASK_ID"] = "2", ["SLURM_ARRAY_TASK_MIN"] = "1", ["SLURM_ARRAY_TASK_MAX"] = "2", ["SLURM_ARRAY_TASK_STEP"] = null,
+            ["SLURM_ARRAY_TASK_COUNT"] = null, ["SLURM_ARRAY_JOB_ID"] = "7", ["JOB_COMPLETION_INDEX"] = null,
+        };
+        foreach (var sh in new[] { "1/2", "2/2" })
+        {
+            string[] args = ["weak", "cam", "--classifier", run, "--data", Samples, "--split", "val", "--limit", "2", "--scales", "1,0.5", "--out", sharded, "--threads", "1", "--shard", sh == "1/2" ? sh : "auto"];
+            var part = sh == "1/2" ? Run(args) : MergeCliTests.WithEnvironment(slurm, () => Run(args));
+            Assert.True(part.Code == 0, part.Err);
+            Assert.Contains($"shard {sh}", part.Console);
+            using var pj = JsonDocument.Parse(File.ReadAllText(Path.Combine(sharded, $"cam.shard-{sh[0]}-of-2.json")));
+            Assert.Equal(1, pj.RootElement.GetProperty("images").GetInt32());
+        }
+        Assert.False(File.Exists(Path.Combine(sharded, "cam.json")), "a shard must not write the whole set's scores");
+        var whole = Run("weak", "cam", "--classifier", run, "--data", Samples, "--split", "val", "--limit", "2", "--scales", "1,0.5", "--out", sharded, "--threads", "1");
+        Assert.True(whole.Code == 0, whole.Err);
+        Assert.Contains("2 already done", whole.Console);
+        using (var a = JsonDocument.Parse(File.ReadAllText(Path.Combine(cams, "cam.json"))))
+        using (var b = JsonDocument.Parse(File.ReadAllText(Path.Combine(sharded, "cam.json"))))
+            foreach (var key in new[] { "images", "argmaxMIoU", "confidentMIoU", "coverage" })
+                Assert.Equal(a.RootElement.GetProperty(key).GetDouble(), b.RootElement.GetProperty(key).GetDouble());
+        var noAuto = Run("weak", "cam", "--classifier", run, "--data", Samples, "--split", "val", "--out", sharded, "--shard-count", "2");
+        Assert.Equal(2, noAuto.Code); // a usage error
+        Assert.Contains("--shard-count goes with --shard auto", noAuto.Err);
+
         var again = Run("weak", "cam", "--classifier", run, "--data", Samples, "--split", "val", "--limit", "2", "--scales", "1,0.5", "--out", cams, "--threads", "1", "--iseg");
         Assert.True(again.Code == 0, again.Err);
         Assert.Contains("already done", again.Console);

@@ -37,13 +37,14 @@ internal static class IsegCommand
         var norm = new Option<string>("--normalisation") { Description = "Scaling of S before the entropy step: column (max over queries, the code), row, none.", DefaultValueFactory = _ => "column" };
         var background = new Option<string>("--background") { Description = "Background of the masks: auto (pow:2 where the classes have a background class or for files, else none), none (argmax over the present classes), pow:ALPHA ((1 - max)^ALPHA, iSeg: 2) or a constant threshold.", DefaultValueFactory = _ => "auto" };
         var sweep = new Option<string?>("--sweep") { Description = "Grid to run and tabulate: 'lambda=0,0.015,0.05;iterations=1,3,10' (keys lambda, iterations, gamma; ';' between keys, ',' between values)." };
-        var shard = new Option<string?>("--shard") { Description = "Run shard i of n (i/n, 1-based), for seglab iseg merge." };
+        var shard = EvalCommand.ShardOption("Run shard i of n (i/n, 1-based) for seglab iseg merge, or auto: the task of a Slurm job array or Kubernetes Indexed Job (docs/scale.md).");
+        var shardCount = EvalCommand.ShardCountOption();
         var resume = new Option<bool>("--resume") { Description = "Skip items whose results are in --out already." };
         var show = new Option<int>("--show") { Description = "Items whose masks at each iteration are shown in the report.", DefaultValueFactory = _ => 4 };
         var output = new Option<string>("--out") { Description = "Output folder.", Required = true };
         var cmd = new Command("iseg", "Training-free masks by iSeg: entropy-reduced self-attention refining initial class maps, iterated (PAPERS.md D); scores, sweep, report.")
         {
-            source, attention, heads, data, split, layout, classes, limit, features, a0, power, temperature, lambda, iterations, gamma, vit, vitLayers, noEntropy, log, norm, background, sweep, shard, resume, show, output,
+            source, attention, heads, data, split, layout, classes, limit, features, a0, power, temperature, lambda, iterations, gamma, vit, vitLayers, noEntropy, log, norm, background, sweep, shard, shardCount, resume, show, output,
         };
         cmd.SetAction(r =>
         {
@@ -54,7 +55,7 @@ internal static class IsegCommand
             if (kind != "vit" && r.GetValue(gamma) is not null) throw new ArgumentException($"--gamma: Cat-Cross scales class tokens before the attention is computed, so it applies to --source vit only, not to --source {kind}.");
             var (sweepLambdas, sweepIterations, sweepGammas) = ParseSweep(r.GetValue(sweep));
             if (kind != "vit" && sweepGammas is not null) throw new ArgumentException($"--sweep gamma: Cat-Cross applies to --source vit only, not to --source {kind}.");
-            var shardSpec = r.GetValue(shard) is { } st ? EvalCommand.ParseShard(st) : ((int Index, int Count)?)null;
+            var shardSpec = EvalCommand.Shard(r, shard, shardCount) is { } st ? ((int Index, int Count)?)st : null;
             var refinement = new RefinementOptions
             {
                 Lambda = r.GetValue(lambda), Iterations = r.GetValue(iterations), EntSelf = !r.GetValue(noEntropy),

@@ -206,7 +206,9 @@ internal static class WeakCommand
         var isegLambda = new Option<double>("--iseg-lambda") { Description = "iSeg's entropy step lambda (official code, VOC: 0.015).", DefaultValueFactory = _ => 0.015 };
         var isegIterations = new Option<int>("--iseg-iterations") { Description = "iSeg's propagation steps K (WSSS: 10).", DefaultValueFactory = _ => 10 };
         var affinityPower = new Option<double>("--affinity-power") { Description = "Exponent of the clamped cosine affinity (1: none; higher sharpens).", DefaultValueFactory = _ => 1 };
-        var cmd = new Command("cam", "Class activation maps of a tag classifier over a dataset (flip and multi-scale), pseudo-masks from them, scored against the ground truth; resumes.") { classifier, output, scales, noFlip, background, iseg, isegLambda, isegIterations, affinityPower };
+        var shard = EvalCommand.ShardOption("CAMs of shard i of n (i/n, 1-based; after --limit), or auto: the task of a Slurm job array or Kubernetes Indexed Job (docs/scale.md). Every shard writes its images' files into the same --out folder and its scores to cam.shard-I-of-N.json; a run without --shard over that folder then scores the whole set from the files (cam.json) without recomputing.");
+        var shardCount = EvalCommand.ShardCountOption();
+        var cmd = new Command("cam", "Class activation maps of a tag classifier over a dataset (flip and multi-scale), pseudo-masks from them, scored against the ground truth; resumes.") { classifier, output, scales, noFlip, background, iseg, isegLambda, isegIterations, affinityPower, shard, shardCount };
         AddTo(cmd, d);
         cmd.SetAction(r =>
         {
@@ -225,13 +227,17 @@ internal static class WeakCommand
             string run = r.GetValue(classifier)!, outDir = r.GetValue(output)!;
             var model = TagTrainer.Load(run);
             var classes = TagTrainer.Classes(run);
+            var shardSpec = EvalCommand.Shard(r, shard, shardCount);
             var ds = Open(r, d);
+            if (shardSpec is not null) ds = Datasets.Shard(ds, shardSpec.Index0, shardSpec.Count);
+            string resultFile = shardSpec is null ? CamRunResult.FileName : CamRunResult.ShardFileName(shardSpec.Index, shardSpec.Count);
             CamRunResult result = null!;
-            CliProgress.Run(io, "CAMs", ds.Count, report =>
+            CliProgress.Run(io, shardSpec is null ? "CAMs" : $"CAMs, shard {shardSpec}", ds.Count, report =>
             {
                 result = CamRun.Run(model, classes, ds, outDir, options, new SyncProgress<(int Done, string Id)>(p => report(p.Done, $"image {p.Id}")),
-                    trainedTags: TrainedTags(run), classifierSource: $"the classifier in {run}");
-                return $"CAMs of {result.Images} image(s)" + (result.Skipped > 0 ? $" ({result.Skipped} already done)" : "");
+                    trainedTags: TrainedTags(run), classifierSource: $"the classifier in {run}", resultFile: resultFile);
+                return $"CAMs of {result.Images} image(s)" + (shardSpec is null ? "" : $" (shard {shardSpec}{(shardSpec.Task is { } task ? ", " + task : "")})")
+                    + (result.Skipped > 0 ? $" ({result.Skipped} already done)" : "");
             });
             var table = new Table().Border(TableBorder.Rounded).AddColumns("pseudo-mask", "mIoU", "pixels covered");
             table.AddRow("argmax of tagged CAMs", Pct(result.ArgmaxMIoU / 100), "100%");
@@ -243,7 +249,8 @@ internal static class WeakCommand
             }
             io.Console.Write(table);
             string speed = result.Images > result.Skipped ? result.ImagesPerSecond.ToString("F2", CultureInfo.InvariantCulture) + " images/s" : "every image already done (scored from its files)";
-            io.Console.MarkupLine(Markup.Escape($"{speed} (scales {string.Join(",", s.Select(v => v.ToString(CultureInfo.InvariantCulture)))}, flip {(!r.GetValue(noFlip) ? "on" : "off")}); scores: {Path.Combine(outDir, CamRunResult.FileName)}"));
+            io.Console.MarkupLine(Markup.Escape($"{speed} (scales {string.Join(",", s.Select(v => v.ToString(CultureInfo.InvariantCulture)))}, flip {(!r.GetValue(noFlip) ? "on" : "off")}); scores: {Path.Combine(outDir, resultFile)}"
+                + (shardSpec is null ? "" : $"; once every shard is done, the same command without --shard scores the whole set into {Path.Combine(outDir, CamRunResult.FileName)}")));
             return 0;
         });
         return cmd;

@@ -65,6 +65,11 @@ public sealed record CamRunResult(int Images, double ArgmaxMIoU, double Confiden
 {
     /// <summary>File name of the scores.</summary>
     public const string FileName = "cam.json";
+
+    /// <summary>The scores file of shard <paramref name="index"/> of <paramref name="count"/> (1-based): cam.shard-I-of-N.json.</summary>
+    /// <param name="index">The shard, 1..count.</param>
+    /// <param name="count">Number of shards.</param>
+    public static string ShardFileName(int index, int count) => $"cam.shard-{index}-of-{count}.json";
 }
 
 /// <summary>Scores of one kind of pseudo-mask.</summary>
@@ -130,9 +135,11 @@ public static class CamRun
     /// <param name="trainedTags">Per class, how many training crops were tagged with it (null: not checked); a tag of a
     /// class with 0 is an error naming <paramref name="classifierSource"/>.</param>
     /// <param name="classifierSource">The classifier's run folder or file, for messages.</param>
+    /// <param name="resultFile">The scores' file name in <paramref name="outDir"/>: cam.json, or a shard's (<see cref="CamRunResult.ShardFileName"/>).</param>
     /// <param name="cancel">Stops after the current image.</param>
     public static CamRunResult Run(TagClassifier model, string[] classifierClasses, ISegmentationDataset data, string outDir, CamRunOptions options,
-        IProgress<(int Done, string Id)>? progress = null, IReadOnlyList<int>? trainedTags = null, string classifierSource = "the classifier", CancellationToken cancel = default)
+        IProgress<(int Done, string Id)>? progress = null, IReadOnlyList<int>? trainedTags = null, string classifierSource = "the classifier",
+        string resultFile = CamRunResult.FileName, CancellationToken cancel = default)
     {
         options.Validate();
         int c = data.Classes.Count;
@@ -171,6 +178,9 @@ public static class CamRun
                     ["classes"] = string.Join(",", data.Classes.Names), ["tags"] = string.Join(",", tags),
                     ["image_size"] = $"{s.Height}x{s.Width}", ["stride"] = options.StoreStride.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 });
+                // Masks and scores come from the stored maps, as a resumed run (or a shard's files) reads them back and
+                // as refine takes them: a fresh, a resumed and a sharded run give the same masks and scores.
+                full = ClassMapLabels.Resize(stored, s.Height, s.Width);
                 computed++;
             }
             var confidentMask = cam.Add(s.Id, full, tags, s.Label);
@@ -187,7 +197,7 @@ public static class CamRun
         var k = cam.Scores();
         var result = new CamRunResult(cam.Count, k.ArgmaxMIoU, k.ConfidentMIoU, k.Coverage, k.PerClassArgmaxIoU,
             computed / Math.Max(1e-9, clock.Elapsed.TotalSeconds), skipped, refined?.Scores());
-        AtomicFile.Write(Path.Combine(outDir, CamRunResult.FileName), JsonSerializer.SerializeToUtf8Bytes(result, TagTrainer.Json));
+        AtomicFile.Write(Path.Combine(outDir, resultFile), JsonSerializer.SerializeToUtf8Bytes(result, TagTrainer.Json));
         return result;
     }
 
