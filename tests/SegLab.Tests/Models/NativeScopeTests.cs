@@ -27,22 +27,7 @@ public sealed class NativeScopeTests(ITestOutputHelper output)
         var net = Build(family);
         net.Eval();
         var x = Tensor.Uniform([1, 3, 96, 128], -2, 2, 11);
-        float[]? reference = null, first = null, second = null;
-        long unscoped = 0, scoped = 0;
-        var t = new Thread(() => // a fresh thread: its storage pool holds nothing from other tests
-        {
-            using var _ = GradMode.NoGrad();
-            long b0 = GC.GetAllocatedBytesForCurrentThread();
-            reference = net.Forward(x).ToArray();
-            long b1 = GC.GetAllocatedBytesForCurrentThread();
-            using (TensorScope.Begin()) first = net.Forward(x).ToArray();
-            long b2 = GC.GetAllocatedBytesForCurrentThread();
-            using (TensorScope.Begin()) second = net.Forward(x).ToArray();
-            (unscoped, scoped) = (b1 - b0, b2 - b1);
-        });
-        t.Start();
-        t.Join();
-        Assert.NotNull(reference);
+        var (reference, first, second, unscoped, scoped) = ScopedForwardProbe.Run(net.Forward, x);
         Assert.Equal(reference, first);
         Assert.Equal(reference, second);
         output.WriteLine($"{family}: {unscoped / 1048576.0:F2} MB without a scope, {scoped / 1048576.0:F2} MB in the first scope");

@@ -15,22 +15,7 @@ public sealed class OnnxScopeTests(ITestOutputHelper output)
         var graph = OnnxGraph.Load(PretrainedExportTests.Fixture("cgnet_camvid"));
         graph.Eval();
         var x = Tensor.Uniform([1, 3, 96, 128], -100, 150, 5);
-        float[]? reference = null, first = null, second = null;
-        long unscoped = 0, scoped = 0;
-        var t = new Thread(() => // a fresh thread: its storage pool holds nothing from other tests
-        {
-            using var _ = GradMode.NoGrad();
-            long b0 = GC.GetAllocatedBytesForCurrentThread();
-            reference = graph.Forward(x).ToArray();
-            long b1 = GC.GetAllocatedBytesForCurrentThread();
-            using (TensorScope.Begin()) first = graph.Forward(x).ToArray();
-            long b2 = GC.GetAllocatedBytesForCurrentThread();
-            using (TensorScope.Begin()) second = graph.Forward(x).ToArray();
-            (unscoped, scoped) = (b1 - b0, b2 - b1);
-        });
-        t.Start();
-        t.Join();
-        Assert.NotNull(reference);
+        var (reference, first, second, unscoped, scoped) = ScopedForwardProbe.Run(graph.Forward, x);
         Assert.Equal(reference, first);
         Assert.Equal(reference, second);
         output.WriteLine($"allocated: {unscoped / 1048576.0:F1} MB without a scope, {scoped / 1048576.0:F1} MB in the first scope");
