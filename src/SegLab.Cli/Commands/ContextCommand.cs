@@ -34,7 +34,8 @@ internal static class ContextCommand
         var corruptions = new Option<string?>("--corruptions") { Description = "Corruptions that all/ctx/obj expand to (default: every one available)." };
         var severities = new Option<string>("--severities") { Description = "Severities that all/ctx/obj expand to, comma-separated in 1-5.", DefaultValueFactory = _ => "1,2,3,4,5" };
         var limit = new Option<int?>("--limit") { Description = "Only the first N images of the split (before --shard)." };
-        var shard = new Option<string?>("--shard") { Description = "Shard i/n (1-based) of the images, for `seglab context merge`." };
+        var shard = EvalCommand.ShardOption("Shard i/n (1-based) of the images, for `seglab context merge`, or auto: the task of a Slurm job array or Kubernetes Indexed Job (docs/scale.md).");
+        var shardCount = EvalCommand.ShardCountOption();
         var resume = new Option<bool>("--resume") { Description = "Continue from OUTDIR/records.jsonl, skipping the objects done." };
         var minArea = new Option<int>("--min-area") { Description = "Least object area kept, in pixels.", DefaultValueFactory = _ => 100 };
         var maxPerClass = new Option<int>("--max-per-class") { Description = "Objects kept per image and class, largest first.", DefaultValueFactory = _ => 3 };
@@ -47,7 +48,7 @@ internal static class ContextCommand
         var output = new Option<string?>("--out") { Description = "Output folder (required)." };
         var cmd = new Command("context", "Context reliance: objects, their context variants, segmentation quality and object/context attribution shares.")
         {
-            model, weights, data, split, layout, classTable, classes, methods, variants, corruptions, severities, limit, shard, resume, minArea, maxPerClass,
+            model, weights, data, split, layout, classTable, classes, methods, variants, corruptions, severities, limit, shard, shardCount, resume, minArea, maxPerClass,
             correct, steps, batch, layer, seed, examples, output,
         };
         cmd.Subcommands.Add(CreateMerge(io));
@@ -63,7 +64,8 @@ internal static class ContextCommand
             var corr = Corruptions(r.GetValue(corruptions), source);
             var variantList = ContextVariants.Parse(r.GetValue(variants)!, corr, sevs);
             if (r.GetValue(limit) is < 1) throw new ArgumentException($"--limit must be at least 1, got {r.GetValue(limit)}.");
-            var shardSpec = r.GetValue(shard) is { } sh ? EvalCommand.ParseShard(sh) : ((int Index, int Count)?)null;
+            var shardParsed = EvalCommand.Shard(r, shard, shardCount);
+            var shardSpec = shardParsed is null ? ((int Index, int Count)?)null : shardParsed;
             if (r.GetValue(minArea) < 1) throw new ArgumentException($"--min-area must be at least 1, got {r.GetValue(minArea)}.");
             if (r.GetValue(maxPerClass) < 1) throw new ArgumentException($"--max-per-class must be at least 1, got {r.GetValue(maxPerClass)}.");
             if (r.GetValue(correct) is not (> 0 and <= 1)) throw new ArgumentException($"--correct-recall must be in (0, 1], got {r.GetValue(correct).ToString(Ci)}.");
@@ -108,7 +110,7 @@ internal static class ContextCommand
             io.Console.MarkupLine($"[bold]{Markup.Escape(seg.Name)}[/]: {instances.Count} objects in {instances.Select(i => i.ImageId).Distinct().Count()} images, "
                 + $"{variantList.Count} variants x {methodNames.Count} methods ({Markup.Escape(string.Join(", ", methodNames))})");
             ContextOutput.WriteJson(outDir, ContextOutput.Report(seg.Name, ds.Name, ds.Split, options, ds.Classes.Names, done,
-                new ContextRunInfo(EvalCommand.CommandLine(), 0, r.GetValue(shard))));
+                new ContextRunInfo(EvalCommand.CommandLine(), 0, shardParsed?.ToString())));
             // Ctrl-C: every finished object is on disk (one flushed line each), so stop at once and say how to go on.
             ConsoleCancelEventHandler onCancel = (_, e) =>
             {
@@ -136,7 +138,7 @@ internal static class ContextCommand
                 Console.CancelKeyPress -= onCancel;
             }
             var report = ContextOutput.Report(seg.Name, ds.Name, ds.Split, options, ds.Classes.Names, done,
-                new ContextRunInfo(EvalCommand.CommandLine(), start.Elapsed.TotalSeconds, r.GetValue(shard)));
+                new ContextRunInfo(EvalCommand.CommandLine(), start.Elapsed.TotalSeconds, shardParsed?.ToString()));
             var files = ContextOutput.Write(outDir, report, [outDir]);
             Print(io, report);
             EvalCommand.PrintCaveat(io, seg.Name);
