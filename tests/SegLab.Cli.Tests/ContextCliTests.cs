@@ -2,7 +2,8 @@
 // a second run with --resume that finds every object done, and seglab context merge of the run equal to it; and the
 // bad inputs (unknown method, variant, class, corruption, severity; missing --model) as one-line usage errors that
 // name the valid values and write nothing. The recognition side: a `seglab weak train-classifier` run folder (an
-// untrained scratch classifier written here) as --model runs the classifier on crops, with the class probability.
+// untrained scratch classifier written here) as --model runs the classifier on crops, with the class probability;
+// `seglab bench attribution` takes the same folder (class target).
 using System.Text.Json;
 
 namespace SegLab.Cli.Tests;
@@ -151,6 +152,21 @@ public sealed class ContextCliTests : IDisposable
         Assert.True(m.Code == 0, m.Err);
         using (var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "rec-merged", "context.json"))))
             Assert.Equal("recognition", doc.RootElement.GetProperty("side").GetString());
+    }
+
+    [Fact]
+    public void Bench_attribution_takes_a_classifier_run_with_a_class_target()
+    {
+        string run = ClassifierRun();
+        var r = CliTests.Run("bench", "attribution", "--model", run, "--method", "gradcam", "--size", "90x120", "--repeats", "1", "--threads", "1", "--json");
+        Assert.True(r.Code == 0, r.Err + r.Console);
+        using var doc = JsonDocument.Parse(r.Out);
+        var root = doc.RootElement;
+        Assert.Equal("cls", root.GetProperty("model").GetString());
+        Assert.Equal((90, 120), (root.GetProperty("height").GetInt32(), root.GetProperty("width").GetInt32()));
+        Assert.Equal(1, root.GetProperty("forwards").GetInt32());
+        Assert.Equal(1, root.GetProperty("backwards").GetInt32());
+        Assert.False(string.IsNullOrEmpty(root.GetProperty("layer").GetString()));   // the classifier's default CAM layer
     }
 
     [Fact]

@@ -41,7 +41,7 @@ public sealed class RecognitionSide : IContextSide
             throw new ArgumentException($"context: classifier {name} has {classifier.Classes} outputs but {classifierClasses.Count} class names.");
         if (!(threshold is > 0 and < 1)) throw new ArgumentException($"context: the recognition threshold must be in (0, 1), got {threshold}.");
         Classifier = classifier;
-        Model = new SegmentationModel(name, classifier, Preprocessing.Identity, classifier.Classes);
+        Model = Wrap(classifier, name);
         _classifierClasses = [.. classifierClasses];
         _datasetClasses = datasetClasses;
         CropHeight = cropHeight;
@@ -69,6 +69,15 @@ public sealed class RecognitionSide : IContextSide
 
     /// <summary>Words for the run's fingerprint and report.</summary>
     public string Describe() => $"recognition: classifier {Model.Name} ({Classifier.EncoderName}), crops {CropWidth}x{CropHeight} centred on the object, recognised at p >= {Threshold}";
+
+    /// <summary>The classifier as the attribution methods take a model: RGB in [0, 1] in (its preprocessing is its own), logits [N, C] out.</summary>
+    /// <param name="classifier">The classifier.</param>
+    /// <param name="name">Its name in results.</param>
+    public static SegmentationModel Wrap(TagClassifier classifier, string name)
+    {
+        ArgumentNullException.ThrowIfNull(classifier);
+        return new SegmentationModel(name, classifier, Preprocessing.Identity, classifier.Classes);
+    }
 
     /// <summary>Whether <paramref name="path"/> is a run folder of `seglab weak train-classifier` (config.json with tag options and an encoder).</summary>
     /// <param name="path">A --model value.</param>
