@@ -129,6 +129,15 @@ def main(runs):
                 dq = [quality(d[v]) - quality(d["original"]) for d in per_obj.values() if v in d and "original" in d]
                 ds = [d[v]["objectShare"] - d["original"]["objectShare"] for d in per_obj.values() if v in d and "original" in d]
                 print(f"{v} | {fmt(stat(dq))} | {fmt(stat(ds))}")
+            kinds = list(by_kind)
+            print("\nper class, mean recall (or p(class)) % by kind | " + " | ".join(kinds) + "\n---" + " | ---" * len(kinds))
+            for c in sorted({o["className"] for o in objs}):
+                cells = []
+                for k in kinds:
+                    q = stat(quality(r) for o, r in R if o["className"] == c and kind(r["variant"]) == k)
+                    cells.append(f"{100 * q[0]:.1f}")
+                print(f"{c} | " + " | ".join(cells))
+            print()
             shares = [x[2] for items in by_kind.values() for x in items if math.isfinite(x[2])]
             if shares:
                 print(f"\nobject share across all {len(shares)} variants: min {100 * min(shares):.1f}, max {100 * max(shares):.1f}\n")

@@ -13,7 +13,7 @@ public interface IAttribution
     string Name { get; }
 
     /// <summary>The attribution map of <paramref name="target"/> on <paramref name="image"/>.</summary>
-    /// <param name="model">The model (eval mode): RGB in [0, 1] in, logits out (a classifier: see ContextClassifier.Wrap).</param>
+    /// <param name="model">The model (eval mode): RGB in [0, 1] in, logits out (a classifier: see RecognitionSide.Wrap).</param>
     /// <param name="image">One image, [3, H, W] or [1, 3, H, W], in [0, 1].</param>
     /// <param name="target">Class and mask of the image's size, or a classifier's class or set of classes.</param>
     /// <param name="options">Settings (null: the defaults).</param>
