@@ -126,7 +126,7 @@ internal static class BenchCommand
 
     private static Command Attribution(CliIO io)
     {
-        var model = new Option<string>("--model") { Description = "Model name from the model table, a seglab train run folder, or FILE.onnx with its card.", Required = true };
+        var model = new Option<string>("--model") { Description = "Model name from the model table, a seglab train run folder, FILE.onnx with its card, or a `seglab weak train-classifier` run folder (target: class min(8, C-1), Car for CamVid; use --size 120x160 for its crops).", Required = true };
         var method = new Option<string>("--method") { Description = "Attribution method: " + string.Join(", ", SegLab.Attribution.AttributionTable.Names) + ".", Required = true };
         var size = new Option<string>("--size") { Description = "Input size as HEIGHTxWIDTH.", DefaultValueFactory = _ => "360x480" };
         var repeats = new Option<int>("--repeats") { Description = "Timed runs (after 1 warm-up run).", DefaultValueFactory = _ => 3 };
@@ -148,9 +148,18 @@ internal static class BenchCommand
             var (h, w) = ParseSize(r.GetValue(size)!);
             var options = new SegLab.Attribution.AttributionOptions { Steps = r.GetValue(steps), Samples = r.GetValue(samples), BatchSize = r.GetValue(batch), Layer = r.GetValue(layer) };
             options.Validate();
-            var m = SegLab.Training.TrainedModel.Resolve(r.GetValue(model)!);
+            string modelName = r.GetValue(model)!;
+            SegLab.Models.SegmentationModel m;
+            SegLab.Attribution.AttributionTarget? target = null;
+            if (SegLab.Attribution.Context.RecognitionSide.IsClassifierRun(modelName))
+            {
+                var classifier = SegLab.Weak.TagTrainer.Load(modelName);
+                m = SegLab.Attribution.Context.RecognitionSide.Wrap(classifier, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelName))));
+                target = SegLab.Attribution.AttributionTarget.ForClass(Math.Min(8, classifier.Classes - 1));
+            }
+            else m = SegLab.Training.TrainedModel.Resolve(modelName);
             var attribution = SegLab.Attribution.AttributionTable.Create(name);
-            var result = SegLab.Attribution.AttributionBench.Run(m, attribution, options, h, w, r.GetValue(repeats));
+            var result = SegLab.Attribution.AttributionBench.Run(m, attribution, options, h, w, r.GetValue(repeats), target);
             if (r.GetValue(json))
             {
                 io.Out.WriteLine(JsonSerializer.Serialize(result, JsonOptions.Indented));

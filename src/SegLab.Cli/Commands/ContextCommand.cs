@@ -2,7 +2,8 @@
 // split: objects as ground-truth components, their variants (context changed, removed, without information, or
 // corrupted on the context or on the object), the object's segmentation quality beside the attribution shares of
 // each method; OUTDIR/records.jsonl (resumable), context.json, report.html. Every option is checked before the model
-// is loaded.
+// is loaded. A --model that is a `seglab weak train-classifier` run folder runs the recognition side (RecognitionSide:
+// the classifier on a crop around each object, its class probability instead of recall and IoU).
 using System.CommandLine;
 using System.Globalization;
 using SegLab.Attribution;
@@ -22,7 +23,7 @@ internal static class ContextCommand
     public static Command Create(CliIO io)
     {
         // Not marked Required: `seglab context merge` is a subcommand and must not need them; checked in the action.
-        var model = new Option<string?>("--model") { Description = "Model name from the model table (cgnet-camvid, espnet-camvid, espnetv2-voc), a seglab train run folder, or FILE.onnx (required)." };
+        var model = new Option<string?>("--model") { Description = "Model name from the model table (cgnet-camvid, espnet-camvid, espnetv2-voc), a seglab train run folder, FILE.onnx, or a `seglab weak train-classifier` run folder (the recognition side: the classifier on crops around the objects) (required)." };
         var weights = new Option<string?>("--weights") { Description = "Weights file (default: the model's pretrained weights)." };
         var data = new Option<string?>("--data") { Description = "Dataset folder with ground truth (CamVid, VOC, or a folder layout) (required)." };
         var split = new Option<string>("--split") { Description = "Split.", DefaultValueFactory = _ => "val" };
@@ -75,17 +76,25 @@ internal static class ContextCommand
 
             var ds = Datasets.Open(dataDir, r.GetValue(split)!, r.GetValue(layout)!, r.GetValue(classTable));
             var classIds = ClassIds(r.GetValue(classes), ds.Classes);
-            var seg = SegLab.Training.TrainedModel.Resolve(modelName, r.GetValue(weights));
+            IContextSide side;
+            if (RecognitionSide.IsClassifierRun(modelName))
+            {
+                if (r.GetValue(weights) is not null) throw new ArgumentException($"--weights does not apply to the classifier run {modelName}: its model.safetensors is used.");
+                side = RecognitionSide.Load(modelName, ds.Classes);
+            }
+            else side = new SegmentationSide(SegLab.Training.TrainedModel.Resolve(modelName, r.GetValue(weights)));
+            var seg = side.Model;
             if (methodNames.Any(AttributionTable.UsesLayer)) attribution = attribution with { Layer = CamLayers.Resolve(seg, attribution.Layer) };
             var options = new ContextOptions
             {
+                Side = side.Kind, SideDetail = (side as RecognitionSide)?.Describe(),
                 Classes = classIds, Variants = variantList, Methods = methodNames, Attribution = attribution, Seed = r.GetValue(seed),
                 CorrectRecall = r.GetValue(correct), Examples = r.GetValue(examples),
                 Instances = new InstanceOptions { MinArea = r.GetValue(minArea), MaxPerClass = r.GetValue(maxPerClass) },
             };
             var start = System.Diagnostics.Stopwatch.StartNew();
             io.Console.MarkupLine($"[grey]reading the ground truth of {ds.Count} images ({Markup.Escape(Cli.Display(ds.Root))}) for objects and donor scenes[/]");
-            var runner = new ContextRunner(seg, ds, options, variantList.Any(v => v.Corruption is not null) ? source : null);
+            var runner = new ContextRunner(side, ds, options, variantList.Any(v => v.Corruption is not null) ? source : null);
             IEnumerable<int> images = Enumerable.Range(0, ds.Count);
             if (r.GetValue(limit) is int n) images = images.Take(n);
             if (shardSpec is var (si, sn)) images = images.Where((_, k) => k % sn == si - 1);
@@ -107,7 +116,7 @@ internal static class ContextCommand
                 io.Console.MarkupLine($"[grey]resuming: {done.Count} of {instances.Count} objects already done[/]");
             }
             else ContextRecordFile.Create(records, fingerprint);
-            io.Console.MarkupLine($"[bold]{Markup.Escape(seg.Name)}[/]: {instances.Count} objects in {instances.Select(i => i.ImageId).Distinct().Count()} images, "
+            io.Console.MarkupLine($"[bold]{Markup.Escape(seg.Name)}[/]{(side is RecognitionSide rs ? $" (recognition side: classifier on {rs.CropWidth}x{rs.CropHeight} crops)" : "")}: {instances.Count} objects in {instances.Select(i => i.ImageId).Distinct().Count()} images, "
                 + $"{variantList.Count} variants x {methodNames.Count} methods ({Markup.Escape(string.Join(", ", methodNames))})");
             ContextOutput.WriteJson(outDir, ContextOutput.Report(seg.Name, ds.Name, ds.Split, options, ds.Classes.Names, done,
                 new ContextRunInfo(EvalCommand.CommandLine(), 0, shardParsed?.ToString())));
@@ -167,13 +176,15 @@ internal static class ContextCommand
     {
         foreach (string m in r.Methods)
         {
-            var t = new Table().Border(TableBorder.Rounded).Title(m).AddColumns("variant", "objects", "correct %", "recall %", "object share %", "area %", "share correct %", "share wrong %");
+            bool rec = r.Side == "recognition";
+            var t = new Table().Border(TableBorder.Rounded).Title(rec ? $"{m} (recognition side)" : m)
+                .AddColumns("variant", "objects", rec ? "recognised %" : "correct %", rec ? "p(class) %" : "recall %", "object share %", "area %", "share correct %", "share wrong %");
             foreach (var v in r.Variants)
             {
                 var g = r.Aggregates.Groups.FirstOrDefault(x => x.Method == m && x.Variant == v.Name && x.Class == "all" && x.Split == "all");
                 if (g is null) continue;
                 double Split(string s) => r.Aggregates.Groups.FirstOrDefault(x => x.Method == m && x.Variant == v.Name && x.Class == "all" && x.Split == s)?.ObjectShare.Mean ?? double.NaN;
-                t.AddRow(Markup.Escape(v.Name), g.Objects.ToString(Ci), F(g.CorrectFraction), F(g.Recall.Mean), $"{F(g.ObjectShare.Mean)} ± {F(g.ObjectShare.Sd)}",
+                t.AddRow(Markup.Escape(v.Name), g.Objects.ToString(Ci), F(g.CorrectFraction), F(rec ? g.Probability.Mean : g.Recall.Mean), $"{F(g.ObjectShare.Mean)} ± {F(g.ObjectShare.Sd)}",
                     F(g.AreaFraction.Mean), F(Split("correct")), F(Split("wrong")));
             }
             io.Console.Write(t);

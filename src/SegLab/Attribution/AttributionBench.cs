@@ -28,14 +28,15 @@ public sealed record AttributionBenchResult(string Model, string Method, string?
 /// <summary>Times attribution methods.</summary>
 public static class AttributionBench
 {
-    /// <summary>Times <paramref name="method"/> on a seeded random image with a centred box target.</summary>
+    /// <summary>Times <paramref name="method"/> on a seeded random image with a centred box target (or <paramref name="target"/>, e.g. a classifier's class).</summary>
     /// <param name="model">The model.</param>
     /// <param name="method">The method.</param>
     /// <param name="options">Its settings.</param>
     /// <param name="height">Image height.</param>
     /// <param name="width">Image width.</param>
     /// <param name="repeats">Timed runs (after one warm-up run).</param>
-    public static AttributionBenchResult Run(SegmentationModel model, IAttribution method, AttributionOptions options, int height, int width, int repeats)
+    /// <param name="target">The target, or null: the box of the middle half of class min(8, C - 1).</param>
+    public static AttributionBenchResult Run(SegmentationModel model, IAttribution method, AttributionOptions options, int height, int width, int repeats, AttributionTarget? target = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(method);
@@ -43,7 +44,7 @@ public static class AttributionBench
         var rng = new Rng(1);
         var x = new float[3 * height * width];
         for (int i = 0; i < x.Length; i++) x[i] = (float)rng.NextDouble();
-        var target = AttributionTarget.Box(Math.Min(8, model.NumClasses - 1), width / 4, height / 4, 3 * width / 4, 3 * height / 4, height, width);
+        target ??= AttributionTarget.Box(Math.Min(8, model.NumClasses - 1), width / 4, height / 4, 3 * width / 4, 3 * height / 4, height, width);
         var saliency = new Saliency();
         double Time(Func<AttributionMap> f, out AttributionMap last)
         {

@@ -20,6 +20,7 @@ public static class CamLayers
             CGNet => "bn_prelu_3",            // 256 channels at 1/8: the classifier's input
             ESPNet => "encoder.b3",           // 256 channels at 1/8: the encoder's output
             ESPNetv2 => "base_net.level4.6",  // the last encoder block, 1/16
+            SegLab.Weak.TagClassifier => "encoder", // the feature map F that the classifier pools (its CAM layer)
             _ => null,
         };
     }

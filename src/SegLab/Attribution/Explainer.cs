@@ -81,7 +81,7 @@ public static class Explainer
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(options);
         var map = method.Attribute(model, Tensor.FromArray((float[])image.Clone(), 3, height, width), target, options);
-        var shares = target.Region == TargetRegion.Pixel || target.Pixels == height * width ? null : ContextShares.Compute(map.Values, target.Mask);
+        var shares = target.IsClassifier || target.Region == TargetRegion.Pixel || target.Pixels == height * width ? null : ContextShares.Compute(map.Values, target.Mask);
         Directory.CreateDirectory(outDir);
         string tensors = Path.Combine(outDir, "attribution.safetensors");
         string overlay = Path.Combine(outDir, "overlay.png");

@@ -1,7 +1,8 @@
 // One forward pass of a batch of images with a target, and the gradients of the target score with respect to the
 // input and, when a layer is named, to that module's output (captured with FeatureCapture; no hooks needed): the
-// primitive every method here is built from. The score's gradient on the logits is the mask on the class plane, so
-// it seeds the backward pass directly; no graph of the score is built.
+// primitive every method here is built from. The score's gradient on the logits is the mask on the class plane (a
+// segmentation model's [N, C, H, W]) or ones at the target's classes (a classifier's [N, C]), so it seeds the backward
+// pass directly; no graph of the score is built.
 using SegLab.Engine;
 using SegLab.Engine.Autograd;
 using SegLab.Engine.Nn;
@@ -108,14 +109,20 @@ internal static class GradientPass
             using var _ = GradMode.NoGrad();
             (logits, act) = Forward(model, x, layer);
         }
-        if (logits.Rank != 4 || logits.Size(0) != n || logits.Size(2) != h || logits.Size(3) != w)
-            throw new InvalidOperationException($"attribution: model {model.Name} returned logits {Shapes.Format(logits.Shape)} for images [{n}, 3, {h}, {w}].");
+        // A segmentation model gives [N, C, H, W], a classifier [N, C]; the target says which it scores.
+        bool classifier = logits.Rank == 2 && logits.Size(0) == n;
+        if (!classifier && (logits.Rank != 4 || logits.Size(0) != n || logits.Size(2) != h || logits.Size(3) != w))
+            throw new InvalidOperationException($"attribution: model {model.Name} returned logits {Shapes.Format(logits.Shape)} for images [{n}, 3, {h}, {w}] (expected [N, C, H, W] or a classifier's [N, C]).");
+        if (classifier != target.IsClassifier)
+            throw new ArgumentException(classifier
+                ? $"attribution: model {model.Name} is a classifier (logits {Shapes.Format(logits.Shape)}) but the target ({target}) is a segmentation mask; give a class target (AttributionTarget.ForClass)."
+                : $"attribution: the target ({target}) is a classifier's class but model {model.Name} segments (logits {Shapes.Format(logits.Shape)}); give a class and a mask.");
         int c = logits.Size(1);
         target.CheckFits(c, h, w);
         if (act is not null && act.Rank != 4)
             throw new ArgumentException($"attribution: layer '{layer}' outputs {Shapes.Format(act.Shape)}, not a feature map [N, K, h, w]; name a convolutional layer.");
         var span = logits.Span;
-        int per = c * h * w;
+        int per = classifier ? c : c * h * w;
         var scores = new double[n];
         for (int b = 0; b < n; b++) scores[b] = target.Score(span.Slice(b * per, per));
         if (!backward) return new PassResult(scores, null, act?.ToArray(), null, act?.ShapeArray());

@@ -6,16 +6,16 @@ using SegLab.Models;
 
 namespace SegLab.Attribution;
 
-/// <summary>An attribution method for segmentation targets.</summary>
+/// <summary>An attribution method for segmentation targets ([N, C, H, W] logits) and classifier targets ([N, C] logits).</summary>
 public interface IAttribution
 {
     /// <summary>Name in results and on the command line (e.g. "ig", "gradcam").</summary>
     string Name { get; }
 
     /// <summary>The attribution map of <paramref name="target"/> on <paramref name="image"/>.</summary>
-    /// <param name="model">The model (eval mode): RGB in [0, 1] in, logits out.</param>
+    /// <param name="model">The model (eval mode): RGB in [0, 1] in, logits out (a classifier: see RecognitionSide.Wrap).</param>
     /// <param name="image">One image, [3, H, W] or [1, 3, H, W], in [0, 1].</param>
-    /// <param name="target">Class and mask, of the image's size.</param>
+    /// <param name="target">Class and mask of the image's size, or a classifier's class or set of classes.</param>
     /// <param name="options">Settings (null: the defaults).</param>
     AttributionMap Attribute(SegmentationModel model, Tensor image, AttributionTarget target, AttributionOptions? options = null);
 }

@@ -33,6 +33,12 @@ public sealed record ContextReport
     /// <summary>Split.</summary>
     public required string Split { get; init; }
 
+    /// <summary>"segmentation", or "recognition" (a crop classifier: class probability instead of recall and IoU).</summary>
+    public string Side { get; init; } = "segmentation";
+
+    /// <summary>The recognition side in words (classifier, crop, threshold), or null.</summary>
+    public string? SideDetail { get; init; }
+
     /// <summary>The settings' fingerprint (merge checks it).</summary>
     public required string Fingerprint { get; init; }
 
@@ -83,7 +89,7 @@ public static class ContextOutput
     public static IReadOnlyDictionary<string, string> Definitions(ContextOptions o)
     {
         ArgumentNullException.ThrowIfNull(o);
-        return new Dictionary<string, string>
+        var d = new Dictionary<string, string>
         {
             ["objects"] = $"8-connected ground-truth components of each class, area >= {o.Instances.MinArea} px, background ratio >= {o.Instances.MinBackgroundRatio}, at most {o.Instances.MaxPerClass} per class and image (largest first)",
             ["target"] = "the object's class logit summed over the object's ground-truth mask (the same pixels in every variant)",
@@ -97,6 +103,16 @@ public static class ContextOutput
             ["bg_uniform"] = "context = U[0, 1] per value",
             ["perturbation"] = "ctx:NAME:S = corrupt(image) on the context, the object's pixels kept; obj:NAME:S = corrupt(image) on the object, the context kept",
         };
+        if (o.Side == "recognition")
+        {
+            d["side"] = $"the recognition side: {o.SideDetail}";
+            d["crop"] = "the classifier's training crop size (at most the image's), centred on the centre of the object's box, shifted to lie inside the image; the variant is built on the whole image, then cropped";
+            d["target"] = "the object's class logit of the classifier on the crop (pytorch-grad-cam's ClassifierOutputTarget)";
+            d["shares"] = "PAPERS.md B.1 against the object's ground-truth pixels inside the crop: ReLU, min-max to [0, 1], object share = object mass / total mass";
+            d["correct"] = "recognised: the classifier's sigmoid probability of the object's class on the crop >= 0.5";
+            d["iou"] = "not measured on the recognition side (recall and IoU columns are empty; p(class) is the quality)";
+        }
+        return d;
     }
 
     /// <summary>Builds context.json's content from object results.</summary>
@@ -108,7 +124,7 @@ public static class ContextOutput
         var ordered = results.OrderBy(r => r.ImageIndex).ThenBy(r => r.Ordinal).ToList();
         return new ContextReport
         {
-            Model = model, Dataset = dataset, Split = split, Fingerprint = options.Fingerprint(model, split),
+            Model = model, Dataset = dataset, Split = split, Side = options.Side, SideDetail = options.SideDetail, Fingerprint = options.Fingerprint(model, split),
             Classes = [.. options.Classes.Select(c => c < classNames.Count ? classNames[c] : $"class {c}")],
             Methods = [.. options.Methods.Select(m => AttributionTable.Create(m).Name)],
             Variants = [.. options.Variants.Select(v => new VariantInfo(v.Name, v.Kind.ToString(), v.Corruption, v.Severity))],

@@ -20,16 +20,19 @@ public sealed record ContextRecord
     /// <summary>Donor scene id of mixed_* variants.</summary>
     public string? Donor { get; init; }
 
-    /// <summary>Fraction of the object's pixels predicted as its class.</summary>
+    /// <summary>Fraction of the object's pixels predicted as its class (NaN on the recognition side).</summary>
     public double Recall { get; init; }
 
-    /// <summary>IoU of the object with the class's prediction inside its box grown by 16 px (other objects of the class in the shown scene ignored).</summary>
+    /// <summary>IoU of the object with the class's prediction inside its box grown by 16 px (other objects of the class in the shown scene ignored; NaN on the recognition side).</summary>
     public double IoU { get; init; }
 
-    /// <summary>Recall at least the run's threshold (default 0.5).</summary>
+    /// <summary>Recognition side: the classifier's sigmoid probability of the object's class on the crop (null on the segmentation side).</summary>
+    public double? Probability { get; init; }
+
+    /// <summary>Segmentation side: recall at least the run's threshold (default 0.5); recognition side: probability at least 0.5.</summary>
     public bool Correct { get; init; }
 
-    /// <summary>Target score: the class logit summed over the object mask.</summary>
+    /// <summary>Target score: the class logit summed over the object mask (segmentation), the class logit on the crop (recognition).</summary>
     public double TargetScore { get; init; }
 
     /// <summary>B.1: object share of the ReLU'd, min-max normalised map.</summary>

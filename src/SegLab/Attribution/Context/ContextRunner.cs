@@ -1,12 +1,14 @@
 // The context study over a dataset (issue 18 items 4-5, PAPERS.md B, F): for every object (ContextInstances) and
-// every variant (ContextVariants), one prediction gives the object's recall and IoU, and every method one map of the
-// target "the object's class logit summed over the object's ground-truth mask" (B.2's summed-logit target; the
-// ground-truth mask rather than the predicted region so that the target is the same pixels in every variant and
-// exists where the model misses the object), scored with ContextShares (B.1) against the same mask. Objects are
-// written to records.jsonl as they finish (resumable); a few are kept as example heat maps.
+// every variant (ContextVariants), the side (IContextSide) judges the model's quality and every method gives one map
+// of the side's target, scored with ContextShares (B.1) against the object's mask in the side's window. The
+// segmentation side (SegmentationSide): the whole image, recall and IoU, the target "the object's class logit summed
+// over the object's ground-truth mask" (B.2's summed-logit target; the ground-truth mask rather than the predicted
+// region so that the target is the same pixels in every variant and exists where the model misses the object). The
+// recognition side (RecognitionSide): a crop classifier on a crop around the object, the class's probability, the
+// class logit as target. Objects are written to records.jsonl as they finish (resumable); a few are kept as example
+// heat maps.
 using SegLab.Data;
 using SegLab.Engine;
-using SegLab.Engine.Autograd;
 using SegLab.Imaging;
 using SegLab.Models;
 using SegLab.Reports;
@@ -43,10 +45,20 @@ public sealed record ContextOptions
     /// <summary>Objects whose heat maps are saved as examples (the first ones of the run).</summary>
     public int Examples { get; init; } = 3;
 
-    /// <summary>Words that identify the settings, for --resume and merge.</summary>
-    public string Fingerprint(string model, string split) => string.Join("|", model, split, string.Join(",", Classes), string.Join(",", Variants.Select(v => v.Name)),
-        string.Join(",", Methods), Instances.MinArea, Instances.MaxPerClass, Instances.MinBackgroundRatio, Attribution.Steps, Attribution.Baseline, Attribution.Samples,
-        Attribution.Layer ?? "-", Seed, CorrectRecall, IoUMargin);
+    /// <summary>The side: "segmentation" (the default) or "recognition".</summary>
+    public string Side { get; init; } = "segmentation";
+
+    /// <summary>The recognition side in words (classifier, crop, threshold), or null on the segmentation side.</summary>
+    public string? SideDetail { get; init; }
+
+    /// <summary>Words that identify the settings, for --resume and merge (a segmentation run's are those of the runs before the recognition side existed).</summary>
+    public string Fingerprint(string model, string split)
+    {
+        string f = string.Join("|", model, split, string.Join(",", Classes), string.Join(",", Variants.Select(v => v.Name)),
+            string.Join(",", Methods), Instances.MinArea, Instances.MaxPerClass, Instances.MinBackgroundRatio, Attribution.Steps, Attribution.Baseline, Attribution.Samples,
+            Attribution.Layer ?? "-", Seed, CorrectRecall, IoUMargin);
+        return Side == "segmentation" ? f : string.Join("|", f, Side, SideDetail ?? "-");
+    }
 }
 
 /// <summary>Progress of a context run.</summary>
@@ -62,32 +74,42 @@ public sealed class ContextRunner
 {
     private static readonly string[] ExampleVariants = ["original", "only_fg", "no_fg", "mixed_rand", "mixed_same", "bg_uniform"];
     private const int ExampleSize = 240;   // example images are kept at most this wide and high
-    private readonly SegmentationModel _model;
+    private readonly IContextSide _side;
     private readonly ContextScenes _scenes;
     private readonly ContextOptions _options;
     private readonly IImageCorruptions? _corruptions;
     private readonly ClassTable _classes;
     private readonly IAttribution[] _methods;
 
-    /// <summary>A runner over a split.</summary>
-    /// <param name="model">The model.</param>
+    /// <summary>A runner of the segmentation side over a split.</summary>
+    /// <param name="model">The segmentation model.</param>
     /// <param name="split">The whole split (the donor pool).</param>
     /// <param name="options">Settings.</param>
     /// <param name="corruptions">Corruption source for perturbation variants.</param>
     public ContextRunner(SegmentationModel model, ISegmentationDataset split, ContextOptions options, IImageCorruptions? corruptions)
+        : this(new SegmentationSide(model), split, options, corruptions)
     {
-        ArgumentNullException.ThrowIfNull(model);
+    }
+
+    /// <summary>A runner of either side over a split.</summary>
+    /// <param name="side">The side: model, target and quality measure.</param>
+    /// <param name="split">The whole split (the donor pool).</param>
+    /// <param name="options">Settings (their <see cref="ContextOptions.Side"/> must name <paramref name="side"/>'s kind).</param>
+    /// <param name="corruptions">Corruption source for perturbation variants.</param>
+    public ContextRunner(IContextSide side, ISegmentationDataset split, ContextOptions options, IImageCorruptions? corruptions)
+    {
+        ArgumentNullException.ThrowIfNull(side);
         ArgumentNullException.ThrowIfNull(split);
         ArgumentNullException.ThrowIfNull(options);
-        _model = model;
+        if (options.Side != side.Kind) throw new ArgumentException($"context: the options are for the {options.Side} side but the model is on the {side.Kind} side.");
+        _side = side;
         _scenes = new ContextScenes(split);
         Dataset = split;
         _options = options;
         _corruptions = corruptions;
         _classes = split.Classes;
         _methods = [.. options.Methods.Select(AttributionTable.Create)];
-        foreach (int c in options.Classes)
-            if (c >= model.NumClasses) throw new ArgumentException($"context: class {c} is not scored by model {model.Name} ({model.NumClasses} classes).");
+        foreach (int c in options.Classes) side.CheckClass(c, c < _classes.Count ? _classes.Names[c] : $"class {c}");
         if (options.Variants.Any(v => v.Corruption is not null) && corruptions is null)
             throw new ArgumentException("context: perturbation variants need a corruption source.");
     }
@@ -144,7 +166,8 @@ public sealed class ContextRunner
         int h = inst.Height, w = inst.Width;
         var records = new List<ContextRecord>();
         var unavailable = new List<string>();
-        var target = AttributionTarget.FromMask(inst.Class, inst.Mask, h, w, TargetRegion.GroundTruth);
+        var view = _side.View(inst);
+        int vh = view.Height, vw = view.Width;
         int k = 0;
         foreach (var v in _options.Variants)
         {
@@ -166,21 +189,21 @@ public sealed class ContextRunner
             else if (v.Kind == VariantKind.NoInformation) sceneLabel = null;
             ulong seed = ContextVariants.Mix(_options.Seed, "variant", v.Name, inst.Id);
             var img = ContextVariants.Build(v, sample.Image, h, w, inst.Mask, donor, seed, _corruptions);
-            var pred = Predict(img, h, w);
-            var (recall, iou) = Quality(inst, pred, sceneLabel, _options.IoUMargin);
+            var window = view.Cut(img, h, w);
+            var judged = _side.Judge(inst, view, img, window, sceneLabel, _options);
             bool save = exampleDir is not null && ExampleVariants.Contains(v.Name);
             if (save)
             {
                 Directory.CreateDirectory(exampleDir!);
-                Png.Save(Path.Combine(exampleDir!, $"{v.Name}__image.png"), Outline(ReportImage.FromRgb(img, w, h), inst).Downscale(ExampleSize, ExampleSize).ToImage());
+                Png.Save(Path.Combine(exampleDir!, $"{v.Name}__image.png"), Outline(ReportImage.FromRgb(window, vw, vh), view.Mask).Downscale(ExampleSize, ExampleSize).ToImage());
             }
             foreach (var method in _methods)
             {
-                var map = method.Attribute(_model, Tensor.FromArray((float[])img.Clone(), 3, h, w), target, _options.Attribution);
-                var s = ContextShares.Compute(map.Values, inst.Mask);
+                var map = method.Attribute(_side.Model, Tensor.FromArray((float[])window.Clone(), 3, vh, vw), view.Target, _options.Attribution);
+                var s = ContextShares.Compute(map.Values, view.Mask);
                 records.Add(new ContextRecord
                 {
-                    Variant = v.Name, Method = method.Name, Donor = donorId, Recall = recall, IoU = iou, Correct = recall >= _options.CorrectRecall,
+                    Variant = v.Name, Method = method.Name, Donor = donorId, Recall = judged.Recall, IoU = judged.IoU, Probability = judged.Probability, Correct = judged.Correct,
                     TargetScore = map.TargetScore, ObjectShare = s.ObjectShare, ContextShare = s.ContextShare, ObjectPerPixel = s.ObjectPerPixel,
                     ContextPerPixel = s.ContextPerPixel, ObjectPerNonZero = s.ObjectPerNonZero, ContextPerNonZero = s.ContextPerNonZero,
                     ObjectNonZeroFraction = s.ObjectNonZeroFraction, ContextNonZeroFraction = s.ContextNonZeroFraction, AreaFraction = s.AreaFraction,
@@ -188,8 +211,8 @@ public sealed class ContextRunner
                 });
                 if (save)
                 {
-                    var heat = Heatmap.Over(img, Normalised(map.Values), w, h, 0.55, signed: false, max: 1);
-                    Png.Save(Path.Combine(exampleDir!, $"{v.Name}__{Safe(method.Name)}.png"), Outline(heat, inst).Downscale(ExampleSize, ExampleSize).ToImage());
+                    var heat = Heatmap.Over(window, Normalised(map.Values), vw, vh, 0.55, signed: false, max: 1);
+                    Png.Save(Path.Combine(exampleDir!, $"{v.Name}__{Safe(method.Name)}.png"), Outline(heat, view.Mask).Downscale(ExampleSize, ExampleSize).ToImage());
                 }
             }
             variantDone?.Invoke(++k);
@@ -222,13 +245,6 @@ public sealed class ContextRunner
         return ((double)tp / inst.Area, (double)tp / (inst.Area + fp));
     }
 
-    private int[] Predict(float[] img, int h, int w)
-    {
-        using var _ = GradMode.NoGrad();
-        var p = _model.Predict(_model.Forward(Tensor.FromArray((float[])img.Clone(), 1, 3, h, w))).ToArray();
-        return [.. p.Select(v => (int)v)];
-    }
-
     private static float[] Normalised(float[] map)
     {
         float hi = map.Max(v => Math.Max(0, v));
@@ -236,16 +252,16 @@ public sealed class ContextRunner
     }
 
     // The object's border in white, so the reader sees which object the map is about.
-    private static ReportImage Outline(ReportImage img, ContextInstance inst)
+    private static ReportImage Outline(ReportImage img, bool[] mask)
     {
         var rgb = (byte[])img.Rgb.Clone();
-        int w = inst.Width, h = inst.Height;
+        int w = img.Width, h = img.Height;
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++)
             {
                 int i = (y * w) + x;
-                if (!inst.Mask[i]) continue;
-                bool edge = x == 0 || y == 0 || x == w - 1 || y == h - 1 || !inst.Mask[i - 1] || !inst.Mask[i + 1] || !inst.Mask[i - w] || !inst.Mask[i + w];
+                if (!mask[i]) continue;
+                bool edge = x == 0 || y == 0 || x == w - 1 || y == h - 1 || !mask[i - 1] || !mask[i + 1] || !mask[i - w] || !mask[i + w];
                 if (edge) rgb[3 * i] = rgb[(3 * i) + 1] = rgb[(3 * i) + 2] = 255;
             }
         return new ReportImage(w, h, rgb);

@@ -52,6 +52,9 @@ public sealed record ContextGroup
     /// <summary>Object IoU.</summary>
     public required Stat IoU { get; init; }
 
+    /// <summary>Recognition side: the class probability on the crop (N = 0 on the segmentation side).</summary>
+    public Stat Probability { get; init; } = new(double.NaN, double.NaN, 0);
+
     /// <summary>Object share.</summary>
     public required Stat ObjectShare { get; init; }
 
@@ -96,7 +99,8 @@ public sealed record ImageAggregate(string Method, string Variant, int Images, S
 /// <param name="Recall">Mean object recall.</param>
 /// <param name="IoU">Mean object IoU.</param>
 /// <param name="ObjectShare">Mean object share.</param>
-public sealed record SeverityPoint(string Method, string Region, int Severity, int Corruptions, double Recall, double IoU, double ObjectShare);
+/// <param name="Probability">Recognition side: mean class probability (NaN on the segmentation side).</param>
+public sealed record SeverityPoint(string Method, string Region, int Severity, int Corruptions, double Recall, double IoU, double ObjectShare, double Probability = double.NaN);
 
 /// <summary>The aggregates of a run.</summary>
 /// <param name="Groups">Method x variant x class x split.</param>
@@ -148,9 +152,11 @@ public static class ContextSummary
                 {
                     var vs = variants.Where(v => v.Kind == region.Kind && v.Severity == s).Select(v => v.Name).ToHashSet();
                     var means = flat.Where(f => f.Rec.Method == m && vs.Contains(f.Rec.Variant)).GroupBy(f => f.Rec.Variant)
-                        .Select(g => (Recall: g.Average(f => f.Rec.Recall), IoU: g.Average(f => f.Rec.IoU), Share: Stat.Of(g.Select(f => f.Rec.ObjectShare)).Mean)).ToList();
+                        .Select(g => (Recall: g.Average(f => f.Rec.Recall), IoU: g.Average(f => f.Rec.IoU), Share: Stat.Of(g.Select(f => f.Rec.ObjectShare)).Mean,
+                            P: Stat.Of(g.Select(f => f.Rec.Probability ?? double.NaN)).Mean)).ToList();
                     if (means.Count == 0) continue;
-                    severity.Add(new SeverityPoint(m, region.Name, s, means.Count, means.Average(x => x.Recall), means.Average(x => x.IoU), Stat.Of(means.Select(x => x.Share)).Mean));
+                    severity.Add(new SeverityPoint(m, region.Name, s, means.Count, means.Average(x => x.Recall), means.Average(x => x.IoU), Stat.Of(means.Select(x => x.Share)).Mean,
+                        Stat.Of(means.Select(x => x.P)).Mean));
                 }
         return new ContextAggregates(groups, perImage, severity);
     }
@@ -159,7 +165,7 @@ public static class ContextSummary
     {
         Method = method, Variant = v.Name, Kind = v.Kind.ToString(), Class = cls, Split = split, Objects = sel.Count,
         CorrectFraction = sel.Count == 0 ? double.NaN : (double)sel.Count(r => r.Correct) / sel.Count,
-        Recall = Stat.Of(sel.Select(r => r.Recall)), IoU = Stat.Of(sel.Select(r => r.IoU)),
+        Recall = Stat.Of(sel.Select(r => r.Recall)), IoU = Stat.Of(sel.Select(r => r.IoU)), Probability = Stat.Of(sel.Select(r => r.Probability ?? double.NaN)),
         ObjectShare = Stat.Of(sel.Select(r => r.ObjectShare)), AreaFraction = Stat.Of(sel.Select(r => r.AreaFraction)),
         Concentration = Stat.Of(sel.Select(r => r.ObjectShare / r.AreaFraction)),
         ObjectPerPixel = Stat.Of(sel.Select(r => r.ObjectPerPixel)), ContextPerPixel = Stat.Of(sel.Select(r => r.ContextPerPixel)),
