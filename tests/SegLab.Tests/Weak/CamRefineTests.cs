@@ -167,5 +167,13 @@ public sealed class CamRefineTests : IDisposable
         Assert.Equal(5, weak.Weak.Refine.ToOptions().Walk.LogT);
         Assert.Equal(ConfigLoader.Hash(plain), ConfigLoader.Hash(weak));
         Assert.Contains("weak.refine.bogus", Assert.Throws<ConfigException>(() => ConfigLoader.Parse(Base + "weak: {refine: {bogus: 1}}\n", "c.yaml")).Message);
+        // the affinity section and a learned walk, as docs/weak.md writes them
+        var aff = ConfigLoader.Parse(Base + "weak:\n  stages: [cam, affinity, refine]\n  affinity: {fg_threshold: 0.4, bg_threshold: 0.1, radius: 4, epochs: 3, batch: 2, lr: 0.05, dim: 16}\n  refine: {method: rw, affinity: learned, logt: 8}\n", "d.yaml");
+        var o = aff.Weak.Affinity.ToOptions(3);
+        Assert.Equal(new AffinityLabelOptions { Foreground = 0.4, Background = 0.1, Radius = 4 }, o.Labels);
+        Assert.Equal((3, 2, 0.05, 16, 3), (o.Epochs, o.Batch, o.Lr, o.Dim, o.Seed));
+        Assert.True(aff.Weak.Refine.LearnedAffinity);
+        Assert.Null(aff.Weak.ChainProblem());
+        Assert.Equal(ConfigLoader.Hash(plain), ConfigLoader.Hash(aff));
     }
 }
