@@ -158,6 +158,54 @@ public sealed class WeakCliTests : IDisposable
         Assert.Equal(6, again.Console.Split("finished earlier").Length - 1);
     }
 
+    [Fact]
+    public void Weak_run_chains_a_learned_affinity_stage_and_refine_rejects_an_affinity_run_of_another_classifier()
+    {
+        string cfg = Path.Combine(_tmp, "weak-aff.yaml"), root = Path.Combine(_tmp, "pipe-aff");
+        File.WriteAllText(cfg, $"seed: 1\nthreads: 1\nmodel: {{family: unet, widths: [4, 8]}}\ndata: {{dir: '{Samples}', train_split: val, crop: [32, 32], scale: [0.25, 0.25], batch: 2, val_scale: 0.125}}\n"
+            + "schedule: {lr: 0.01, iterations: 2, validate_every: 1}\nweak:\n  stages: [tags, classifier, cam, affinity, refine]\n  limit: 2\n  tags: {crop: [90, 120], min_pixels: 50}\n"
+            + "  classifier: {encoder: scratch-resnet, epochs: 1, batch: 8, val_split: none}\n  cam: {scales: [1]}\n  affinity: {epochs: 2, batch: 1, dim: 8}\n  refine: {method: rw, affinity: learned, logt: 3}\n");
+        var r = Run("weak", "run", "--config", cfg, "--out", root);
+        Assert.True(r.Code == 0, r.Err);
+        foreach (var f in new[] { "affinity/model.safetensors", "affinity/summary.json", "refine/refine.json" })
+            Assert.True(File.Exists(Path.Combine(root, f)), f);
+        using (var j = JsonDocument.Parse(File.ReadAllText(Path.Combine(root, "affinity", "summary.json"))))
+            Assert.Equal(4, j.RootElement.GetProperty("steps").GetInt64()); // 2 images, batch 1, 2 epochs
+        using (var j = JsonDocument.Parse(File.ReadAllText(Path.Combine(root, "refine", "refine.json"))))
+        {
+            Assert.StartsWith("learned", j.RootElement.GetProperty("affinity").GetString());
+            Assert.Equal(2, j.RootElement.GetProperty("images").GetInt32());
+        }
+        var again = Run("weak", "run", "--config", cfg, "--out", root);
+        Assert.True(again.Code == 0, again.Err);
+        Assert.Equal(5, again.Console.Split("finished earlier").Length - 1);
+
+        // the command itself: train-affinity, refine --affinity, and the same run against another classifier
+        string cls = Path.Combine(root, "classifier"), cams = Path.Combine(root, "cam"), aff = Path.Combine(_tmp, "aff");
+        var t = Run("weak", "train-affinity", "--data", Samples, "--split", "val", "--limit", "2", "--cams", cams, "--classifier", cls,
+            "--epochs", "1", "--batch", "2", "--dim", "8", "--out", aff, "--threads", "1");
+        Assert.True(t.Code == 0, t.Err);
+        Assert.Contains("epoch losses", t.Console);
+        var rf = Run("weak", "refine", "--data", Samples, "--split", "val", "--limit", "2", "--cams", cams, "--classifier", cls, "--affinity", aff,
+            "--method", "rw", "--logt", "3", "--out", Path.Combine(_tmp, "ref-aff"), "--threads", "1");
+        Assert.True(rf.Code == 0, rf.Err);
+        Assert.Contains("affinities learned", rf.Console);
+        string other = Path.Combine(_tmp, "cls-other");
+        var t2 = Run("weak", "train-classifier", "--data", Samples, "--split", "val", "--val-split", "none", "--crop", "90x120", "--min-pixels", "50",
+            "--epochs", "1", "--batch", "8", "--seed", "5", "--limit", "2", "--out", other, "--threads", "1", "--encoder", "scratch-resnet");
+        Assert.True(t2.Code == 0, t2.Err);
+        var wrong = Run("weak", "refine", "--data", Samples, "--split", "val", "--limit", "2", "--cams", cams, "--classifier", other, "--affinity", aff,
+            "--method", "rw", "--out", Path.Combine(_tmp, "ref-wrong"), "--threads", "1");
+        Assert.NotEqual(0, wrong.Code);
+        Assert.Single(wrong.Err.Trim().Split('\n'));
+        Assert.Contains(Path.Combine(aff, "config.json"), wrong.Err, StringComparison.Ordinal);
+        Assert.Contains("trained on the classifier in", wrong.Err, StringComparison.Ordinal);
+        var crf = Run("weak", "refine", "--data", Samples, "--split", "val", "--limit", "2", "--cams", cams, "--classifier", cls, "--affinity", aff,
+            "--method", "crf", "--out", Path.Combine(_tmp, "ref-crf"), "--threads", "1");
+        Assert.NotEqual(0, crf.Code);
+        Assert.Contains("--affinity", crf.Err, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("tags", "--crop", "120by160", "--crop")]
     [InlineData("tags", "--min-pixels", "0", "min pixels")]

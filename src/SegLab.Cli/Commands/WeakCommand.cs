@@ -16,6 +16,7 @@ internal static class WeakCommand
         cmd.Subcommands.Add(Tags(io));
         cmd.Subcommands.Add(TrainClassifier(io));
         cmd.Subcommands.Add(Cam(io));
+        cmd.Subcommands.Add(TrainAffinity(io));
         cmd.Subcommands.Add(Refine(io));
         cmd.Subcommands.Add(Pseudo(io));
         cmd.Subcommands.Add(Run(io));
@@ -256,6 +257,75 @@ internal static class WeakCommand
         return cmd;
     }
 
+    private static Command TrainAffinity(CliIO io)
+    {
+        var d = DataOpts("train");
+        var cams = new Option<string>("--cams") { Description = "The --out folder of seglab weak cam on the same data and split (its confident regions give the pair labels).", Required = true };
+        var classifier = new Option<string>("--classifier") { Description = "The finished tag classifier run the CAMs came from (frozen; its multi-level features feed the head).", Required = true };
+        var output = new Option<string>("--out") { Description = "Run folder (checkpoints, model.safetensors, summary.json).", Required = true };
+        var epochs = new Option<int>("--epochs") { Description = "Epochs over the images (PSA: 8).", DefaultValueFactory = _ => 8 };
+        var batch = new Option<int>("--batch") { Description = "Images per step.", DefaultValueFactory = _ => 4 };
+        var lr = new Option<double>("--lr") { Description = "SGD learning rate (PSA: 0.1).", DefaultValueFactory = _ => 0.1 };
+        var fg = new Option<double>("--fg") { Description = "Confident foreground: best tagged CAM above this (IRN: 0.30).", DefaultValueFactory = _ => 0.30 };
+        var bg = new Option<double>("--bg") { Description = "Confident background: best tagged CAM at most this (IRN: 0.05).", DefaultValueFactory = _ => 0.05 };
+        var radius = new Option<int>("--radius") { Description = "Pairs within this radius on the CAM grid (PSA: 5).", DefaultValueFactory = _ => 5 };
+        var dim = new Option<int>("--dim") { Description = "Embedding channels.", DefaultValueFactory = _ => 64 };
+        var seed = new Option<int>("--seed") { Description = "Seed of initialisation and order.", DefaultValueFactory = _ => 0 };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint." };
+        var cmd = new Command("train-affinity", "Train AffinityNet's affinity head on the frozen classifier's features from the confident regions of its CAMs (pairs within a radius: same / different region).")
+            { cams, classifier, output, epochs, batch, lr, fg, bg, radius, dim, seed, resume };
+        AddTo(cmd, d);
+        cmd.SetAction(r =>
+        {
+            Cli.ApplyThreads(r);
+            CheckLimit(r, d);
+            var options = new AffinityTrainOptions
+            {
+                Labels = new AffinityLabelOptions { Foreground = r.GetValue(fg), Background = r.GetValue(bg), Radius = r.GetValue(radius) },
+                Epochs = r.GetValue(epochs), Batch = r.GetValue(batch), Lr = r.GetValue(lr), Dim = r.GetValue(dim), Seed = r.GetValue(seed),
+            };
+            try { options.Validate(); }
+            catch (ArgumentException e) { throw new ArgumentException("--fg/--bg/--radius/--epochs/--batch/--lr/--dim: " + e.Message, e); }
+            string run = r.GetValue(classifier)!, outDir = r.GetValue(output)!;
+            var ds = Open(r, d);
+            using var cts = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                AffinityTrainer trainer = null!;
+                CliProgress.Run(io, "features and pair labels", ds.Count, report =>
+                {
+                    trainer = new AffinityTrainer(options, run, ds, r.GetValue(cams)!, outDir, r.GetValue(resume), new SyncProgress<int>(i => report(i, $"image {i}/{ds.Count}")));
+                    var (b, f, n) = trainer.Pairs.Aggregate((0L, 0L, 0L), (acc, p) => { var c = p.Counts(); return (acc.Item1 + c.Bg, acc.Item2 + c.Fg, acc.Item3 + c.Neg); });
+                    return $"prepared {ds.Count} image(s): {b} bg-positive, {f} fg-positive, {n} negative pairs";
+                });
+                io.Console.MarkupLine(Markup.Escape($"training the affinity head: {trainer.TotalSteps} steps of {options.Batch} images"
+                    + (trainer.Step > 0 ? $", resuming at step {trainer.Step}" : "") + $" -> {outDir}"));
+                AffinityTrainSummary summary = null!;
+                CliProgress.Run(io, "training", trainer.TotalSteps, line =>
+                {
+                    summary = trainer.Run(new SyncProgress<AffinityTrainProgress>(p => line.Report(p.Step,
+                        FormattableString.Invariant($"step {p.Step}/{p.TotalSteps} epoch {p.Epoch} loss {p.Loss:F4} {p.ImagesPerSecond:F2} images/s"))), cancel: cts.Token);
+                    return summary.Steps >= trainer.TotalSteps ? $"trained {summary.Steps} steps" : $"stopped at step {summary.Steps}";
+                }, start: trainer.Step);
+                if (summary.Steps < trainer.TotalSteps)
+                {
+                    io.Console.MarkupLine($"[yellow]stopped at step {summary.Steps}[/]: continue with [blue]seglab weak train-affinity ... --out {Markup.Escape(outDir)} --resume[/]");
+                    return 130;
+                }
+                io.Console.MarkupLine(Markup.Escape(FormattableString.Invariant($"epoch losses {string.Join(", ", summary.EpochLoss.Select(v => v.ToString("F4", CultureInfo.InvariantCulture)))}; {summary.Seconds:F0} s of training, {summary.FeatureSeconds:F0} s of features")));
+                io.Console.MarkupLine(Markup.Escape($"affinity head: {Path.Combine(outDir, "model.safetensors")}; use it: seglab weak refine --method rw --classifier {run} --affinity {outDir} ..."));
+                return 0;
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        });
+        return cmd;
+    }
+
     private static Command Refine(CliIO io)
     {
         var d = DataOpts("train");
@@ -269,7 +339,8 @@ internal static class WeakCommand
         var radius = new Option<int>("--radius") { Description = "rw: neighbourhood radius on the stride-4 grid (PSA, IRN: 5).", DefaultValueFactory = _ => 5 };
         var iterations = new Option<int>("--iterations") { Description = "crf: mean-field iterations.", DefaultValueFactory = _ => 10 };
         var plainCosine = new Option<bool>("--plain-cosine") { Description = "rw: cosine of the raw features (default: each channel's image mean subtracted first)." };
-        var cmd = new Command("refine", "Refine CAM pseudo-masks by a dense CRF or a random walk; writes the masks and scores them against the ground truth; resumes.") { cams, method, classifier, output, background, beta, logt, radius, iterations, plainCosine };
+        var affinity = new Option<string?>("--affinity") { Description = "rw: a seglab weak train-affinity run folder: its learned affinities instead of the feature cosines (trained on the same --classifier)." };
+        var cmd = new Command("refine", "Refine CAM pseudo-masks by a dense CRF or a random walk; writes the masks and scores them against the ground truth; resumes.") { cams, method, classifier, output, background, beta, logt, radius, iterations, plainCosine, affinity };
         AddTo(cmd, d);
         cmd.SetAction(r =>
         {
@@ -288,12 +359,15 @@ internal static class WeakCommand
             if (m == RefineMethod.RandomWalk && run is null) throw new ArgumentException("--classifier: rw needs the tag classifier run folder (its features give the affinities).");
             var model = run is null ? null : TagTrainer.Load(run);
             if (run is not null) CheckClassifier(run, TagTrainer.Classes(run), r, d);
+            string? affinityRun = r.GetValue(affinity);
+            if (affinityRun is not null && m != RefineMethod.RandomWalk) throw new ArgumentException($"--affinity: learned affinities are used by --method rw only, not {RefineOptions.Name(m)}.");
+            var learned = affinityRun is null ? null : AffinityTrainer.Load(affinityRun, run!, model!);
             var ds = Open(r, d);
             string outDir = r.GetValue(output)!;
             RefineResult result = null!;
             CliProgress.Run(io, "refining", ds.Count, report =>
             {
-                result = CamRefine.Run(r.GetValue(cams)!, ds, model, outDir, options, new SyncProgress<(int Done, string Id)>(p => report(p.Done, $"image {p.Id}")));
+                result = CamRefine.Run(r.GetValue(cams)!, ds, model, outDir, options, new SyncProgress<(int Done, string Id)>(p => report(p.Done, $"image {p.Id}")), learned);
                 return $"refined {result.Images} image(s) by {result.Method}" + (result.Skipped > 0 ? $" ({result.Skipped} already done)" : "");
             });
             var q = result.Scores;
@@ -302,7 +376,7 @@ internal static class WeakCommand
             table.AddRow($"{result.Method}, confident (background {Markup.Escape(result.Background)})", Pct(q.ConfidentMIoU / 100), Pct(q.Coverage / 100));
             io.Console.Write(table);
             string speed = double.IsNaN(result.SecondsPerImage) ? "every image already done (scored from its files)" : result.SecondsPerImage.ToString("F2", CultureInfo.InvariantCulture) + " s per image";
-            io.Console.MarkupLine(Markup.Escape($"{speed}; scores: {Path.Combine(outDir, RefineResult.FileName)}"));
+            io.Console.MarkupLine(Markup.Escape($"{speed}{(result.Affinity is { } a ? $", affinities {a}" : "")}; scores: {Path.Combine(outDir, RefineResult.FileName)}"));
             return 0;
         });
         return cmd;
@@ -358,6 +432,7 @@ internal static class WeakCommand
             if (WeakPipeline.MissingInput(w, root, train.Count, file) is { } missing) throw new ArgumentException(missing + ".");
             Directory.CreateDirectory(root);
             string classifierDir = WeakPipeline.PathOf(root, "classifier"), camDir = WeakPipeline.PathOf(root, "cam"), refineDir = WeakPipeline.PathOf(root, "refine");
+            string affinityDir = WeakPipeline.PathOf(root, "affinity");
             foreach (var stage in w.Stages)
             {
                 if (WeakPipeline.IsDone(root, stage, train.Count))
@@ -411,15 +486,36 @@ internal static class WeakCommand
                         io.Console.MarkupLine(Markup.Escape($"CAM pseudo-masks: argmax mIoU {Pct(result.ArgmaxMIoU / 100)}, confident {Pct(result.ConfidentMIoU / 100)} over {Pct(result.Coverage / 100)} of the pixels"));
                         break;
                     }
+                    case "affinity":
+                    {
+                        var options = w.Affinity.ToOptions(cfg.Seed);
+                        options.Validate();
+                        bool resume = File.Exists(Path.Combine(affinityDir, SegLab.Training.Checkpoint.LastState));
+                        AffinityTrainer trainer = null!;
+                        CliProgress.Run(io, "features and pair labels", train.Count, report =>
+                        {
+                            trainer = new AffinityTrainer(options, classifierDir, train, camDir, affinityDir, resume, new SyncProgress<int>(i => report(i, $"image {i}/{train.Count}")));
+                            return $"prepared {train.Count} image(s)";
+                        });
+                        AffinityTrainSummary summary = null!;
+                        CliProgress.Run(io, "training the affinity head", trainer.TotalSteps, line =>
+                        {
+                            summary = trainer.Run(new SyncProgress<AffinityTrainProgress>(p => line.Report(p.Step, FormattableString.Invariant($"step {p.Step}/{p.TotalSteps} loss {p.Loss:F4}"))));
+                            return $"trained {summary.Steps} steps";
+                        }, start: trainer.Step);
+                        if (summary.Steps < trainer.TotalSteps) return 130;
+                        break;
+                    }
                     case "refine":
                     {
                         var options = w.Refine.ToOptions();
                         options.Validate();
                         var model = TagTrainer.Load(classifierDir);
+                        var learned = w.Refine.LearnedAffinity ? AffinityTrainer.Load(affinityDir, classifierDir, model) : null;
                         RefineResult result = null!;
                         CliProgress.Run(io, "refining", train.Count, report =>
                         {
-                            result = CamRefine.Run(camDir, train, model, refineDir, options, new SyncProgress<(int Done, string Id)>(p => report(p.Done, $"image {p.Id}")));
+                            result = CamRefine.Run(camDir, train, model, refineDir, options, new SyncProgress<(int Done, string Id)>(p => report(p.Done, $"image {p.Id}")), learned);
                             return $"refined {result.Images} image(s) by {result.Method}";
                         });
                         io.Console.MarkupLine(Markup.Escape($"{result.Method} pseudo-masks: argmax mIoU {Pct(result.Scores.ArgmaxMIoU / 100)}, confident {Pct(result.Scores.ConfidentMIoU / 100)} over {Pct(result.Scores.Coverage / 100)} of the pixels"));

@@ -4,9 +4,10 @@
 // ground truth). The tags are the CAM file's own, so a class the image was not tagged with never enters (tested).
 //   crf-psa: dense CRF of [(1 - max)^alpha, CAMs] as probabilities (psa tool/imutils.crf_inference);
 //   crf-irn: dense CRF of the constant-background labels by unary_from_labels(0.7) (irn crf_inference_label);
-//   rw:      random walk on the stride-4 grid of the stored CAMs over max(0, cos) of the classifier's scale-1 features
-//            (the training-free variant of AffinityNet/IRN: the learned affinity head is not built), A = a^beta,
-//            2^logt steps; background walked (PSA, pow:ALPHA) or a constant after the walk (IRN, 0.25).
+//   rw:      random walk on the stride-4 grid of the stored CAMs, A = a^beta, 2^logt steps; background walked (PSA,
+//            pow:ALPHA) or a constant after the walk (IRN, 0.25). The affinities a are either max(0, cos) of the
+//            classifier's scale-1 features (training-free) or AffinityNet's learned exp(-mean|f_i - f_j|) of an
+//            AffinityHead run (seglab weak train-affinity) on the same classifier.
 using System.Diagnostics;
 using System.Text.Json;
 using SegLab.Data;
@@ -98,7 +99,8 @@ public sealed record RefineOptions
 /// <param name="Scores">Argmax and confident scores of the refined masks.</param>
 /// <param name="SecondsPerImage">Wall time per refined image of this process (reading, refining, writing).</param>
 /// <param name="Skipped">Images already refined by an earlier run (scored from their files).</param>
-public sealed record RefineResult(string Method, string Background, int Images, PseudoMaskScores Scores, double SecondsPerImage, int Skipped)
+/// <param name="Affinity">rw: "cosine" or "learned (RUN)"; null for the CRF.</param>
+public sealed record RefineResult(string Method, string Background, int Images, PseudoMaskScores Scores, double SecondsPerImage, int Skipped, string? Affinity = null)
 {
     /// <summary>File name of the scores.</summary>
     public const string FileName = "refine.json";
@@ -115,9 +117,12 @@ public static class CamRefine
     /// <param name="options">Method and settings.</param>
     /// <param name="progress">Images done.</param>
     /// <param name="cancel">Stops after the current image.</param>
+    /// <param name="learned">rw: learned affinities (<see cref="AffinityTrainer.Load"/>) instead of the feature cosines.</param>
     public static RefineResult Run(string camDir, ISegmentationDataset data, TagClassifier? model, string outDir, RefineOptions options,
-        IProgress<(int Done, string Id)>? progress = null, CancellationToken cancel = default)
+        IProgress<(int Done, string Id)>? progress = null, LearnedAffinity? learned = null, CancellationToken cancel = default)
     {
+        if (learned is not null && options.Method != RefineMethod.RandomWalk)
+            throw new ArgumentException($"refine: learned affinities ({learned.Dir}) are used by the random walk only, not by {RefineOptions.Name(options.Method)}.");
         options.Validate();
         if (!Directory.Exists(camDir)) throw new DirectoryNotFoundException($"CAM folder '{camDir}' does not exist (run seglab weak cam first).");
         if (options.Method == RefineMethod.RandomWalk && model is null) throw new ArgumentException("refine rw: the classifier is needed for its feature affinities (--classifier).");
@@ -147,7 +152,7 @@ public static class CamRefine
             {
                 if (!File.Exists(camPath)) throw new FileNotFoundException($"No CAM file '{camPath}' for image {s.Id} (run seglab weak cam on the same data and split).", camPath);
                 var cam = CamRun.ReadCamFile(camPath, data.Classes.Names, s.Height, s.Width);
-                (confident, argmax) = Refine(s, cam, model, options, ignore);
+                (confident, argmax) = Refine(s, cam, model, options, ignore, learned, camPath);
                 Png.Save(argmaxPath, new Image(s.Width, s.Height, 1, argmax));
                 Png.Save(maskPath, new Image(s.Width, s.Height, 1, confident));
                 computed++;
@@ -156,13 +161,22 @@ public static class CamRefine
             progress?.Report((i + 1, s.Id));
         }
         var result = new RefineResult(RefineOptions.Name(options.Method), background.ToString(), scorer.Count, scorer.Scores(),
-            computed == 0 ? double.NaN : clock.Elapsed.TotalSeconds / computed, skipped);
+            computed == 0 ? double.NaN : clock.Elapsed.TotalSeconds / computed, skipped,
+            options.Method != RefineMethod.RandomWalk ? null : learned is null ? (options.CenterFeatures ? "cosine (centred features)" : "cosine") : $"learned ({learned.Dir})");
         AtomicFile.Write(Path.Combine(outDir, RefineResult.FileName), JsonSerializer.SerializeToUtf8Bytes(result, TagTrainer.Json));
         return result;
     }
 
     /// <summary>The confident and argmax masks of one image; both use only the CAM file's tags.</summary>
-    public static (byte[] Confident, byte[] Argmax) Refine(SegmentationSample s, StoredCam cam, TagClassifier? model, RefineOptions options, byte ignore)
+    /// <param name="s">The image.</param>
+    /// <param name="cam">Its stored CAM.</param>
+    /// <param name="model">The classifier (rw).</param>
+    /// <param name="options">Method and settings.</param>
+    /// <param name="ignore">Label of unsure pixels.</param>
+    /// <param name="learned">rw: learned affinities, or null for the feature cosines.</param>
+    /// <param name="camPath">The CAM's file, named in errors.</param>
+    public static (byte[] Confident, byte[] Argmax) Refine(SegmentationSample s, StoredCam cam, TagClassifier? model, RefineOptions options, byte ignore,
+        LearnedAffinity? learned = null, string? camPath = null)
     {
         var background = options.BackgroundUsed;
         int h = s.Height, w = s.Width;
@@ -184,7 +198,11 @@ public static class CamRefine
             default:
             {
                 var grid = cam.Strided;
-                var affinity = PixelAffinity.FromFeatures(GridFeatures(model!, s.ImageTensor(), grid.Size(1), grid.Size(2), options.CenterFeatures), options.Radius);
+                if (learned is not null && learned.CamStride != cam.Stride)
+                    throw new InvalidDataException($"CAM file '{camPath ?? s.Id}' is at stride {cam.Stride}, but the affinity head of {learned.ConfigPath} was trained on CAMs at stride {learned.CamStride}.");
+                var affinity = learned is not null
+                    ? learned.Head.Affinities(model!, s.ImageTensor(), grid.Size(1), grid.Size(2), options.Radius)
+                    : PixelAffinity.FromFeatures(GridFeatures(model!, s.ImageTensor(), grid.Size(1), grid.Size(2), options.CenterFeatures), options.Radius);
                 var walked = RandomWalk.Refine(grid, tags, affinity, background, options.Walk);
                 return (RandomWalk.Labels(walked, h, w, tags, background, ignore), RandomWalk.Labels(walked with { Background = null }, h, w, tags, BackgroundRule.Constant(0), ignore));
             }

@@ -3,7 +3,10 @@
 // r = 5 gives 68 neighbours) plus a_ii = 1, so A is symmetric and stored per offset, never as a dense N x N.
 //   A = a^beta (beta 8 PSA, 10 IRN), d_j = sum_i A_ij (column sums), T = A / colsum, t = 2^logt steps (logt 8).
 //   Average (PSA/IRN code: rw = x T^t, x a row vector): each step x_j <- sum_i x_i A_ij / d_j, a weighted mean, so a
-//   constant map stays constant; Spread (T^t x): x_i <- sum_j A_ij x_j / d_j, which keeps each map's total mass.
+//   constant map stays constant and each map's degree-weighted mass sum_j d_j x_j is kept exactly (A is symmetric:
+//   sum_j d_j x'_j = sum_i x_i sum_j A_ij = sum_i d_i x_i); its plain total sum_j x_j is not kept.
+//   Spread (T^t x): x_i <- sum_j A_ij x_j / d_j, which keeps each map's total mass sum_i x_i. The two are conjugate:
+//   Spread(D x) = D Average(x). Both hold for any symmetric non-negative a: cosine, learned or boundary affinities.
 // The codes square the dense T logt times; here T is applied t times to the maps (same result, linear in t).
 // Affinities: cosine similarity of features [K, h, w] with negatives clamped to 0 (training-free), given values,
 // or IRN's boundary rule a_ij = 1 - max B over the straight path from i to j (end points included).
@@ -17,7 +20,7 @@ namespace SegLab.Weak;
 /// <summary>Which way the transition matrix is applied.</summary>
 public enum WalkDirection
 {
-    /// <summary>x T^t as PSA and IRN code it: every value becomes a weighted mean of its neighbours' (constants kept).</summary>
+    /// <summary>x T^t as PSA and IRN code it: every value becomes a weighted mean of its neighbours' (constants and the degree-weighted mass sum d_p x_p kept).</summary>
     Average,
 
     /// <summary>T^t x: mass moves to neighbours, each map's total is kept.</summary>
@@ -286,9 +289,44 @@ public static class RandomWalk
     public static long MemoryBytes(int height, int width, int channels, int radius = 5)
         => 4L * height * width * (2L * PixelAffinity.ForwardOffsets(radius).Count + 1 + channels + 2L * Parallelism.Threads);
 
+    /// <summary>
+    /// The degrees d_p = sum_q A_pq of A = a^beta (self term 1 included): the weights of the mass that
+    /// <see cref="WalkDirection.Average"/> preserves, sum_p d_p x_p (Spread preserves sum_p x_p).
+    /// </summary>
+    public static float[] Degrees(PixelAffinity affinity, RandomWalkOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(affinity);
+        options ??= new RandomWalkOptions();
+        options.Validate();
+        var (_, weights) = Unnormalised(affinity, options);
+        var degree = new float[affinity.Height * affinity.Width];
+        foreach (var wt in weights) TensorPrimitives.Add(degree, wt, degree);
+        return degree;
+    }
+
     // Flattened shifts of all 2M + 1 offsets (self, forward, backward) and their weights W_o[p], so that one step is
     // next[p] = sum_o W_o[p] cur[p + shift_o]: Average W_o[p] = A_o[p] / d[p], Spread W_o[p] = A_o[p] / d[p + shift_o].
     private static (int[] Shifts, float[][] Weights) Transition(PixelAffinity affinity, RandomWalkOptions options)
+    {
+        int n = affinity.Height * affinity.Width;
+        var (shifts, weights) = Unnormalised(affinity, options);
+        var degree = new float[n];
+        foreach (var wt in weights) TensorPrimitives.Add(degree, wt, degree);
+        for (int o = 0; o < weights.Length; o++)
+        {
+            var wt = weights[o];
+            if (options.Direction == WalkDirection.Average) TensorPrimitives.Divide(wt, degree, wt);
+            else
+            {
+                var (lo, hi) = PixelAffinity.Range(n, shifts[o]);
+                for (int p = lo; p < hi; p++) wt[p] /= degree[p + shifts[o]];
+            }
+        }
+        return (shifts, weights);
+    }
+
+    // The shifts and A_o[p] = a(p, p + shift_o)^beta of the 2M + 1 offsets (self, forward, backward).
+    private static (int[] Shifts, float[][] Weights) Unnormalised(PixelAffinity affinity, RandomWalkOptions options)
     {
         int h = affinity.Height, w = affinity.Width, n = h * w;
         var offsets = PixelAffinity.ForwardOffsets(affinity.Radius);
@@ -310,18 +348,6 @@ public static class RandomWalk
             weights[1 + o] = fwd;
             shifts[1 + m + o] = -shift;
             weights[1 + m + o] = bwd;
-        }
-        var degree = new float[n];
-        foreach (var wt in weights) TensorPrimitives.Add(degree, wt, degree);
-        for (int o = 0; o < weights.Length; o++)
-        {
-            var wt = weights[o];
-            if (options.Direction == WalkDirection.Average) TensorPrimitives.Divide(wt, degree, wt);
-            else
-            {
-                var (lo, hi) = PixelAffinity.Range(n, shifts[o]);
-                for (int p = lo; p < hi; p++) wt[p] /= degree[p + shifts[o]];
-            }
         }
         return (shifts, weights);
     }

@@ -75,6 +75,17 @@ public sealed class TagClassifier : Module
         return f;
     }
 
+    /// <summary>
+    /// The encoder's stage outputs (finest first) where it exposes them (SegLab's ResNets: layer1..layer4), else the
+    /// single feature map: the multi-level input of the affinity head (AffinityNet, PAPERS.md C.2).
+    /// </summary>
+    public IReadOnlyList<Tensor> Levels(Tensor rgb) => Encoder switch
+    {
+        ResNet r => r.Features(Preprocessing.Apply(rgb)),
+        ResNetEncoder e => e.Stages(Preprocessing.Apply(rgb)),
+        _ => [Features(rgb)],
+    };
+
     /// <summary>Class activation maps [B, C, h, w] = ReLU(W F) of an RGB batch in [0, 1].</summary>
     public Tensor Cam(Tensor rgb) => Ops.Relu(Project(Features(rgb)));
 

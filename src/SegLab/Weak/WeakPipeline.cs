@@ -21,6 +21,7 @@ public static class WeakPipeline
             "tags" => File.Exists(p),
             "classifier" => File.Exists(Path.Combine(p, TagTrainer.SummaryFile)) && File.Exists(Path.Combine(p, "model.safetensors")),
             "cam" => Count(Path.Combine(p, CamRunResult.FileName)) == images,
+            "affinity" => File.Exists(Path.Combine(p, AffinityTrainer.SummaryFile)) && File.Exists(Path.Combine(p, "model.safetensors")),
             "refine" => Count(Path.Combine(p, RefineResult.FileName)) == images,
             "pseudo" => File.Exists(Path.Combine(p, "classes.json")),
             "train" => File.Exists(Path.Combine(p, "summary.json")),
@@ -34,11 +35,13 @@ public static class WeakPipeline
     /// </summary>
     public static string? MissingInput(WeakConfig config, string root, int images, string file)
     {
+        if (config.Refine.LearnedAffinity && config.Stages.Contains("refine") && !config.Stages.Contains("affinity") && !IsDone(root, "affinity", images))
+            return $"{file}: weak.refine.affinity is learned, but the affinity stage has not finished in {PathOf(root, "affinity")}; add 'affinity' to weak.stages";
         var first = config.Stages[0];
         int i = Array.IndexOf(WeakConfig.Order, first);
         if (i <= 1) return null; // the classifier takes its own tags: tags.json is a report, not an input
         // refine is optional: pseudo reads refine's masks when refine ran (or is listed), else the CAM masks.
-        string need = first == "pseudo" && !IsDone(root, "refine", images) ? "cam" : WeakConfig.Order[i - 1];
+        string need = first == "pseudo" && !IsDone(root, "refine", images) ? "cam" : first is "refine" or "affinity" ? "cam" : WeakConfig.Order[i - 1];
         if (first == "train") need = "pseudo";
         if (IsDone(root, need, images)) return null;
         return $"{file}: weak.stages starts at '{first}', but its input stage '{need}' has not finished in {PathOf(root, need)}; add '{need}' to weak.stages";

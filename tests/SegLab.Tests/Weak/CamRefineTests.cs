@@ -126,7 +126,9 @@ public sealed class CamRefineTests : IDisposable
     [InlineData(new[] { "cam", "pseudo", "train" }, null)]
     [InlineData(new[] { "tags", "cam" }, "'classifier' is missing")]
     [InlineData(new[] { "classifier", "tags" }, "the order is")]
-    [InlineData(new[] { "cam", "train" }, "'refine' is missing")]
+    [InlineData(new[] { "cam", "train" }, "'pseudo' is missing")]
+    [InlineData(new[] { "cam", "affinity", "pseudo" }, "no 'refine' to read")]
+    [InlineData(new[] { "cam", "affinity", "refine", "pseudo" }, "weak.refine.affinity is not learned")]
     [InlineData(new[] { "tags", "segment" }, "unknown stage 'segment'")]
     [InlineData(new string[0], "is empty")]
     public void Stages_chain_or_say_what_is_missing(string[] stages, string? problem)
@@ -134,6 +136,23 @@ public sealed class CamRefineTests : IDisposable
         var p = new WeakConfig { Stages = stages }.ChainProblem();
         if (problem is null) Assert.Null(p);
         else Assert.Contains(problem, p);
+    }
+
+    [Fact]
+    public void An_affinity_stage_chains_into_a_learned_random_walk_and_a_learned_walk_needs_its_run()
+    {
+        var learned = new WeakConfig { Stages = ["cam", "affinity", "refine", "pseudo"], Refine = new WeakRefineConfig { Method = "rw", Affinity = "learned" } };
+        Assert.Null(learned.ChainProblem());
+        Assert.Contains("read by the random walk (rw) only", (learned with { Refine = new WeakRefineConfig { Method = "crf", Affinity = "learned" } }).ChainProblem());
+        Assert.Contains("neither cosine nor learned", (learned with { Refine = new WeakRefineConfig { Method = "rw", Affinity = "boundary" } }).ChainProblem());
+        Assert.Contains("weak.refine.method", (learned with { Refine = new WeakRefineConfig { Method = "mrf" } }).ChainProblem());
+        // refine first with learned affinities and no finished affinity run: the error names the config and the folder
+        var refineOnly = learned with { Stages = ["refine", "pseudo"] };
+        Assert.Null(refineOnly.ChainProblem());
+        var missing = WeakPipeline.MissingInput(refineOnly, _root, 3, "x.yaml");
+        Assert.NotNull(missing);
+        Assert.StartsWith("x.yaml: weak.refine.affinity is learned", missing);
+        Assert.Contains(Path.Combine(_root, "affinity"), missing);
     }
 
     [Fact]
@@ -148,5 +167,13 @@ public sealed class CamRefineTests : IDisposable
         Assert.Equal(5, weak.Weak.Refine.ToOptions().Walk.LogT);
         Assert.Equal(ConfigLoader.Hash(plain), ConfigLoader.Hash(weak));
         Assert.Contains("weak.refine.bogus", Assert.Throws<ConfigException>(() => ConfigLoader.Parse(Base + "weak: {refine: {bogus: 1}}\n", "c.yaml")).Message);
+        // the affinity section and a learned walk, as docs/weak.md writes them
+        var aff = ConfigLoader.Parse(Base + "weak:\n  stages: [cam, affinity, refine]\n  affinity: {fg_threshold: 0.4, bg_threshold: 0.1, radius: 4, epochs: 3, batch: 2, lr: 0.05, dim: 16}\n  refine: {method: rw, affinity: learned, logt: 8}\n", "d.yaml");
+        var o = aff.Weak.Affinity.ToOptions(3);
+        Assert.Equal(new AffinityLabelOptions { Foreground = 0.4, Background = 0.1, Radius = 4 }, o.Labels);
+        Assert.Equal((3, 2, 0.05, 16, 3), (o.Epochs, o.Batch, o.Lr, o.Dim, o.Seed));
+        Assert.True(aff.Weak.Refine.LearnedAffinity);
+        Assert.Null(aff.Weak.ChainProblem());
+        Assert.Equal(ConfigLoader.Hash(plain), ConfigLoader.Hash(aff));
     }
 }

@@ -1,5 +1,5 @@
-// Tests of the random walk over sparse pixel affinities: mass kept (Spread) or constants kept (Average, PSA/IRN's
-// x T^t), untagged classes staying zero, a seed spreading exactly over its connected region, and shape errors.
+// Tests of the random walk over sparse pixel affinities, cosine and learned: total mass kept (Spread), or constants and
+// the degree-weighted mass kept (Average, PSA/IRN's x T^t), untagged classes staying zero, a seed spreading exactly over its connected region, and shape errors.
 using SegLab.Engine;
 using SegLab.Weak;
 
@@ -25,10 +25,47 @@ public sealed class RandomWalkTests
         Assert.Contains((4, 2), o);
     }
 
-    [Fact]
-    public void Spread_keeps_each_class_maps_total_mass()
+    // The two kinds of affinities the refine stage walks over: cosine of features (training-free) and AffinityNet's learned exp(-mean|f_i - f_j|).
+    private static PixelAffinity Affinity(string kind, int seed) => kind == "cosine"
+        ? PixelAffinity.FromFeatures(Random(seed, 6, 9, 11) - 0.5f)
+        : AffinityHead.Affinities(Random(seed, 6, 9, 11) * 3f);
+
+    [Theory]
+    [InlineData("cosine")]
+    [InlineData("learned")]
+    public void Average_keeps_each_class_maps_degree_weighted_mass_but_not_its_total(string kind)
     {
-        var aff = PixelAffinity.FromFeatures(Random(1, 6, 9, 11) - 0.5f);
+        // PSA/IRN's x T^t with T = A / colsum: sum_p d_p x_p is invariant (d = degrees of A = a^beta), sum_p x_p is not
+        var aff = Affinity(kind, 11);
+        var options = new RandomWalkOptions { Beta = 2, LogT = 6 };
+        var d = RandomWalk.Degrees(aff, options);
+        var maps = Random(12, 3, 9, 11);
+        var walked = RandomWalk.Propagate(maps, aff, options).ToArray();
+        var x = maps.ToArray();
+        bool totalMoved = false;
+        for (int k = 0; k < 3; k++)
+        {
+            double before = 0, after = 0, plainBefore = 0, plainAfter = 0;
+            for (int p = 0; p < 99; p++)
+            {
+                before += d[p] * x[k * 99 + p];
+                after += d[p] * walked[k * 99 + p];
+                plainBefore += x[k * 99 + p];
+                plainAfter += walked[k * 99 + p];
+            }
+            Assert.Equal(1, after / before, 4);
+            totalMoved |= Math.Abs(plainAfter - plainBefore) > 1e-3 * plainBefore;
+        }
+        Assert.True(totalMoved, "the plain total should change under Average, or the degrees are all equal and the test proves nothing");
+        Assert.True(d.Max() > 1.2f * d.Min());
+    }
+
+    [Theory]
+    [InlineData("cosine")]
+    [InlineData("learned")]
+    public void Spread_keeps_each_class_maps_total_mass(string kind)
+    {
+        var aff = Affinity(kind, 1);
         var maps = Random(2, 3, 9, 11);
         var walked = RandomWalk.Propagate(maps, aff, new RandomWalkOptions { Direction = WalkDirection.Spread, Beta = 2, LogT = 6 }).ToArray();
         var x = maps.ToArray();
