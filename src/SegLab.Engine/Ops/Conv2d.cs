@@ -193,7 +193,16 @@ public static partial class Ops
 
     private static long ConvWork(long flops) => (long)Math.Min(long.MaxValue / 4, flops * ConvWorkPerFlop);
 
-    private static int BandRows(ConvGeometry g) => Math.Clamp(ConvBandElements / Math.Max(1, g.Rows * g.Wo), 1, g.Ho);
+    // Output rows per unfolded band: about ConvBandElements elements, but at least ConvBandElements / 512 columns
+    // (256 by default) so that deep layers on small planes keep the GEMM's 32-wide slivers full and stream their
+    // weights once: the imported ResNet18's 512-channel 7x7 layers had two bands of 28 and 21 columns (weights of
+    // 9.4 MB read twice, slivers 66-87% full) and ran at half the GFLOP/s of its 56x56 layers.
+    private static int BandRows(ConvGeometry g)
+    {
+        int rows = ConvBandElements / Math.Max(1, g.Rows * g.Wo);
+        int minColumns = ConvBandElements / 512;
+        return Math.Clamp(Math.Max(rows, (minColumns + g.Wo - 1) / g.Wo), 1, g.Ho);
+    }
 
     // x: [N, C, H, W], w: [K, C/G, kh, kw], b: [K] or empty -> y: [N, K, Ho, Wo] (written)
     internal static void ConvForward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> y, ConvGeometry g, int n, int k, int groups)
