@@ -33,6 +33,11 @@ public static partial class Ops
     /// <remarks>128K floats = 512 KB, one core's L2 here; tests shrink it to one row to exercise banding (this thread only).</remarks>
     internal static int ConvBandElements { get => t_convBandElements ?? 1 << 17; set => t_convBandElements = value; }
 
+    [ThreadStatic] private static int? t_convMinBandColumns;
+
+    /// <summary>The fewest columns (output positions) of one band; ConvBandElements / 512 unless set (this thread only).</summary>
+    internal static int ConvMinBandColumns { get => t_convMinBandColumns ?? ConvBandElements / 512; set => t_convMinBandColumns = value; }
+
     /// <summary>
     /// Whether float32 stride-1 convolutions may take the direct kernel (tests compare both paths, on their own
     /// thread; the environment variable SEGLAB_CONV_DIRECT=0 turns it off, for side-by-side benchmarks).
@@ -200,7 +205,7 @@ public static partial class Ops
     private static int BandRows(ConvGeometry g)
     {
         int rows = ConvBandElements / Math.Max(1, g.Rows * g.Wo);
-        int minColumns = ConvBandElements / 512;
+        int minColumns = ConvMinBandColumns;
         return Math.Clamp(Math.Max(rows, (minColumns + g.Wo - 1) / g.Wo), 1, g.Ho);
     }
 
