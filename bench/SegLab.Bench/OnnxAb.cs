@@ -17,6 +17,9 @@ internal static class OnnxAb
     private static readonly Dictionary<string, Action<bool>> Switches = new()
     {
         ["minband"] = on => Ops.ConvMinBandColumns = on ? 0 : Ops.ConvBandElements / 512,
+        ["band19"] = on => Ops.ConvBandElements = on ? 1 << 19 : 1 << 17,
+        ["band21"] = on => Ops.ConvBandElements = on ? 1 << 21 : 1 << 17,
+        ["band15"] = on => Ops.ConvBandElements = on ? 1 << 15 : 1 << 17,
     };
 
     public static int Run(string[] args)
