@@ -16,6 +16,7 @@ internal static class OnnxAb
     // B's settings: each switch restores an earlier behaviour (on the calling thread).
     private static readonly Dictionary<string, Action<bool>> Switches = new()
     {
+        ["unpacked"] = on => Ops.UsePackedUnfold = !on,
         ["minband"] = on => Ops.ConvMinBandColumns = on ? 0 : Ops.ConvBandElements / 512,
         ["band19"] = on => Ops.ConvBandElements = on ? 1 << 19 : 1 << 17,
         ["band21"] = on => Ops.ConvBandElements = on ? 1 << 21 : 1 << 17,
