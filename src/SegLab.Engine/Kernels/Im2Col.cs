@@ -41,6 +41,43 @@ internal static class Im2Col
         }
     }
 
+    /// <summary>
+    /// image [C, H, W] -> the unfolded band [C*kh*kw, rows*Wo] (float32) straight in the managed GEMM's packed-B
+    /// layout (ManagedGemm.PackedBLength: panels of <paramref name="panelDepth"/> rows, slivers <paramref name="nr"/>
+    /// columns wide, zeros past the band's width), so that the product skips packing B: each channel's kh*kw rows
+    /// are unfolded into <paramref name="scratch"/> (kh*kw*rows*Wo floats, cache-resident) and copied out one sliver
+    /// row at a time. The values are those of <see cref="Unfold"/>.
+    /// </summary>
+    public static unsafe void UnfoldPacked(ReadOnlySpan<float> image, ConvGeometry g, int oh0, int rows, float* packed, int panelDepth, int nr, Span<float> scratch)
+    {
+        int width = rows * g.Wo, taps = g.Kh * g.Kw, k = g.Rows, plane = g.H * g.W;
+        int nPad = (width + nr - 1) / nr * nr, full = width / nr, tail = width - full * nr;
+        var one = g with { C = 1 };
+        fixed (float* ps = scratch)
+        {
+            for (int c = 0; c < g.C; c++)
+            {
+                UnfoldChannels<float>(image.Slice(c * plane, plane), one, oh0, rows, scratch, 0, 1);
+                for (int t = 0; t < taps; t++)
+                {
+                    int r = c * taps + t, pc = r / panelDepth * panelDepth, kc = Math.Min(panelDepth, k - pc);
+                    float* src = ps + (long)t * width;
+                    float* dst = packed + (long)pc * nPad + (long)(r - pc) * nr;
+                    long step = (long)nr * kc;
+                    for (int s = 0; s < full; s++, src += nr, dst += step)
+                        for (int j = 0; j < nr; j += 8)
+                            Vector256.Store(Vector256.Load(src + j), dst + j);
+                    if (tail > 0)
+                    {
+                        int j = 0;
+                        for (; j < tail; j++) dst[j] = src[j];
+                        for (; j < nr; j++) dst[j] = 0;
+                    }
+                }
+            }
+        }
+    }
+
     // cols: [C*kh*kw, rows*Wo] -> image [C, H, W], adding (the adjoint of Unfold)
     public static void FoldAdd<T>(ReadOnlySpan<T> cols, ConvGeometry g, int oh0, int rows, Span<T> image) where T : unmanaged, INumberBase<T>
     {

@@ -147,6 +147,32 @@ public sealed unsafe class ManagedGemm : IGemmProvider
             Blocked(false, transB, m, n, k, alpha, null, 0, a, pb, ldb, beta, pc, ldc);
     }
 
+    /// <summary>The micro-kernel's sliver width (columns of B per packed sliver).</summary>
+    internal int SliverWidth => _nr;
+
+    /// <summary>
+    /// Floats of a B (k x n, n at most <see cref="NC"/>) packed as the blocked path packs it: one panel per KC rows,
+    /// panel pc (its first row) at offset pc * RoundUp(n, SliverWidth), within it sliver s (columns s*nr ..) at
+    /// s * nr * kc and row p of the sliver at p * nr, columns past n zero.
+    /// </summary>
+    internal long PackedBLength(int n, int k) => (long)RoundUp(n, _nr) * k;
+
+    /// <summary>
+    /// C = op(A) B + beta C (m x n) with B already in the layout of <see cref="PackedBLength"/> (a convolution's
+    /// unfolded band written there directly, skipping the copy the blocked path would make), and A either packed by
+    /// <see cref="Pack"/> (m and k its) or raw (a, lda, not transposed). Bitwise the result <see cref="Sgemm"/>
+    /// gives for the same B, where <see cref="TakesPackedPath"/> holds (the caller checks) and n is at most NC.
+    /// </summary>
+    internal void SgemmPrepackedB(PackedA? packedA, ReadOnlySpan<float> a, int lda, int m, int n, int k, float* bPacked, float beta, Span<float> c, int ldc)
+    {
+        if (packedA is not null && (!ReferenceEquals(packedA.Owner, this) || packedA.M != m || packedA.K != k)) throw new ArgumentException("gemm: A was packed by another provider or for another shape.");
+        if (n > NC || !TakesPackedPath(false, false, m, n, k)) throw new ArgumentException($"gemm: a {m}x{n}x{k} product with B pre-packed needs the packed path and n <= {NC}.");
+        if (packedA is null) GemmChecks.ValidateOperand("A", m, k, a.Length, lda);
+        GemmChecks.ValidateOperand("C", m, n, c.Length, ldc);
+        fixed (float* pa = a, pc = c)
+            Blocked(false, false, m, n, k, 1f, pa, lda, packedA, null, 0, beta, pc, ldc, bPacked);
+    }
+
     /// <summary>
     /// op(A) packed for the blocked path: for each KC-deep panel (offset pc * RowsPadded) the MC-row blocks one after
     /// another (offset ic * kc within the panel), each as PackA lays it out. The buffer is pooled.
@@ -207,14 +233,15 @@ public sealed unsafe class ManagedGemm : IGemmProvider
 
     // A comes either raw (a, lda: each tile packs its block) or packed once (packed).
     private void Blocked(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, PackedA? packed, float* b, int ldb, float beta, float* c, int ldc)
+        float* a, int lda, PackedA? packed, float* b, int ldb, float beta, float* c, int ldc, float* bPrepacked = null)
     {
         int threads = Parallelism.Threads;
         int kcMax = Math.Min(KC, k);
         int mrT = _mr, nrT = _nr;
         bool wide = _wide;
         int ncMax = Math.Min(NC, RoundUp(n, nrT));
-        float* bPack = BPackBuffer((long)ncMax * kcMax);
+        // B packed by the caller (n <= NC, one column block): each KC panel at pc * RoundUp(n, nr) (PackedBLength).
+        float* bPack = bPrepacked != null ? bPrepacked : BPackBuffer((long)ncMax * kcMax);
         nint aAddr = (nint)a, bAddr = (nint)b, cAddr = (nint)c, bpAddr = (nint)bPack;
         int mBlocks = (m + MC - 1) / MC;
         for (int jc = 0; jc < n; jc += NC)
@@ -235,8 +262,12 @@ public sealed unsafe class ManagedGemm : IGemmProvider
                 int jcc = jc, pcc = pc;
                 // Packing is a plain copy, cheaper per element than a scalar flop: counted in elements, it is
                 // parallelised only for B blocks over a million elements, where it outlasts a worker's wake-up.
-                Parallelism.For(slivers, (long)kc * nrT, s =>
-                    PackB(transB, (float*)bAddr, ldb, pcc, jcc + s * nrT, kc, Math.Min(nrT, nc - s * nrT), (float*)bpAddr + (long)s * nrT * kc, nrT));
+                if (bPrepacked != null) bpAddr = (nint)(bPrepacked + (long)pc * ncMax);
+                else
+                {
+                    Parallelism.For(slivers, (long)kc * nrT, s =>
+                        PackB(transB, (float*)bAddr, ldb, pcc, jcc + s * nrT, kc, Math.Min(nrT, nc - s * nrT), (float*)bpAddr + (long)s * nrT * kc, nrT));
+                }
                 long tileFlops = 2L * Math.Min(MC, m) * Math.Min(sliceN, nc) * kc;
                 Parallelism.For(mBlocks * nSlices, tileFlops / FlopsPerWorkUnit, t =>
                 {

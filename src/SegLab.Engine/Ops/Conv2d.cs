@@ -33,6 +33,11 @@ public static partial class Ops
     /// <remarks>128K floats = 512 KB, one core's L2 here; tests shrink it to one row to exercise banding (this thread only).</remarks>
     internal static int ConvBandElements { get => t_convBandElements ?? 1 << 17; set => t_convBandElements = value; }
 
+    [ThreadStatic] private static int? t_convMinBandColumns;
+
+    /// <summary>The fewest columns (output positions) of one band; ConvBandElements / 512 unless set (this thread only).</summary>
+    internal static int ConvMinBandColumns { get => t_convMinBandColumns ?? ConvBandElements / 512; set => t_convMinBandColumns = value; }
+
     /// <summary>
     /// Whether float32 stride-1 convolutions may take the direct kernel (tests compare both paths, on their own
     /// thread; the environment variable SEGLAB_CONV_DIRECT=0 turns it off, for side-by-side benchmarks).
@@ -193,7 +198,18 @@ public static partial class Ops
 
     private static long ConvWork(long flops) => (long)Math.Min(long.MaxValue / 4, flops * ConvWorkPerFlop);
 
-    private static int BandRows(ConvGeometry g) => Math.Clamp(ConvBandElements / Math.Max(1, g.Rows * g.Wo), 1, g.Ho);
+    // Output rows per unfolded band: about ConvBandElements elements, but at least ConvBandElements / 512 columns
+    // (256 by default) so that deep layers on small planes keep the GEMM's 32-wide slivers full and stream their
+    // weights once: the imported ResNet18's 512-channel 7x7 layers had two bands of 28 and 21 columns (weights of
+    // 9.4 MB read twice, slivers 66-87% full) and ran at half the GFLOP/s of its 56x56 layers.
+    internal static int BandRowsFor(ConvGeometry g) => BandRows(g);
+
+    private static int BandRows(ConvGeometry g)
+    {
+        int rows = ConvBandElements / Math.Max(1, g.Rows * g.Wo);
+        int minColumns = ConvMinBandColumns;
+        return Math.Clamp(Math.Max(rows, (minColumns + g.Wo - 1) / g.Wo), 1, g.Ho);
+    }
 
     // x: [N, C, H, W], w: [K, C/G, kh, kw], b: [K] or empty -> y: [N, K, Ho, Wo] (written)
     internal static void ConvForward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> y, ConvGeometry g, int n, int k, int groups)
@@ -212,6 +228,12 @@ public static partial class Ops
         int hw = g.H * g.W, howo = g.Ho * g.Wo, cIn = g.C * groups, kg = k / groups;
         bool pointwise = IsPointwise(g);
         int band = pointwise ? g.Ho : BandRows(g), bands = (g.Ho + band - 1) / band;
+        if (typeof(T) == typeof(float) && !pointwise && groups == 1 && PackedUnfoldApplies(g, k, band))
+        {
+            ConvForwardPackedUnfold(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(w), MemoryMarshal.Cast<T, float>(y), g, n, k, band);
+            if (!b.IsEmpty) AddChannelBias(y, b, n, k, howo);
+            return;
+        }
         // Work items (image, group, band of output rows) write disjoint parts of y, so they run in parallel, each
         // GEMM single-threaded inside; a lone item (batch 1, one band) leaves the threads to the GEMM.
         long flops = 2L * kg * g.Rows * Math.Min(band, g.Ho) * g.Wo;
@@ -245,6 +267,69 @@ public static partial class Ops
             }
         }
         if (!b.IsEmpty) AddChannelBias(y, b, n, k, howo);
+    }
+
+    [ThreadStatic] private static bool? t_usePackedUnfold;
+
+    /// <summary>
+    /// Whether float32 im2col convolutions (one group) unfold each band straight into the managed GEMM's packed-B
+    /// layout and multiply with the managed 8x32 kernel, whichever SGEMM provider is selected (tests and
+    /// <c>bench onnx-ab --switch unpacked</c> compare both, on their own thread).
+    /// </summary>
+    internal static bool UsePackedUnfold { get => t_usePackedUnfold ?? true; set => t_usePackedUnfold = value; }
+
+    // Every band (the last, narrower one included) must take the managed GEMM's packed path in one column block.
+    private static bool PackedUnfoldApplies(ConvGeometry g, int k, int band)
+    {
+        if (!UsePackedUnfold || !Linalg.Gemm.Managed.Wide) return false;
+        int last = g.Ho - (g.Ho - 1) / band * band;
+        return band * g.Wo <= Linalg.ManagedGemm.NC
+            && Linalg.Gemm.Managed.TakesPackedPath(false, false, k, last * g.Wo, g.Rows)
+            && Linalg.Gemm.Managed.TakesPackedPath(false, false, k, Math.Min(band, g.Ho) * g.Wo, g.Rows);
+    }
+
+    // The im2col path with the band unfolded into packed-B layout (Im2Col.UnfoldPacked) and the managed GEMM given
+    // it as is (ManagedGemm.SgemmPrepackedB): one copy of the unfolded band instead of two (unfold, then pack).
+    // Items (image, band) in parallel as in ConvForward; the weights are packed once when several items use them.
+    private static unsafe void ConvForwardPackedUnfold(ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y, ConvGeometry g, int n, int k, int band)
+    {
+        var mg = Linalg.Gemm.Managed;
+        int hw = g.H * g.W, howo = g.Ho * g.Wo, bands = (g.Ho + band - 1) / band, nr = mg.SliverWidth;
+        long flops = 2L * k * g.Rows * Math.Min(band, g.Ho) * g.Wo;
+        using var packedA = n * bands > 1 ? mg.Pack(false, k, g.Rows, w, g.Rows) : null;
+        fixed (float* px = x, pw = w, py = y)
+        {
+            nint ax = (nint)px, aw = (nint)pw, ay = (nint)py;
+            int xl = x.Length, wl = w.Length, yl = y.Length;
+            Parallelism.For(n * bands, ConvWork(flops), item =>
+            {
+                int img = item / bands, oh0 = item % bands * band;
+                int rows = Math.Min(band, g.Ho - oh0), width = rows * g.Wo;
+                var xs = new ReadOnlySpan<float>((float*)ax, xl).Slice(img * g.C * hw, g.C * hw);
+                var ys = new Span<float>((float*)ay, yl).Slice(img * k * howo, k * howo);
+                using var scratch = new ConvScratch<float>(g.Kh * g.Kw * width);
+                float* bPacked = PackedBandBuffer(mg.PackedBLength(width, g.Rows));
+                Im2Col.UnfoldPacked(xs, g, oh0, rows, bPacked, Linalg.ManagedGemm.KC, nr, scratch.Span(g.Kh * g.Kw * width));
+                mg.SgemmPrepackedB(packedA, new ReadOnlySpan<float>((float*)aw, wl), g.Rows, k, width, g.Rows, bPacked, 0f, ys.Slice(oh0 * g.Wo), howo);
+            });
+        }
+    }
+
+    // One 64-byte aligned packed band per thread, kept for the thread's lifetime, grown when a larger one is needed.
+    [ThreadStatic] private static unsafe float* t_packedBand;
+    [ThreadStatic] private static long t_packedBandCapacity;
+
+    private static unsafe float* PackedBandBuffer(long floats)
+    {
+        if (t_packedBandCapacity < floats)
+        {
+            if (t_packedBand != null) NativeMemory.AlignedFree(t_packedBand);
+            t_packedBand = null;
+            t_packedBandCapacity = 0;
+            t_packedBand = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+            t_packedBandCapacity = floats;
+        }
+        return t_packedBand;
     }
 
     // y: [N, K, P] += b[k]

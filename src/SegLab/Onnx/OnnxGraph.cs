@@ -55,6 +55,12 @@ public sealed partial class OnnxGraph : Module
     /// <summary>The parsed model.</summary>
     public OnnxModel Model { get; }
 
+    /// <summary>
+    /// When set, every run appends one record per step (after load-time fusion): the node, its op (or fused kind),
+    /// the inputs' and the output's shapes and the step's wall time. For profiling (bench/SegLab.Bench onnx-profile).
+    /// </summary>
+    public List<OnnxStepTiming>? StepTimings { get; set; }
+
     /// <summary>Every op SegLab imports.</summary>
     public static IReadOnlyList<string> SupportedOps => OnnxOps.Supported;
 
@@ -101,6 +107,7 @@ public sealed partial class OnnxGraph : Module
                     : throw new OnnxFormatException($"'{Model.Path}': node '{step.Node.Name}' ({step.Node.Op}) reads '{name}', which no earlier node produces.");
             }
             OnnxValue[] outs;
+            long started = StepTimings is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
                 outs = step.Kernel(args, ctx);
@@ -110,6 +117,10 @@ public sealed partial class OnnxGraph : Module
                 var shapes = string.Join(", ", args.Select(a => a is null ? "-" : Shapes.Format(a.Data.Shape)));
                 throw new OnnxFormatException($"'{Model.Path}': node '{step.Node.Name}' ({step.Node.Op}, opset {step.Node.Opset}) failed on inputs {shapes}: {e.Message}", e);
             }
+            if (StepTimings is { } timings)
+                timings.Add(new OnnxStepTiming(step.Node.Name, step.Node.Op, step.Kernel.Method.Name,
+                    string.Join(" ", args.Select(a => a is null ? "-" : Shapes.Format(a.Data.Shape))), outs.Length > 0 ? Shapes.Format(outs[0].Data.Shape) : "-",
+                    System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds));
             for (int i = 0; i < step.Outputs.Length && i < outs.Length; i++)
                 if (step.Outputs[i].Length > 0) values[step.Outputs[i]] = outs[i];
             if (stepIndex < _owners.Length && outs.Length > 0 && !outs[0].IsInteger && outs[0].Data.Rank == 4)
@@ -247,3 +258,12 @@ public sealed partial class OnnxGraph : Module
     /// <summary>Registers a child on this module (for <see cref="ParameterTree"/>).</summary>
     internal OnnxParameters AddChild(string name, OnnxParameters child) => RegisterModule(name, child);
 }
+
+/// <summary>One step of an <see cref="OnnxGraph"/> run, timed (<see cref="OnnxGraph.StepTimings"/>).</summary>
+/// <param name="Node">The node's name.</param>
+/// <param name="Op">The node's op type (the last node of a fused chain).</param>
+/// <param name="Kernel">The compiled kernel's method name (tells fused steps apart).</param>
+/// <param name="InputShapes">Every input's shape, space-separated.</param>
+/// <param name="OutputShape">The first output's shape.</param>
+/// <param name="Milliseconds">Wall time of the step.</param>
+public sealed record OnnxStepTiming(string Node, string Op, string Kernel, string InputShapes, string OutputShape, double Milliseconds);

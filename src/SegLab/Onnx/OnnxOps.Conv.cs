@@ -120,9 +120,30 @@ internal static partial class OnnxOps
             var input = OnnxNode.AsFloat(n.Need(x, 0, "X"), ctx);
             if (input.Rank != 4) throw n.Unsupported("only 2-D pooling (4-D NCHW inputs) is supported");
             var pads = Pads(win, k, input.Size(2), input.Size(3));
+            if (!ceil && EndPadsAreCeilMode(win, k, pads, input.Size(2), input.Size(3)))
+                return One(F(Ops.MaxPool2d(input, k[0], k[1], win.Strides[0], win.Strides[1], 0, 0, win.Dilations[0], win.Dilations[1], ceilMode: true)));
             var (xp, ph, pw) = PadForWindow(n, input, pads, double.NegativeInfinity, k[0] / 2, k[1] / 2);
             return One(F(Ops.MaxPool2d(xp, k[0], k[1], win.Strides[0], win.Strides[1], ph, pw, win.Dilations[0], win.Dilations[1], ceil)));
         };
+    }
+
+    // Padding only at the bottom and right (-inf) is ceil mode on the unpadded input when both give the same output
+    // size: the windows start at the same places, and what the padding adds to the last ones never wins a maximum.
+    // The CNTK ResNet18's stem pool (3x3, stride 2, pads [0, 0, 1, 1] on 112x112) then skips two padded copies.
+    private static bool EndPadsAreCeilMode(Window win, int[] k, int[] pads, int h, int w)
+    {
+        if (pads[0] != 0 || pads[1] != 0 || (pads[2] == 0 && pads[3] == 0)) return false;
+        int[] size = [h, w];
+        for (int a = 0; a < 2; a++)
+        {
+            int span = win.Dilations[a] * (k[a] - 1) + 1, s = win.Strides[a];
+            if (size[a] < span) return false;
+            int floorPadded = (size[a] + pads[a + 2] - span) / s + 1;
+            int ceilUnpadded = (size[a] - span + s - 1) / s + 1;
+            if ((ceilUnpadded - 1) * s >= size[a]) ceilUnpadded--; // the last window starts inside the input
+            if (floorPadded != ceilUnpadded) return false;
+        }
+        return true;
     }
 
     private static OnnxKernel AveragePool(OnnxNode n)

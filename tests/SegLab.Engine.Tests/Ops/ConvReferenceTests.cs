@@ -119,6 +119,32 @@ public class ConvReferenceTests
     public void Conv2d_matches_direct_loops_with_one_row_bands(Spec s) =>
         WithSwitch(() => Ops.ConvBandElements, v => Ops.ConvBandElements = v, 1, () => Conv2d_matches_direct_loops(s));
 
+    // A deep layer on a small plane (the imported ResNet18's 7x7 layers): the bands' column floor changes how many
+    // output rows a band holds (here one row of 9 columns per band without it, two with 16, the whole plane with
+    // 256), never a result: each against the naive loops (forward and gradients), and the forwards against each other.
+    [Fact]
+    public void Band_column_floor_matches_direct_loops_and_keeps_the_bits()
+    {
+        var s = new Spec("deep_small_plane", 1, 40, 7, 9, 32, 3, 3, Ph: 1, Pw: 1);
+        var outputs = new List<float[]>();
+        WithSwitch(() => Ops.ConvBandElements, v => Ops.ConvBandElements = v, s.C * 9 * 9, () =>
+        {
+            foreach (int minColumns in new[] { 0, 16, 256 })
+                WithSwitch(() => Ops.ConvMinBandColumns, v => Ops.ConvMinBandColumns = v, minColumns, () =>
+                {
+                    Conv2d_matches_direct_loops(s);
+                    var rng = new Rng(5);
+                    var x = Tensor.Uniform(rng, [s.N, s.C, s.H, s.W], -1, 1);
+                    var w = Tensor.Uniform(rng, [s.K, s.C, s.Kh, s.Kw], -1, 1);
+                    outputs.Add(Ops.Conv2d(x, w, null, 1, 1, 1, 1, 1, 1, 1).ToArray());
+                });
+        });
+        // The GEMM provider may treat a sliver's edge columns differently (OpenBLAS does): equal to float32 rounding.
+        foreach (var other in outputs.Skip(1))
+            for (int i = 0; i < other.Length; i++)
+                Assert.True(Math.Abs(outputs[0][i] - other[i]) <= 1e-5 * (1 + Math.Abs(outputs[0][i])), $"y[{i}]: {outputs[0][i]} vs {other[i]}");
+    }
+
     [Theory]
     [MemberData(nameof(ConvSpecs))]
     public void Conv2d_matches_direct_loops_without_the_direct_kernel(Spec s) =>

@@ -121,6 +121,11 @@ internal static class OnnxOpCases
         yield return Case("MaxPool_8_k3s2p1", 8, X, b => b.Node("MaxPool", ["x"], ["y"], ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 1, 1 })));
         yield return Case("MaxPool_12_ceil_dilated", 12, X, b => b.Node("MaxPool", ["x"], ["y"], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }),
             ("ceil_mode", 1L), ("dilations", new long[] { 1, 2 })));
+        // Pads only at the end (the CNTK ResNet18's stem pool): run as ceil mode on the unpadded input.
+        yield return Case("MaxPool_8_k3s2_pads_end", 8, X, b => b.Node("MaxPool", ["x"], ["y"], ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }), ("pads", new long[] { 0, 0, 1, 1 })));
+        yield return Case("MaxPool_8_k2x3s2x3_pads_end", 8, X, b => b.Node("MaxPool", ["x"], ["y"], ("kernel_shape", new long[] { 2, 3 }), ("strides", new long[] { 2, 3 }), ("pads", new long[] { 0, 0, 1, 2 })));
+        // Stride 1: the padded output is one larger than ceil mode's, so the explicit padding stays.
+        yield return Case("MaxPool_8_k2s1_pads_end_padded", 8, X, b => b.Node("MaxPool", ["x"], ["y"], ("kernel_shape", new long[] { 2, 2 }), ("pads", new long[] { 0, 0, 1, 1 })));
         yield return Case("MaxPool_12_asymmetric_same_upper", 12, X, b => b.Node("MaxPool", ["x"], ["y"], ("kernel_shape", new long[] { 2, 3 }), ("strides", new long[] { 2, 2 }), ("auto_pad", "SAME_UPPER")));
         yield return Case("AveragePool_8_exclude_pad", 8, X, b => b.Node("AveragePool", ["x"], ["y"], ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 1, 1 })));
         yield return Case("AveragePool_11_include_pad_ceil", 11, X, b => b.Node("AveragePool", ["x"], ["y"], ("kernel_shape", new long[] { 3, 2 }), ("strides", new long[] { 2, 2 }),
