@@ -273,10 +273,12 @@ public static partial class Ops
 
     /// <summary>
     /// Whether float32 im2col convolutions (one group) unfold each band straight into the managed GEMM's packed-B
-    /// layout and multiply with the managed 8x32 kernel, whichever SGEMM provider is selected (tests and
-    /// <c>bench onnx-ab --switch unpacked</c> compare both, on their own thread).
+    /// layout and multiply with the managed 8x32 kernel. Default: only where the managed provider is selected (the
+    /// imported ResNet18 at one thread, in-process A/B: CPU 58.4 against 59.7 ms); with OpenBLAS selected its
+    /// unfold + SGEMM stays, as it was faster (55.2 against 58.7 ms wall, 33.4 against 38.6 at two threads; the
+    /// managed kernel loses on the 512-channel 7x7 layers, 49 columns). Tests set it (this thread only).
     /// </summary>
-    internal static bool UsePackedUnfold { get => t_usePackedUnfold ?? true; set => t_usePackedUnfold = value; }
+    internal static bool UsePackedUnfold { get => t_usePackedUnfold ?? Linalg.Gemm.Provider is Linalg.ManagedGemm; set => t_usePackedUnfold = value; }
 
     // Every band (the last, narrower one included) must take the managed GEMM's packed path in one column block.
     private static bool PackedUnfoldApplies(ConvGeometry g, int k, int band)

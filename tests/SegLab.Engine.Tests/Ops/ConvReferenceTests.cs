@@ -119,6 +119,44 @@ public class ConvReferenceTests
     public void Conv2d_matches_direct_loops_with_one_row_bands(Spec s) =>
         WithSwitch(() => Ops.ConvBandElements, v => Ops.ConvBandElements = v, 1, () => Conv2d_matches_direct_loops(s));
 
+    // The band unfolded straight into the managed GEMM's packed-B layout, and the plain unfold + SGEMM: both against
+    // the naive loops, whichever provider is selected.
+    [Theory]
+    [MemberData(nameof(ConvSpecs))]
+    public void Conv2d_matches_direct_loops_with_and_without_the_packed_unfold(Spec s)
+    {
+        WithSwitch(() => Ops.UsePackedUnfold, v => Ops.UsePackedUnfold = v, true, () => Conv2d_matches_direct_loops(s));
+        WithSwitch(() => Ops.UsePackedUnfold, v => Ops.UsePackedUnfold = v, false, () => Conv2d_matches_direct_loops(s));
+    }
+
+    // Shapes big enough for the packed path (m*n*k >= 32768), several bands and a narrower last one, a partial sliver.
+    [Theory]
+    [InlineData(16, 20, 23, 24, 1)]
+    [InlineData(40, 9, 37, 33, 2)]
+    public void Packed_unfold_matches_the_plain_unfold(int c, int h, int w, int k, int stride)
+    {
+        var rng = new Rng(11);
+        var x = Tensor.Uniform(rng, [2, c, h, w], -1, 1);
+        var wt = Tensor.Uniform(rng, [k, c, 3, 3], -1, 1);
+        var b = Tensor.Uniform(rng, [k], -1, 1);
+        float[] Run(bool packed) => WithResult(() => Ops.UsePackedUnfold, v => Ops.UsePackedUnfold = v, packed, () =>
+            WithResult(() => Ops.ConvBandElements, v => Ops.ConvBandElements = v, 1, () =>
+                WithResult(() => Ops.ConvMinBandColumns, v => Ops.ConvMinBandColumns = v, 3 * w, () =>
+                    WithResult(() => Ops.UseDirectConv, v => Ops.UseDirectConv = v, false, () => Ops.Conv2d(x, wt, b, stride, 1, 1, 1).ToArray()))));
+        float[] p = Run(true), q = Run(false);
+        Assert.Equal(q.Length, p.Length);
+        for (int i = 0; i < p.Length; i++)
+            Assert.True(Math.Abs(p[i] - q[i]) <= 1e-5 * (1 + Math.Abs(q[i])), $"y[{i}]: {p[i]} vs {q[i]}");
+    }
+
+    private static TR WithResult<TV, TR>(Func<TV> get, Action<TV> set, TV value, Func<TR> body)
+    {
+        var old = get();
+        set(value);
+        try { return body(); }
+        finally { set(old); }
+    }
+
     // A deep layer on a small plane (the imported ResNet18's 7x7 layers): the bands' column floor changes how many
     // output rows a band holds (here one row of 9 columns per band without it, two with 16, the whole plane with
     // 256), never a result: each against the naive loops (forward and gradients), and the forwards against each other.
