@@ -76,6 +76,27 @@ public sealed record CheckpointState
 
     /// <summary>Samples of the micro-batches that went through adversarial sampling so far (all sessions).</summary>
     public long Samples { get; init; }
+
+    /// <summary>Sum of the step losses of the epoch in progress (so that a resumed epoch's mean is over all its steps).</summary>
+    public double EpochLossSumSoFar { get; init; }
+
+    /// <summary>Steps summed in <see cref="EpochLossSumSoFar"/>.</summary>
+    public int EpochLossStepsSoFar { get; init; }
+
+    /// <summary>This state with <paramref name="loss"/> added to the epoch in progress.</summary>
+    /// <param name="loss">The step's training loss.</param>
+    public CheckpointState WithStepLoss(double loss) => this with { EpochLossSumSoFar = EpochLossSumSoFar + loss, EpochLossStepsSoFar = EpochLossStepsSoFar + 1 };
+
+    /// <summary>This state with the epoch in progress closed: its mean loss appended to <see cref="EpochLoss"/>, the sum reset.</summary>
+    public CheckpointState WithEpochLossClosed() =>
+        this with { EpochLoss = [.. EpochLoss, EpochLossSumSoFar / Math.Max(1, EpochLossStepsSoFar)], EpochLossSumSoFar = 0, EpochLossStepsSoFar = 0 };
+
+    /// <summary>This state after optimizer step <paramref name="next"/> of a run of one batch per step: step, epoch, batch in epoch and learning rate.</summary>
+    /// <param name="next">Steps taken now.</param>
+    /// <param name="batchesPerEpoch">Batches (steps) per epoch.</param>
+    /// <param name="learningRate">The step's learning rate.</param>
+    public CheckpointState AfterStep(long next, long batchesPerEpoch, double learningRate) =>
+        this with { Step = next, Epoch = (int)(next / batchesPerEpoch), BatchInEpoch = (int)(next % batchesPerEpoch), LearningRate = learningRate };
 }
 
 /// <summary>Writes and reads checkpoints in a run folder.</summary>

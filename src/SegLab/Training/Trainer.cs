@@ -137,8 +137,7 @@ public sealed class Trainer
         double secondsBefore = _state.Seconds;
         long startStep = _state.Step;
         int acc = _cfg.Schedule.Accumulation, bpe = _data.Train.BatchesPerEpoch, batch = _cfg.Data.Batch;
-        double lastLoss = double.NaN, epochLossSum = 0, trainSeconds = 0, attackSeconds = 0;
-        int epochLossCount = 0;
+        double lastLoss = double.NaN, trainSeconds = 0, attackSeconds = 0;
         Model.Network.Train();
         while (_state.Step < TotalSteps && !cancel.IsCancellationRequested && _state.Step < stopAfterStep)
         {
@@ -158,14 +157,12 @@ public sealed class Trainer
             }
             _opt.Step();
             lastLoss = stepLoss;
-            epochLossSum += stepLoss;
-            epochLossCount++;
             double stepSeconds = stepClock.Elapsed.TotalSeconds, stepAttack = (_adv?.AttackSeconds ?? 0) - attackBefore;
             trainSeconds += stepSeconds;
             attackSeconds += stepAttack;
             long step = _state.Step + 1;
             int epochBefore = (int)((step - 1) * acc / bpe), epochAfter = (int)(step * acc / bpe);
-            _state = _state with
+            _state = _state.WithStepLoss(stepLoss) with
             {
                 Step = step, Epoch = epochAfter, BatchInEpoch = (int)(step * acc % bpe), LearningRate = lr, RngState = _rng.GetState(),
                 EpochAttackSecondsSoFar = _state.EpochAttackSecondsSoFar + stepAttack, EpochStepSecondsSoFar = _state.EpochStepSecondsSoFar + stepSeconds - stepAttack,
@@ -179,13 +176,11 @@ public sealed class Trainer
             if (epochEnd)
             {
                 double at = _state.EpochAttackSecondsSoFar, st = _state.EpochStepSecondsSoFar;
-                _state = _state with
+                _state = _state.WithEpochLossClosed() with
                 {
-                    EpochLoss = [.. _state.EpochLoss, epochLossSum / Math.Max(1, epochLossCount)],
                     EpochAttackSeconds = [.. _state.EpochAttackSeconds, at], EpochStepSeconds = [.. _state.EpochStepSeconds, st],
                     EpochAttackSecondsSoFar = 0, EpochStepSecondsSoFar = 0,
                 };
-                (epochLossSum, epochLossCount) = (0, 0);
                 if (_adv is not null)
                     progress?.Report(new TrainProgress(step, TotalSteps, epochBefore, double.NaN, 0, lr, 0, TimeSpan.Zero,
                         FormattableString.Invariant($"epoch {epochBefore}: {at:F1} s in the attack, {st:F1} s in the training step ({100 * at / Math.Max(1e-9, at + st):F0}% attack)"),

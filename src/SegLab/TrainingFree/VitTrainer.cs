@@ -174,8 +174,7 @@ public sealed class VitTrainer
         if (_state.Step >= TotalSteps && File.Exists(summaryPath) && File.Exists(Path.Combine(_dir, Checkpoint.FinalWeights)))
             return ReadSummary(_dir);
         var clock = Stopwatch.StartNew();
-        double before = _state.Seconds, epochSum = 0;
-        int epochCount = 0;
+        double before = _state.Seconds;
         long start = _state.Step;
         int classes = _train.Classes.Count;
         Model.Train();
@@ -198,17 +197,11 @@ public sealed class VitTrainer
             if (!double.IsFinite(l)) throw new InvalidOperationException($"vit: the loss became {l} at step {step + 1} (learning rate {lr:G3}); lower the learning rate.");
             loss.Backward();
             _opt.Step();
-            epochSum += l;
-            epochCount++;
             long next = step + 1;
             bool epochEnd = next % BatchesPerEpoch == 0;
             double stepSeconds = _state.EpochStepSecondsSoFar + stepClock.Elapsed.TotalSeconds;
-            _state = _state with { Step = next, Epoch = (int)(next / BatchesPerEpoch), BatchInEpoch = (int)(next % BatchesPerEpoch), LearningRate = lr, EpochStepSecondsSoFar = stepSeconds };
-            if (epochEnd)
-            {
-                _state = _state with { EpochLoss = [.. _state.EpochLoss, epochSum / epochCount], EpochStepSeconds = [.. _state.EpochStepSeconds, stepSeconds], EpochStepSecondsSoFar = 0 };
-                (epochSum, epochCount) = (0, 0);
-            }
+            _state = _state.WithStepLoss(l).AfterStep(next, BatchesPerEpoch, lr) with { EpochStepSecondsSoFar = stepSeconds };
+            if (epochEnd) _state = _state.WithEpochLossClosed() with { EpochStepSeconds = [.. _state.EpochStepSeconds, stepSeconds], EpochStepSecondsSoFar = 0 };
             progress?.Report(new VitTrainProgress(next, TotalSteps, _state.Epoch, l, (next - start) * _o.Batch / Math.Max(1e-9, clock.Elapsed.TotalSeconds)));
             if (epochEnd || next % _o.CheckpointEvery == 0 || next == TotalSteps) SaveLast(before + clock.Elapsed.TotalSeconds);
         }

@@ -123,8 +123,6 @@ public sealed class AffinityTrainer
     private readonly double _featureSeconds;
     private readonly double[] _regionShare;
     private CheckpointState _state;
-    private double _epochSum; // loss sum and count of the unfinished epoch, kept in the checkpoint so a resumed epoch's mean is whole
-    private int _epochCount;
 
     /// <summary>Prepares a run: features and pair labels of every image; resumes from <paramref name="dir"/>/last.json when asked.</summary>
     /// <param name="options">Settings.</param>
@@ -223,16 +221,10 @@ public sealed class AffinityTrainer
             if (!double.IsFinite(l)) throw new InvalidOperationException($"affinity: the loss became {l} at step {step + 1} (learning rate {lr:G3}); lower the learning rate.");
             value.Loss.Backward();
             _opt.Step();
-            _epochSum += l;
-            _epochCount++;
             long next = step + 1;
             bool epochEnd = next % BatchesPerEpoch == 0;
-            _state = _state with { Step = next, Epoch = (int)(next / BatchesPerEpoch), BatchInEpoch = (int)(next % BatchesPerEpoch), LearningRate = lr };
-            if (epochEnd)
-            {
-                _state = _state with { EpochLoss = [.. _state.EpochLoss, _epochSum / _epochCount] };
-                (_epochSum, _epochCount) = (0, 0);
-            }
+            _state = _state.WithStepLoss(l).AfterStep(next, BatchesPerEpoch, lr);
+            if (epochEnd) _state = _state.WithEpochLossClosed();
             progress?.Report(new AffinityTrainProgress(next, TotalSteps, _state.Epoch, l, (next - start) * _o.Batch / Math.Max(1e-9, clock.Elapsed.TotalSeconds)));
             if (epochEnd || next % _o.CheckpointEvery == 0 || next == TotalSteps) SaveLast(before + clock.Elapsed.TotalSeconds);
         }
@@ -332,10 +324,7 @@ public sealed class AffinityTrainer
         return order;
     }
 
-    private void SaveLast(double seconds) => _state = Checkpoint.Save(_dir, _state with { Seconds = seconds }, Head.StateDict(),
-        _opt.ExportState().Append(new(EpochSumKey, Tensor.FromArray(new[] { _epochSum, _epochCount }, 2))));
-
-    private const string EpochSumKey = "trainer.epoch_loss_sum_count";
+    private void SaveLast(double seconds) => _state = Checkpoint.Save(_dir, _state with { Seconds = seconds }, Head.StateDict(), _opt.ExportState());
 
     private void Restore()
     {
@@ -345,9 +334,7 @@ public sealed class AffinityTrainer
             throw new ArgumentException($"'{path}' was written under other affinity settings, classifier, CAMs or data (hash {st.ConfigHash}, now {_state.ConfigHash}); see {Path.Combine(_dir, ConfigFile)}.");
         string w = Path.Combine(_dir, st.WeightsFile), o = Path.Combine(_dir, st.OptimizerFile);
         Head.LoadStateDict(SafeTensors.Load(w).ToStateDict(), strict: true, source: w);
-        var extra = SafeTensors.Load(o).ToTensors(DType.Float64);
-        if (extra.Remove(EpochSumKey, out var acc)) (_epochSum, _epochCount) = (acc.ToArrayF64()[0], (int)acc.ToArrayF64()[1]);
-        _opt.ImportState(extra.ToDictionary(kv => kv.Key, kv => Ops.To(kv.Value, DType.Float32)), o);
+        _opt.ImportState(SafeTensors.Load(o).ToTensors(DType.Float32), o);
         _state = st;
     }
 

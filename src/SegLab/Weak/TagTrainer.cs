@@ -182,8 +182,7 @@ public sealed class TagTrainer
         if (_state.Step >= TotalSteps && File.Exists(summaryPath) && File.Exists(Path.Combine(_dir, Checkpoint.FinalWeights)))
             return ReadSummary(_dir);
         var clock = Stopwatch.StartNew();
-        double before = _state.Seconds, epochSum = 0;
-        int epochCount = 0;
+        double before = _state.Seconds;
         long start = _state.Step;
         int classes = _train.Classes.Count;
         Model.TrainMode();
@@ -208,16 +207,10 @@ public sealed class TagTrainer
             loss.Backward();
             _encOpt.Step();
             _clsOpt.Step();
-            epochSum += l;
-            epochCount++;
             long next = step + 1;
             bool epochEnd = next % BatchesPerEpoch == 0;
-            _state = _state with { Step = next, Epoch = (int)(next / BatchesPerEpoch), BatchInEpoch = (int)(next % BatchesPerEpoch), LearningRate = lr };
-            if (epochEnd)
-            {
-                _state = _state with { EpochLoss = [.. _state.EpochLoss, epochSum / epochCount] };
-                (epochSum, epochCount) = (0, 0);
-            }
+            _state = _state.WithStepLoss(l).AfterStep(next, BatchesPerEpoch, lr);
+            if (epochEnd) _state = _state.WithEpochLossClosed();
             progress?.Report(new TagTrainProgress(next, TotalSteps, _state.Epoch, l, (next - start) * _o.Batch / Math.Max(1e-9, clock.Elapsed.TotalSeconds)));
             if (epochEnd || next % _o.CheckpointEvery == 0 || next == TotalSteps) SaveLast(before + clock.Elapsed.TotalSeconds);
         }

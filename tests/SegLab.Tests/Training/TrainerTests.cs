@@ -53,6 +53,19 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void A_run_resumed_mid_epoch_records_the_same_epoch_losses()
+    {
+        var cfg = Tiny();
+        Assert.True(new Trainer(cfg, Data(), Dir("full")).Run().Completed);
+        new Trainer(cfg, Data(), Dir("split")).Run(stopAfterStep: 1); // 3 batches per epoch: stopped inside the first
+        Assert.NotEqual(0, Checkpoint.Read(Path.Combine(Dir("split"), Checkpoint.LastState)).BatchInEpoch);
+        Assert.True(new Trainer(cfg, Data(), Dir("split"), resume: true).Run().Completed);
+        var full = Checkpoint.Read(Path.Combine(Dir("full"), Checkpoint.LastState)).EpochLoss;
+        Assert.NotEmpty(full);
+        Assert.Equal(full, Checkpoint.Read(Path.Combine(Dir("split"), Checkpoint.LastState)).EpochLoss);
+    }
+
+    [Fact]
     public void Training_lowers_the_loss_and_keeps_the_best_checkpoint()
     {
         var losses = new List<double>();
