@@ -139,9 +139,5 @@ internal static class ConvParts
         return 0;
     }
 
-    private static double Median(List<double> v)
-    {
-        var s = v.Order().ToArray();
-        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
-    }
+    private static double Median(List<double> v) => OnnxBenchArgs.Median(v);
 }

@@ -34,17 +34,11 @@ internal static class OnnxAb
             if (args[i] == "--threads") threads = int.Parse(args[++i]);
             else if (args[i] == "--repeats") repeats = int.Parse(args[++i]);
             else if (args[i] == "--switch") names.AddRange(args[++i].Split(','));
-            else
-            {
-                var parts = args[i].Split('@');
-                path = parts[0];
-                if (parts.Length > 1) (h, w) = (int.Parse(parts[1].Split('x')[0]), int.Parse(parts[1].Split('x')[1]));
-            }
+            else (path, h, w) = OnnxBenchArgs.Model(args[i]);
         }
         Parallelism.SetThreads(threads);
         var graph = OnnxGraph.Load(path);
-        var rng = new Rng(1);
-        var x = Tensor.FromArray([.. Enumerable.Range(0, 3 * h * w).Select(_ => (float)rng.NextDouble())], 1, 3, h, w);
+        var x = Tensor.FromArray(OnnxBenchArgs.Input(3 * h * w), 1, 3, h, w);
         var wall = new[] { new List<double>(), new List<double>() };
         var cpu = new[] { new List<double>(), new List<double>() };
         float[][] outputs = new float[2][];
@@ -76,9 +70,5 @@ internal static class OnnxAb
         return 0;
     }
 
-    private static double Median(List<double> v)
-    {
-        var s = v.Order().ToArray();
-        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
-    }
+    private static double Median(IEnumerable<double> v) => OnnxBenchArgs.Median(v);
 }

@@ -21,17 +21,11 @@ internal static class OnnxProfile
         {
             if (args[i] == "--threads") threads = int.Parse(args[++i]);
             else if (args[i] == "--repeats") repeats = int.Parse(args[++i]);
-            else
-            {
-                var parts = args[i].Split('@');
-                path = parts[0];
-                if (parts.Length > 1) (h, w) = (int.Parse(parts[1].Split('x')[0]), int.Parse(parts[1].Split('x')[1]));
-            }
+            else (path, h, w) = OnnxBenchArgs.Model(args[i]);
         }
         Parallelism.SetThreads(threads);
         var graph = OnnxGraph.Load(path);
-        var rng = new Rng(1);
-        var x = Tensor.FromArray([.. Enumerable.Range(0, 3 * h * w).Select(_ => (float)rng.NextDouble())], 1, 3, h, w);
+        var x = Tensor.FromArray(OnnxBenchArgs.Input(3 * h * w), 1, 3, h, w);
         var runs = new List<List<OnnxStepTiming>>();
         var totals = new List<double>();
         for (int r = 0; r < repeats + 2; r++)
@@ -90,9 +84,5 @@ internal static class OnnxProfile
 
     private static long[] Dims(string shape) => [.. shape.Trim('[', ']').Split(',', StringSplitOptions.TrimEntries).Select(long.Parse)];
 
-    private static double Median(double[] v)
-    {
-        Array.Sort(v);
-        return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
-    }
+    private static double Median(IEnumerable<double> v) => OnnxBenchArgs.Median(v);
 }

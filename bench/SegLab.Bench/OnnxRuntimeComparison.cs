@@ -26,12 +26,7 @@ internal static class OnnxRuntimeComparison
             if (args[i] == "--rounds") rounds = int.Parse(args[++i]);
             else if (args[i] == "--repeats") repeats = int.Parse(args[++i]);
             else if (args[i] == "--threads") threads = [.. args[++i].Split(',').Select(int.Parse)];
-            else
-            {
-                var parts = args[i].Split('@');
-                var hw = parts.Length > 1 ? parts[1].Split('x').Select(int.Parse).ToArray() : [224, 224];
-                models.Add((parts[0], hw[0], hw[1]));
-            }
+            else models.Add(OnnxBenchArgs.Model(args[i]));
         }
         var times = new Dictionary<(string, int, string), List<double>>();
         for (int r = 0; r < rounds; r++)
@@ -58,17 +53,9 @@ internal static class OnnxRuntimeComparison
         l.Add(v);
     }
 
-    private static double Median(List<double> v)
-    {
-        var s = v.Order().ToArray();
-        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
-    }
+    private static double Median(List<double> v) => OnnxBenchArgs.Median(v);
 
-    private static float[] Input(int n)
-    {
-        var rng = new Rng(1);
-        return [.. Enumerable.Range(0, n).Select(_ => (float)rng.NextDouble())];
-    }
+    private static float[] Input(int n) => OnnxBenchArgs.Input(n);
 
     // Median of `repeats` forwards after two warm-ups.
     private static double Time(Action forward, int repeats)
