@@ -53,6 +53,26 @@ public sealed class Rng
         return (int)((NextUInt64() >> 33) % (ulong)maxExclusive);
     }
 
+    /// <summary>Shuffles <paramref name="values"/> in place (Fisher-Yates from the last element: j = NextInt(i + 1)).</summary>
+    /// <param name="values">The values; a permutation of them is left in place.</param>
+    public void Shuffle(Span<int> values)
+    {
+        for (int i = values.Length - 1; i > 0; i--)
+        {
+            int j = NextInt(i + 1);
+            (values[i], values[j]) = (values[j], values[i]);
+        }
+    }
+
+    /// <summary>0..n-1 in an order drawn by <see cref="Shuffle"/>.</summary>
+    /// <param name="n">Count, at least 0.</param>
+    public int[] Permutation(int n)
+    {
+        var order = Enumerable.Range(0, n).ToArray();
+        Shuffle(order);
+        return order;
+    }
+
     /// <summary>Standard normal sample (Box-Muller).</summary>
     public double NextNormal()
     {

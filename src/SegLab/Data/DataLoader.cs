@@ -50,12 +50,7 @@ public sealed class DataLoader : IDisposable
     {
         var order = Enumerable.Range(0, Dataset.Count).ToArray();
         if (!Options.Shuffle) return order;
-        var rng = new Rng(Mix(Options.Seed, epoch, -1));
-        for (int i = order.Length - 1; i > 0; i--)
-        {
-            int j = rng.NextInt(i + 1);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
+        new Rng(Mix(Options.Seed, epoch, -1)).Shuffle(order);
         return order;
     }
 

@@ -312,17 +312,7 @@ public sealed class AffinityTrainer
         };
     }
 
-    private int[] Order(int epoch)
-    {
-        var rng = new Rng(_o.Seed * 7_919L + epoch + 29);
-        var order = Enumerable.Range(0, _levels.Count).ToArray();
-        for (int i = order.Length - 1; i > 0; i--)
-        {
-            int j = rng.NextInt(i + 1);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
-        return order;
-    }
+    private int[] Order(int epoch) => new Rng(_o.Seed * 7_919L + epoch + 29).Permutation(_levels.Count);
 
     private void SaveLast(double seconds) => _state = Checkpoint.Save(_dir, _state with { Seconds = seconds }, Head.StateDict(), _opt.ExportState());
 

@@ -321,17 +321,7 @@ public sealed class TagTrainer
         Val = val,
     };
 
-    private int[] Order(int epoch)
-    {
-        var rng = new Rng(_o.Seed * 7_919L + epoch + 17);
-        var order = Enumerable.Range(0, _crops.Count).ToArray();
-        for (int i = order.Length - 1; i > 0; i--)
-        {
-            int j = rng.NextInt(i + 1);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
-        return order;
-    }
+    private int[] Order(int epoch) => new Rng(_o.Seed * 7_919L + epoch + 17).Permutation(_crops.Count);
 
     private void SaveLast(double seconds)
     {

@@ -101,11 +101,7 @@ public static class WorstCase
         for (int pass = 0; pass < maxPasses; pass++)
         {
             double before = best;
-            for (int i = n - 1; i > 0; i--)
-            {
-                int j = rng.NextInt(i + 1);
-                (order[i], order[j]) = (order[j], order[i]);
-            }
+            rng.Shuffle(order);
             foreach (int i in order)
             {
                 for (int a = 0; a < m; a++)
