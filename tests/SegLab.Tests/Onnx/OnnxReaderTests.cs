@@ -52,6 +52,23 @@ public sealed class OnnxReaderTests : IDisposable
         Assert.Equal([2, 3], model.Initializers["w"].Value.ShapeArray());
     }
 
+    // The decoded tensors are the only copy of the weights a loaded model keeps: the parsed message drops its
+    // initializers (raw bytes and typed lists), so a model's weights are not held twice for its lifetime.
+    [Fact]
+    public void A_loaded_model_keeps_its_weights_once_as_tensors()
+    {
+        var raw = new TensorProto { Name = "w", DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(FloatBytes(1, 2, 3, 4, 5, 6)) };
+        raw.Dims.AddRange([2, 3]);
+        var model = OnnxModel.Load(Write(AddModel(raw)));
+        Assert.Equal(new float[] { 1, 2, 3, 4, 5, 6 }, model.Initializers["w"].Value.ToArray());
+        Assert.Empty(model.Proto.Graph.Initializer);
+        Assert.Equal(["x"], model.Inputs.Select(i => i.Name));
+        // and the graph still runs on them: y = x + w
+        var graph = OnnxGraph.Load(Write(AddModel(raw), "again.onnx"));
+        var y = graph.Forward(SegLab.Engine.Tensor.FromArray(new float[] { 10, 20, 30, 40, 50, 60 }, 2, 3));
+        Assert.Equal(new float[] { 11, 22, 33, 44, 55, 66 }, y.ToArray());
+    }
+
     [Theory]
     [InlineData("../w.bin", "not a relative path inside the model's folder")]
     [InlineData("/etc/passwd", "not a relative path inside the model's folder")]
