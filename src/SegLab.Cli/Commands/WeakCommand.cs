@@ -64,11 +64,19 @@ internal static class WeakCommand
         return t;
     }
 
-    /// <summary>The tag options of the command line for <paramref name="classes"/> (--crop auto: whole images where it has a background class).</summary>
-    private static TagOptions ParseTags(ParseResult r, TagOpts t, ClassTable classes)
+    /// <summary>
+    /// The tag options of the command line for the dataset's classes (--crop auto: whole images where it has a
+    /// background class, so <paramref name="classes"/> is called only then; null: check what needs no dataset).
+    /// </summary>
+    private static TagOptions ParseTags(ParseResult r, TagOpts t, Func<ClassTable>? classes)
     {
         string crop = r.GetValue(t.Crop)!;
-        if (crop.Equals("auto", StringComparison.OrdinalIgnoreCase)) crop = ClassMapLabels.BackgroundClass(classes) is null ? "120x160" : "whole";
+        if (crop.Equals("auto", StringComparison.OrdinalIgnoreCase))
+        {
+            if (r.GetValue(t.MinPixels) is < 1 and var m) throw new ArgumentException($"--crop/--stride/--min-pixels: tags: min pixels must be >= 1, got {m}.");
+            if (r.GetValue(t.Stride) is { } st) Size(st, "--stride");
+            crop = classes is null || ClassMapLabels.BackgroundClass(classes()) is null ? "120x160" : "whole";
+        }
         bool whole = crop.Equals("whole", StringComparison.OrdinalIgnoreCase);
         int min = r.GetValue(t.MinPixels) ?? (whole ? 1 : 200);
         TagOptions o;
@@ -103,8 +111,9 @@ internal static class WeakCommand
         cmd.SetAction(r =>
         {
             CheckLimit(r, d);
+            ParseTags(r, t, null);
             var ds = Open(r, d);
-            var options = ParseTags(r, t, ds.Classes);
+            var options = ParseTags(r, t, () => ds.Classes);
             List<TaggedCrop> crops = null!;
             CliProgress.Run(io, "taking tags", ds.Count, report =>
             {
@@ -145,12 +154,13 @@ internal static class WeakCommand
         {
             Cli.ApplyThreads(r);
             CheckLimit(r, d);
-            var train = Open(r, d);
             var options = new TagTrainOptions
             {
-                Encoder = r.GetValue(encoder)!, Tags = ParseTags(r, t, train.Classes), Epochs = r.GetValue(epochs), Batch = r.GetValue(batch), Lr = r.GetValue(lr), Seed = r.GetValue(seed),
+                Encoder = r.GetValue(encoder)!, Tags = ParseTags(r, t, null), Epochs = r.GetValue(epochs), Batch = r.GetValue(batch), Lr = r.GetValue(lr), Seed = r.GetValue(seed),
             };
             options.Validate();
+            var train = Open(r, d);
+            options = options with { Tags = ParseTags(r, t, () => train.Classes) };
             string outDir = r.GetValue(output)!;
             string? valSplit = r.GetValue(val);
             var valData = valSplit is null || valSplit == "none" ? null : Open(r, d, valSplit);
