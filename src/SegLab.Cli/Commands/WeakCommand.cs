@@ -147,7 +147,8 @@ internal static class WeakCommand
         var seed = new Option<int>("--seed") { Description = "Seed of initialisation, order and flips.", DefaultValueFactory = _ => 0 };
         var val = new Option<string?>("--val-split") { Description = "Split to score tag predictions on at the end (none: 'none').", DefaultValueFactory = _ => "val" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint." };
-        var cmd = new Command("train-classifier", "Train the multi-label tag classifier (encoder, global average pooling, bias-free 1x1 classifier; multilabel soft-margin loss).") { output, encoder, epochs, batch, lr, seed, val, resume };
+        var freeze = new Option<bool>("--freeze-encoder") { Description = "Train the classifier alone, the encoder frozen at its initial (ImageNet) weights (for a handful of images, which would fine-tune it to memorise them)." };
+        var cmd = new Command("train-classifier", "Train the multi-label tag classifier (encoder, global average pooling, bias-free 1x1 classifier; multilabel soft-margin loss).") { output, encoder, epochs, batch, lr, seed, val, resume, freeze };
         AddTo(cmd, d);
         var t = TagOptionsFor(cmd);
         cmd.SetAction(r =>
@@ -157,6 +158,7 @@ internal static class WeakCommand
             var options = new TagTrainOptions
             {
                 Encoder = r.GetValue(encoder)!, Tags = ParseTags(r, t, null), Epochs = r.GetValue(epochs), Batch = r.GetValue(batch), Lr = r.GetValue(lr), Seed = r.GetValue(seed),
+                FreezeEncoder = r.GetValue(freeze),
             };
             options.Validate();
             var train = Open(r, d);
@@ -175,7 +177,7 @@ internal static class WeakCommand
                     trainer = new TagTrainer(options, train, valData, outDir, r.GetValue(resume), new SyncProgress<int>(i => report(i, $"image {i}/{train.Count}")));
                     return $"tagged {train.Count} image(s): {trainer.Statistics.Crops} crops, {trainer.Statistics.MeanTags.ToString("F2", CultureInfo.InvariantCulture)} tags each";
                 });
-                io.Console.MarkupLine(Markup.Escape($"training the tag classifier on {WeakEncoders.Describe(options.Encoder)}: {trainer.TotalSteps} steps of {options.Batch} crops ({options.Tags})"
+                io.Console.MarkupLine(Markup.Escape($"training the tag classifier on {WeakEncoders.Describe(options.Encoder)}{(options.FreezeEncoder ? ", frozen" : "")}: {trainer.TotalSteps} steps of {options.Batch} crops ({options.Tags})"
                     + (trainer.Step > 0 ? $", resuming at step {trainer.Step}" : "") + $" -> {outDir}"));
                 TagTrainSummary summary = null!;
                 CliProgress.Run(io, "training", trainer.TotalSteps, line =>
