@@ -26,6 +26,34 @@ public sealed class WeakCliTests : IDisposable
     }
 
     [Fact]
+    public void Tags_default_to_crops_without_a_background_class_and_to_whole_images_with_one()
+    {
+        var camvid = Run("weak", "tags", "--data", Samples, "--split", "val", "--json");
+        Assert.True(camvid.Code == 0, camvid.Err);
+        using (var j = JsonDocument.Parse(camvid.Out))
+        {
+            Assert.Equal(5 * 9, j.RootElement.GetProperty("crops").GetInt32());
+            Assert.StartsWith("120x160 crops", j.RootElement.GetProperty("tags").GetString());
+        }
+        // a VOC-style folder: two STEM_image + STEM_target pairs, grey label ids (0 background, 1 aeroplane, 15 person, 255 void)
+        string voc = Path.Combine(_tmp, "voc");
+        Directory.CreateDirectory(voc);
+        int[][] labels = [[0, 1, 1, 255], [0, 0, 15, 0]];
+        for (int i = 0; i < 2; i++)
+        {
+            SegLab.Imaging.Png.Save(Path.Combine(voc, $"{i}_image.png"), new SegLab.Imaging.Image(2, 2, 3, [.. Enumerable.Range(0, 12).Select(v => (byte)(40 * i + v))]));
+            SegLab.Imaging.Png.Save(Path.Combine(voc, $"{i}_target.png"), new SegLab.Imaging.Image(2, 2, 1, [.. labels[i].Select(v => (byte)v)]));
+        }
+        var r = Run("weak", "tags", "--data", voc, "--layout", "folder", "--classes", "voc", "--json");
+        Assert.True(r.Code == 0, r.Err);
+        using var k = JsonDocument.Parse(r.Out);
+        Assert.Equal("whole images, present from 1 px", k.RootElement.GetProperty("tags").GetString());
+        Assert.Equal(2, k.RootElement.GetProperty("crops").GetInt32());
+        var per = k.RootElement.GetProperty("perClass");
+        Assert.Equal((0, 1, 1), (per.GetProperty("background").GetInt32(), per.GetProperty("aeroplane").GetInt32(), per.GetProperty("person").GetInt32()));
+    }
+
+    [Fact]
     public void Classifier_then_cams_write_masks_and_scores_and_a_rerun_resumes()
     {
         string run = Path.Combine(_tmp, "cls"), cams = Path.Combine(_tmp, "cams");

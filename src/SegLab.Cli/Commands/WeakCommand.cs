@@ -52,24 +52,35 @@ internal static class WeakCommand
         if (r.GetValue(d.Limit) is int n && n < 1) throw new ArgumentException($"--limit must be at least 1, got {n}.");
     }
 
-    private sealed record TagOpts(Option<string> Crop, Option<string?> Stride, Option<int> MinPixels);
+    private sealed record TagOpts(Option<string> Crop, Option<string?> Stride, Option<int?> MinPixels);
 
     private static TagOpts TagOptionsFor(Command c)
     {
         var t = new TagOpts(
-            new Option<string>("--crop") { Description = "Tag crops HEIGHTxWIDTH, or 'whole' for whole images (CamVid's whole-image tags are nearly constant, so crops are the default).", DefaultValueFactory = _ => "120x160" },
+            new Option<string>("--crop") { Description = "Tag crops HEIGHTxWIDTH, 'whole' for whole images, or auto: whole images where the dataset has a background class (VOC style), else 120x160 crops (CamVid's whole-image tags are nearly constant).", DefaultValueFactory = _ => "auto" },
             new Option<string?>("--stride") { Description = "Step between crops HEIGHTxWIDTH (default: the crop size, a grid)." },
-            new Option<int>("--min-pixels") { Description = "A class is present in a crop from this many pixels on (void ignored).", DefaultValueFactory = _ => 200 });
+            new Option<int?>("--min-pixels") { Description = "A class is present in a crop from this many pixels on (void ignored; default: 200 for crops, 1 for whole images)." });
         c.Options.Add(t.Crop); c.Options.Add(t.Stride); c.Options.Add(t.MinPixels);
         return t;
     }
 
-    private static TagOptions ParseTags(ParseResult r, TagOpts t)
+    /// <summary>
+    /// The tag options of the command line for the dataset's classes (--crop auto: whole images where it has a
+    /// background class, so <paramref name="classes"/> is called only then; null: check what needs no dataset).
+    /// </summary>
+    private static TagOptions ParseTags(ParseResult r, TagOpts t, Func<ClassTable>? classes)
     {
         string crop = r.GetValue(t.Crop)!;
-        int min = r.GetValue(t.MinPixels);
+        if (crop.Equals("auto", StringComparison.OrdinalIgnoreCase))
+        {
+            if (r.GetValue(t.MinPixels) is < 1 and var m) throw new ArgumentException($"--crop/--stride/--min-pixels: tags: min pixels must be >= 1, got {m}.");
+            if (r.GetValue(t.Stride) is { } st) Size(st, "--stride");
+            crop = classes is null || ClassMapLabels.BackgroundClass(classes()) is null ? "120x160" : "whole";
+        }
+        bool whole = crop.Equals("whole", StringComparison.OrdinalIgnoreCase);
+        int min = r.GetValue(t.MinPixels) ?? (whole ? 1 : 200);
         TagOptions o;
-        if (crop.Equals("whole", StringComparison.OrdinalIgnoreCase)) o = TagOptions.WholeImage(min);
+        if (whole) o = TagOptions.WholeImage(min);
         else
         {
             var (h, w) = Size(crop, "--crop");
@@ -100,8 +111,9 @@ internal static class WeakCommand
         cmd.SetAction(r =>
         {
             CheckLimit(r, d);
-            var options = ParseTags(r, t);
+            ParseTags(r, t, null);
             var ds = Open(r, d);
+            var options = ParseTags(r, t, () => ds.Classes);
             List<TaggedCrop> crops = null!;
             CliProgress.Run(io, "taking tags", ds.Count, report =>
             {
@@ -135,7 +147,8 @@ internal static class WeakCommand
         var seed = new Option<int>("--seed") { Description = "Seed of initialisation, order and flips.", DefaultValueFactory = _ => 0 };
         var val = new Option<string?>("--val-split") { Description = "Split to score tag predictions on at the end (none: 'none').", DefaultValueFactory = _ => "val" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint." };
-        var cmd = new Command("train-classifier", "Train the multi-label tag classifier (encoder, global average pooling, bias-free 1x1 classifier; multilabel soft-margin loss).") { output, encoder, epochs, batch, lr, seed, val, resume };
+        var freeze = new Option<bool>("--freeze-encoder") { Description = "Train the classifier alone, the encoder frozen at its initial (ImageNet) weights (for a handful of images, which would fine-tune it to memorise them)." };
+        var cmd = new Command("train-classifier", "Train the multi-label tag classifier (encoder, global average pooling, bias-free 1x1 classifier; multilabel soft-margin loss).") { output, encoder, epochs, batch, lr, seed, val, resume, freeze };
         AddTo(cmd, d);
         var t = TagOptionsFor(cmd);
         cmd.SetAction(r =>
@@ -144,11 +157,13 @@ internal static class WeakCommand
             CheckLimit(r, d);
             var options = new TagTrainOptions
             {
-                Encoder = r.GetValue(encoder)!, Tags = ParseTags(r, t), Epochs = r.GetValue(epochs), Batch = r.GetValue(batch), Lr = r.GetValue(lr), Seed = r.GetValue(seed),
+                Encoder = r.GetValue(encoder)!, Tags = ParseTags(r, t, null), Epochs = r.GetValue(epochs), Batch = r.GetValue(batch), Lr = r.GetValue(lr), Seed = r.GetValue(seed),
+                FreezeEncoder = r.GetValue(freeze),
             };
             options.Validate();
-            string outDir = r.GetValue(output)!;
             var train = Open(r, d);
+            options = options with { Tags = ParseTags(r, t, () => train.Classes) };
+            string outDir = r.GetValue(output)!;
             string? valSplit = r.GetValue(val);
             var valData = valSplit is null || valSplit == "none" ? null : Open(r, d, valSplit);
             using var cts = new CancellationTokenSource();
@@ -162,7 +177,7 @@ internal static class WeakCommand
                     trainer = new TagTrainer(options, train, valData, outDir, r.GetValue(resume), new SyncProgress<int>(i => report(i, $"image {i}/{train.Count}")));
                     return $"tagged {train.Count} image(s): {trainer.Statistics.Crops} crops, {trainer.Statistics.MeanTags.ToString("F2", CultureInfo.InvariantCulture)} tags each";
                 });
-                io.Console.MarkupLine(Markup.Escape($"training the tag classifier on {WeakEncoders.Describe(options.Encoder)}: {trainer.TotalSteps} steps of {options.Batch} crops ({options.Tags})"
+                io.Console.MarkupLine(Markup.Escape($"training the tag classifier on {WeakEncoders.Describe(options.Encoder)}{(options.FreezeEncoder ? ", frozen" : "")}: {trainer.TotalSteps} steps of {options.Batch} crops ({options.Tags})"
                     + (trainer.Step > 0 ? $", resuming at step {trainer.Step}" : "") + $" -> {outDir}"));
                 TagTrainSummary summary = null!;
                 CliProgress.Run(io, "training", trainer.TotalSteps, line =>
@@ -242,13 +257,14 @@ internal static class WeakCommand
             });
             var table = new Table().Border(TableBorder.Rounded).AddColumns("pseudo-mask", "mIoU", "pixels covered");
             table.AddRow("argmax of tagged CAMs", Pct(result.ArgmaxMIoU / 100), "100%");
-            table.AddRow($"confident (background {Markup.Escape(options.Background.ToString())})", Pct(result.ConfidentMIoU / 100), Pct(result.Coverage / 100));
+            table.AddRow(ConfidentRow("confident", options.Background.ToString(), result.BackgroundClass), Pct(result.ConfidentMIoU / 100), Pct(result.Coverage / 100));
             if (result.Refined is { } q)
             {
                 table.AddRow("iSeg-refined, argmax", Pct(q.ArgmaxMIoU / 100), "100%");
-                table.AddRow($"iSeg-refined, confident", Pct(q.ConfidentMIoU / 100), Pct(q.Coverage / 100));
+                table.AddRow(ConfidentRow("iSeg-refined, confident", options.Background.ToString(), result.BackgroundClass), Pct(q.ConfidentMIoU / 100), Pct(q.Coverage / 100));
             }
             io.Console.Write(table);
+            PerClass(io, ds.Classes.Names, result.PerClassConfidentIoU);
             string speed = result.Images > result.Skipped ? result.ImagesPerSecond.ToString("F2", CultureInfo.InvariantCulture) + " images/s" : "every image already done (scored from its files)";
             io.Console.MarkupLine(Markup.Escape($"{speed} (scales {string.Join(",", s.Select(v => v.ToString(CultureInfo.InvariantCulture)))}, flip {(!r.GetValue(noFlip) ? "on" : "off")}); scores: {Path.Combine(outDir, resultFile)}"
                 + (shardSpec is null ? "" : $"; once every shard is done, the same command without --shard scores the whole set into {Path.Combine(outDir, CamRunResult.FileName)}")));
@@ -373,8 +389,9 @@ internal static class WeakCommand
             var q = result.Scores;
             var table = new Table().Border(TableBorder.Rounded).AddColumns("pseudo-mask", "mIoU", "pixels covered");
             table.AddRow($"{result.Method}, argmax of tagged classes", Pct(q.ArgmaxMIoU / 100), "100%");
-            table.AddRow($"{result.Method}, confident (background {Markup.Escape(result.Background)})", Pct(q.ConfidentMIoU / 100), Pct(q.Coverage / 100));
+            table.AddRow(ConfidentRow($"{result.Method}, confident", result.Background, result.BackgroundClass), Pct(q.ConfidentMIoU / 100), Pct(q.Coverage / 100));
             io.Console.Write(table);
+            PerClass(io, ds.Classes.Names, q.PerClassConfidentIoU);
             string speed = double.IsNaN(result.SecondsPerImage) ? "every image already done (scored from its files)" : result.SecondsPerImage.ToString("F2", CultureInfo.InvariantCulture) + " s per image";
             io.Console.MarkupLine(Markup.Escape($"{speed}{(result.Affinity is { } a ? $", affinities {a}" : "")}; scores: {Path.Combine(outDir, RefineResult.FileName)}"));
             return 0;
@@ -545,6 +562,19 @@ internal static class WeakCommand
         });
         return cmd;
     }
+
+    /// <summary>One line of the confident masks' per-class IoU, classes without pixels in either left out.</summary>
+    private static void PerClass(CliIO io, string[] names, double[]? iou)
+    {
+        if (iou is null) return;
+        var parts = Enumerable.Range(0, Math.Min(names.Length, iou.Length)).Where(c => !double.IsNaN(iou[c])).Select(c => $"{names[c]} {Inv(iou[c], "F1")}");
+        io.Console.MarkupLine(Markup.Escape($"confident masks, IoU per class: {string.Join(", ", parts)}"));
+    }
+
+    /// <summary>The confident row's label: with a background class (VOC style) its pixels are that class, scored.</summary>
+    private static string ConfidentRow(string what, string rule, string? backgroundClass) => Markup.Escape(backgroundClass is null
+        ? $"{what} (background {rule} = unsure, ignored)"
+        : $"{what}, background {rule} = class 0 '{backgroundClass}' (scored as a class)");
 
     private static int[]? TrainedTags(string run) => File.Exists(Path.Combine(run, TagTrainer.SummaryFile)) ? TagTrainer.ReadSummary(run).TagsPerClass : null;
 

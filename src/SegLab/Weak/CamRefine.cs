@@ -1,6 +1,6 @@
 // Refinement as a stage of the weak pipeline (PAPERS.md C.2), `seglab weak refine`: reads a CAM folder written by
 // `seglab weak cam`, refines each image's CAMs and writes, like the CAM stage, ID.png (the confident mask, unsure
-// pixels as the ignore id), ID.argmax.png (every pixel its best tagged class) and refine.json (both scored against the
+// pixels as the ignore id, or as the background class on VOC style data), ID.argmax.png (every pixel its best tagged class) and refine.json (both scored against the
 // ground truth). The tags are the CAM file's own, so a class the image was not tagged with never enters (tested).
 //   crf-psa: dense CRF of [(1 - max)^alpha, CAMs] as probabilities (psa tool/imutils.crf_inference);
 //   crf-irn: dense CRF of the constant-background labels by unary_from_labels(0.7) (irn crf_inference_label);
@@ -100,7 +100,9 @@ public sealed record RefineOptions
 /// <param name="SecondsPerImage">Wall time per refined image of this process (reading, refining, writing).</param>
 /// <param name="Skipped">Images already refined by an earlier run (scored from their files).</param>
 /// <param name="Affinity">rw: "cosine" or "learned (RUN)"; null for the CRF.</param>
-public sealed record RefineResult(string Method, string Background, int Images, PseudoMaskScores Scores, double SecondsPerImage, int Skipped, string? Affinity = null)
+/// <param name="BackgroundClass">The class the background score's pixels get (VOC style), or null: they are unsure (ignore).</param>
+public sealed record RefineResult(string Method, string Background, int Images, PseudoMaskScores Scores, double SecondsPerImage, int Skipped, string? Affinity = null,
+    string? BackgroundClass = null)
 {
     /// <summary>File name of the scores.</summary>
     public const string FileName = "refine.json";
@@ -132,7 +134,8 @@ public static class CamRefine
         byte ignore = (byte)data.Classes.IgnoreIndex;
         var background = options.BackgroundUsed;
         Directory.CreateDirectory(outDir);
-        var scorer = new PseudoMaskScorer(c, data.Classes.IgnoreIndex, background);
+        int? backgroundClass = ClassMapLabels.BackgroundClass(data.Classes);
+        var scorer = new PseudoMaskScorer(c, data.Classes.IgnoreIndex, background, backgroundClass);
         int skipped = 0, computed = 0;
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < data.Count && !cancel.IsCancellationRequested; i++)
@@ -153,6 +156,8 @@ public static class CamRefine
                 if (!File.Exists(camPath)) throw new FileNotFoundException($"No CAM file '{camPath}' for image {s.Id} (run seglab weak cam on the same data and split).", camPath);
                 var cam = CamRun.ReadCamFile(camPath, data.Classes.Names, s.Height, s.Width);
                 (confident, argmax) = Refine(s, cam, model, options, ignore, learned, camPath);
+                // VOC style: the background score's pixels are the background class in the written mask, not unsure.
+                if (backgroundClass is int bg) confident = Array.ConvertAll(confident, v => v == ignore ? (byte)bg : v);
                 Png.Save(argmaxPath, new Image(s.Width, s.Height, 1, argmax));
                 Png.Save(maskPath, new Image(s.Width, s.Height, 1, confident));
                 computed++;
@@ -162,7 +167,8 @@ public static class CamRefine
         }
         var result = new RefineResult(RefineOptions.Name(options.Method), background.ToString(), scorer.Count, scorer.Scores(),
             computed == 0 ? double.NaN : clock.Elapsed.TotalSeconds / computed, skipped,
-            options.Method != RefineMethod.RandomWalk ? null : learned is null ? (options.CenterFeatures ? "cosine (centred features)" : "cosine") : $"learned ({learned.Dir})");
+            options.Method != RefineMethod.RandomWalk ? null : learned is null ? (options.CenterFeatures ? "cosine (centred features)" : "cosine") : $"learned ({learned.Dir})",
+            backgroundClass is int b ? data.Classes.Names[b] : null);
         AtomicFile.Write(Path.Combine(outDir, RefineResult.FileName), JsonSerializer.SerializeToUtf8Bytes(result, TagTrainer.Json));
         return result;
     }

@@ -3,7 +3,9 @@
 // writes per image ID.safetensors (tensor "cam", float32 [C, h, w] at 1/stride of the image, IRN's strided map) and
 // ID.png (the pseudo-mask: class ids, unsure pixels as the ignore id). The pseudo-masks are scored against the ground
 // truth two ways: every pixel assigned to its best tagged class ("argmax"), and only where the CAM is confident
-// against the background rule ("confident", with the share of pixels it covers). An image whose two files exist is
+// against the background rule ("confident", with the share of pixels it covers). On a dataset with a background class
+// (VOC style, ClassMapLabels.BackgroundClass) the background score's pixels are that class, not unsure: the confident
+// mask covers every pixel and its mIoU is the VOC one, background scored as a class. An image whose two files exist is
 // skipped, so an interrupted run resumes; cam.json (written atomically at the end) holds the scores.
 using System.Diagnostics;
 using System.Text.Json;
@@ -60,8 +62,10 @@ public sealed record CamRunOptions
 /// <param name="ImagesPerSecond">Throughput of this process (CAMs, files and scoring).</param>
 /// <param name="Skipped">Images already done by an earlier run (not recomputed; scored from their files).</param>
 /// <param name="Refined">The same scores of the iSeg-refined maps, when asked for.</param>
+/// <param name="PerClassConfidentIoU">Per-class IoU (%) of the confident masks (with a background class: the VOC scores).</param>
+/// <param name="BackgroundClass">The class the background score's pixels get (VOC style), or null: they are unsure (ignore).</param>
 public sealed record CamRunResult(int Images, double ArgmaxMIoU, double ConfidentMIoU, double Coverage, double[] PerClassArgmaxIoU, double ImagesPerSecond, int Skipped,
-    PseudoMaskScores? Refined = null)
+    PseudoMaskScores? Refined = null, double[]? PerClassConfidentIoU = null, string? BackgroundClass = null)
 {
     /// <summary>File name of the scores.</summary>
     public const string FileName = "cam.json";
@@ -77,29 +81,37 @@ public sealed record CamRunResult(int Images, double ArgmaxMIoU, double Confiden
 /// <param name="ConfidentMIoU">mIoU (%) over the pixels the background rule keeps.</param>
 /// <param name="Coverage">Share (%) of valid pixels the background rule keeps.</param>
 /// <param name="PerClassArgmaxIoU">Per-class IoU (%) of the argmax masks.</param>
-public sealed record PseudoMaskScores(double ArgmaxMIoU, double ConfidentMIoU, double Coverage, double[] PerClassArgmaxIoU);
+/// <param name="PerClassConfidentIoU">Per-class IoU (%) of the confident masks over the pixels they keep.</param>
+public sealed record PseudoMaskScores(double ArgmaxMIoU, double ConfidentMIoU, double Coverage, double[] PerClassArgmaxIoU, double[]? PerClassConfidentIoU = null);
 
-/// <summary>Accumulates argmax and confident scores of pseudo-masks from normalised class maps.</summary>
-internal sealed class PseudoMaskScorer(int classes, int ignoreIndex, BackgroundRule background)
+/// <summary>
+/// Accumulates argmax and confident scores of pseudo-masks from normalised class maps. With a background class
+/// (VOC style) the background score's pixels are that class in the confident mask, which then covers every pixel.
+/// </summary>
+internal sealed class PseudoMaskScorer(int classes, int ignoreIndex, BackgroundRule background, int? backgroundClass = null)
 {
     private readonly MetricAccumulator _argmax = new(classes), _confident = new(classes);
     private long _valid, _kept;
 
     public int Count => _argmax.Count;
 
-    /// <summary>Scores the maps [C, H, W] of one image; returns its confident mask (unsure pixels as the ignore id).</summary>
+    /// <summary>Scores the maps [C, H, W] of one image; returns its confident mask (background pixels as the background class, else as the ignore id).</summary>
     public byte[] Add(string id, Tensor maps, int[] tags, int[] label)
     {
         byte ignore = (byte)ignoreIndex;
-        var confidentMask = ClassMapLabels.Labels(maps, tags, background, ignore);
+        var confidentMask = ClassMapLabels.Labels(maps, tags, background, backgroundClass is int b ? (byte)b : ignore);
         var argmax = ClassMapLabels.Labels(maps, tags, BackgroundRule.Constant(0), ignore);
         AddMasks(id, argmax, confidentMask, label, ignore);
         return confidentMask;
     }
 
-    /// <summary>Scores an image's argmax mask and confident mask (unsure pixels as <paramref name="unsure"/>).</summary>
+    /// <summary>
+    /// Scores an image's argmax mask and confident mask (unsure pixels as <paramref name="unsure"/>; with a background
+    /// class they are taken as that class, so a mask whose background is still the ignore id scores as VOC does).
+    /// </summary>
     public void AddMasks(string id, byte[] argmax, byte[] confidentMask, int[] label, byte unsure)
     {
+        if (backgroundClass is int bg) confidentMask = Array.ConvertAll(confidentMask, v => v == unsure ? (byte)bg : v);
         // A pixel of an image with no tag cannot be assigned; it counts as class 0 in the argmax scores.
         var pred = Array.ConvertAll(argmax, v => v == unsure || v >= classes ? 0 : (int)v);
         _argmax.Add(ImageConfusion.Compute(id, pred, label, classes, ignoreIndex));
@@ -118,7 +130,8 @@ internal sealed class PseudoMaskScorer(int classes, int ignoreIndex, BackgroundR
     public PseudoMaskScores Scores()
     {
         var a = _argmax.Summarize();
-        return new PseudoMaskScores(a.MIoU, _confident.Summarize().MIoU, _valid == 0 ? double.NaN : 100.0 * _kept / _valid, a.PerClassIoU);
+        var k = _confident.Summarize();
+        return new PseudoMaskScores(a.MIoU, k.MIoU, _valid == 0 ? double.NaN : 100.0 * _kept / _valid, a.PerClassIoU, k.PerClassIoU);
     }
 }
 
@@ -146,8 +159,9 @@ public static class CamRun
         if (classifierClasses.Length != c || !classifierClasses.SequenceEqual(data.Classes.Names))
             throw new ArgumentException($"CAM: {classifierSource} was trained on classes [{string.Join(", ", classifierClasses)}] but {data.Root} has [{string.Join(", ", data.Classes.Names)}].");
         Directory.CreateDirectory(outDir);
-        var cam = new PseudoMaskScorer(c, data.Classes.IgnoreIndex, options.Background);
-        var refined = options.ISeg is null ? null : new PseudoMaskScorer(c, data.Classes.IgnoreIndex, options.Background);
+        int? backgroundClass = ClassMapLabels.BackgroundClass(data.Classes);
+        var cam = new PseudoMaskScorer(c, data.Classes.IgnoreIndex, options.Background, backgroundClass);
+        var refined = options.ISeg is null ? null : new PseudoMaskScorer(c, data.Classes.IgnoreIndex, options.Background, backgroundClass);
         int skipped = 0, computed = 0;
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < data.Count && !cancel.IsCancellationRequested; i++)
@@ -155,7 +169,7 @@ public static class CamRun
             var s = data.Load(i);
             if (s.Label is null) throw new DatasetException($"CAM: sample {s.Id} ({s.ImagePath}) has no label map to take its tags from.");
             string camPath = Path.Combine(outDir, s.Id + ".safetensors"), maskPath = Path.Combine(outDir, s.Id + ".png");
-            var tags = ImageTags.Of(i, s.Id, s.Label, s.Height, s.Width, c, TagOptions.WholeImage(options.TagMinPixels))[0].Tags;
+            var tags = ImageTags.Of(i, s.Id, s.Label, s.Height, s.Width, c, TagOptions.WholeImage(options.TagMinPixels), backgroundClass)[0].Tags;
             if (trainedTags is not null)
                 foreach (var t in tags)
                     if (t < trainedTags.Count && trainedTags[t] == 0)
@@ -196,7 +210,8 @@ public static class CamRun
         }
         var k = cam.Scores();
         var result = new CamRunResult(cam.Count, k.ArgmaxMIoU, k.ConfidentMIoU, k.Coverage, k.PerClassArgmaxIoU,
-            computed / Math.Max(1e-9, clock.Elapsed.TotalSeconds), skipped, refined?.Scores());
+            computed / Math.Max(1e-9, clock.Elapsed.TotalSeconds), skipped, refined?.Scores(), k.PerClassConfidentIoU,
+            backgroundClass is int bc ? data.Classes.Names[bc] : null);
         AtomicFile.Write(Path.Combine(outDir, resultFile), JsonSerializer.SerializeToUtf8Bytes(result, TagTrainer.Json));
         return result;
     }

@@ -4,6 +4,8 @@
 // and a background score is put in front: a constant tau (IRN: 0.15) or (1 - max_c map_c)^alpha (PSA: 4..32, iSeg: 2).
 // label = argmax over [background, present classes]; background becomes the dataset's background class id, or the
 // ignore id where the dataset has no background class (CamVid: its pixels are then not scored as any class).
+// A dataset has a background class, VOC style, where its class 0 is named "background" (BackgroundClass).
+using SegLab.Data;
 using SegLab.Engine;
 using SegLab.Engine.Autograd;
 
@@ -52,6 +54,19 @@ public sealed record BackgroundRule(double Threshold, double? Alpha)
 /// <summary>Turns class maps into labels.</summary>
 public static class ClassMapLabels
 {
+    /// <summary>
+    /// The dataset's background class, VOC style: 0 where class 0 is named "background" (case-insensitive), else null
+    /// (CamVid: no background class, the background score means unsure).
+    /// </summary>
+    public static int? BackgroundClass(ClassTable classes)
+    {
+        ArgumentNullException.ThrowIfNull(classes);
+        return string.Equals(classes.Classes[0].Name, "background", StringComparison.OrdinalIgnoreCase) ? 0 : null;
+    }
+
+    /// <summary>The label pixels get where the background score wins: the background class, else the ignore id.</summary>
+    public static byte BackgroundLabel(ClassTable classes) => BackgroundClass(classes) is int b ? (byte)b : (byte)classes.IgnoreIndex;
+
     /// <summary>Resizes [C, h, w] maps to [C, height, width] (bilinear, align_corners=false).</summary>
     public static Tensor Resize(Tensor maps, int height, int width)
     {

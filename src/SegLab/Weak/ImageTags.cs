@@ -1,6 +1,8 @@
 // Image-level labels from a segmentation dataset (issue 19, PAPERS.md C and F): whole images, or crops of a given
 // size and stride, where a class is present when it covers at least MinPixels pixels of the crop (void ignored).
 // On CamVid whole-image tags are nearly constant (about 9.3 of 11 classes per image), so crops are the default there.
+// VOC style data (class 0 named "background", ClassMapLabels.BackgroundClass) takes whole images, and its background
+// is never a tag: the image-level labels of the setting name the objects only.
 using SegLab.Data;
 
 namespace SegLab.Weak;
@@ -70,14 +72,22 @@ public sealed record TagStatistics(int Crops, int[] PerClass, int Empty)
 public static class ImageTags
 {
     /// <summary>The tagged regions of one label map [height * width] (class ids; ids outside 0..classes-1 are void).</summary>
-    public static List<TaggedCrop> Of(int index, string imageId, ReadOnlySpan<int> label, int height, int width, int classes, TagOptions options)
+    /// <param name="index">Index of the image in its dataset.</param>
+    /// <param name="imageId">The image's id, for messages.</param>
+    /// <param name="label">The label map.</param>
+    /// <param name="height">Image height.</param>
+    /// <param name="width">Image width.</param>
+    /// <param name="classes">Number of classes.</param>
+    /// <param name="options">Whole images or crops.</param>
+    /// <param name="background">The background class, never a tag (VOC style), or null.</param>
+    public static List<TaggedCrop> Of(int index, string imageId, ReadOnlySpan<int> label, int height, int width, int classes, TagOptions options, int? background = null)
     {
         options.Validate();
         if (label.Length != height * width) throw new ArgumentException($"tags: image {imageId} has {label.Length} labels for {height}x{width}.");
         var crops = new List<TaggedCrop>();
         if (options.Whole)
         {
-            crops.Add(new TaggedCrop(index, imageId, 0, 0, height, width, Present(label, width, 0, 0, height, width, classes, options.MinPixels)));
+            crops.Add(new TaggedCrop(index, imageId, 0, 0, height, width, Present(label, width, 0, 0, height, width, classes, options.MinPixels, background)));
             return crops;
         }
         if (options.CropHeight > height || options.CropWidth > width)
@@ -85,19 +95,23 @@ public static class ImageTags
         for (int y = 0; y + options.CropHeight <= height; y += options.StrideY)
             for (int x = 0; x + options.CropWidth <= width; x += options.StrideX)
                 crops.Add(new TaggedCrop(index, imageId, y, x, options.CropHeight, options.CropWidth,
-                    Present(label, width, y, x, options.CropHeight, options.CropWidth, classes, options.MinPixels)));
+                    Present(label, width, y, x, options.CropHeight, options.CropWidth, classes, options.MinPixels, background)));
         return crops;
     }
 
-    /// <summary>The tagged regions of every labelled sample of a dataset (decodes each; an unlabelled sample is an error naming it).</summary>
+    /// <summary>
+    /// The tagged regions of every labelled sample of a dataset (decodes each; an unlabelled sample is an error naming
+    /// it). The dataset's background class (<see cref="ClassMapLabels.BackgroundClass"/>), if it has one, is never a tag.
+    /// </summary>
     public static List<TaggedCrop> Of(ISegmentationDataset dataset, TagOptions options, IProgress<int>? progress = null)
     {
         var all = new List<TaggedCrop>();
+        int? background = ClassMapLabels.BackgroundClass(dataset.Classes);
         for (int i = 0; i < dataset.Count; i++)
         {
             var s = dataset.Load(i);
             if (s.Label is null) throw new DatasetException($"tags: sample {s.Id} ({s.ImagePath}) has no label map to take tags from.");
-            all.AddRange(Of(i, s.Id, s.Label, s.Height, s.Width, dataset.Classes.Count, options));
+            all.AddRange(Of(i, s.Id, s.Label, s.Height, s.Width, dataset.Classes.Count, options, background));
             progress?.Report(i + 1);
         }
         return all;
@@ -116,12 +130,12 @@ public static class ImageTags
         return new TagStatistics(crops.Count, per, empty);
     }
 
-    private static int[] Present(ReadOnlySpan<int> label, int stride, int y0, int x0, int h, int w, int classes, int minPixels)
+    private static int[] Present(ReadOnlySpan<int> label, int stride, int y0, int x0, int h, int w, int classes, int minPixels, int? background)
     {
         var count = new int[classes];
         for (int y = y0; y < y0 + h; y++)
             foreach (var v in label.Slice(y * stride + x0, w))
                 if ((uint)v < (uint)classes) count[v]++;
-        return [.. Enumerable.Range(0, classes).Where(c => count[c] >= minPixels)];
+        return [.. Enumerable.Range(0, classes).Where(c => c != background && count[c] >= minPixels)];
     }
 }

@@ -47,6 +47,13 @@ public sealed record TagTrainOptions
     /// <summary>Weight decay (IRN: 1e-4).</summary>
     public double WeightDecay { get; init; } = 1e-4;
 
+    /// <summary>
+    /// Train the classifier only, the encoder frozen at its initial (for resnet18-imagenet: ImageNet) weights. Left out
+    /// of config.json and the resume hash when false, so runs from before the option resume.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool FreezeEncoder { get; init; }
+
     /// <summary>Random horizontal flips.</summary>
     public bool Flip { get; init; } = true;
 
@@ -149,6 +156,7 @@ public sealed class TagTrainer
             throw new ArgumentException($"classifier: {_crops.Count} tagged crops in {train.Root} ({train.Split}) is fewer than one batch of {options.Batch}.");
         Statistics = ImageTags.Statistics(_crops, train.Classes.Count);
         Model = WeakEncoders.CreateClassifier(options.Encoder, train.Classes.Count, options.Seed);
+        if (options.FreezeEncoder) Model.Encoder.Freeze();
         _encOpt = new Sgd(Model.Encoder.TrainableParameters(), options.Lr, options.Momentum, options.WeightDecay);
         _clsOpt = new Sgd(Model.Classifier.TrainableParameters(), options.Lr * options.ClassifierLrFactor, options.Momentum, options.WeightDecay);
         BatchesPerEpoch = _crops.Count / options.Batch;
@@ -310,7 +318,7 @@ public sealed class TagTrainer
 
     private TagTrainSummary Summary(TagQuality? val) => new()
     {
-        Encoder = WeakEncoders.Describe(_o.Encoder),
+        Encoder = WeakEncoders.Describe(_o.Encoder) + (_o.FreezeEncoder ? "; encoder frozen, classifier trained alone" : ""),
         Tags = _o.Tags.ToString(),
         Classes = _train.Classes.Names,
         TrainCrops = _crops.Count,

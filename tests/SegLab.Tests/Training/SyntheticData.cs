@@ -10,13 +10,19 @@ internal sealed class SyntheticDataset : ISegmentationDataset
     private readonly int _seed;
     private readonly int? _nanSample;
 
-    public SyntheticDataset(int count, int size, int seed, int classes = 3, int? nanSample = null)
+    /// <param name="count">Images.</param>
+    /// <param name="size">Side of the square images.</param>
+    /// <param name="seed">Seed of the squares, bars and noise.</param>
+    /// <param name="classes">Classes (at least 2).</param>
+    /// <param name="nanSample">An image with a NaN pixel, or null.</param>
+    /// <param name="voc">Name class 0 "background" (VOC style: the weak pipeline's background class).</param>
+    public SyntheticDataset(int count, int size, int seed, int classes = 3, int? nanSample = null, bool voc = false)
     {
         Count = count;
         _size = size;
         _seed = seed;
         _nanSample = nanSample;
-        Classes = new ClassTable("synthetic", Enumerable.Range(0, classes).Select(i => new ClassInfo(i, $"c{i}", (byte)(40 * i), 0, 0)).ToArray(), 255);
+        Classes = new ClassTable("synthetic", Enumerable.Range(0, classes).Select(i => new ClassInfo(i, voc && i == 0 ? "background" : $"c{i}", (byte)(40 * i), 0, 0)).ToArray(), 255);
     }
 
     public string Name => "synthetic";

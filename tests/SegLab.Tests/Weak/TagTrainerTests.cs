@@ -48,6 +48,26 @@ public sealed class TagTrainerTests : IDisposable
     }
 
     [Fact]
+    public void A_frozen_encoder_keeps_its_weights_while_the_classifier_learns_and_the_default_leaves_config_json_alone()
+    {
+        var train = new SyntheticDataset(16, 32, 1);
+        var tags = new TagOptions(16, 16, 16, 16, 40);
+        var fresh = WeakEncoders.CreateClassifier(Options.Encoder, train.Classes.Count, Options.Seed);
+        var t = new TagTrainer(Options with { Epochs = 2, Tags = tags, FreezeEncoder = true }, train, null, Path.Combine(_root, "f"));
+        var s = t.Run();
+        Assert.Contains("encoder frozen", s.Encoder);
+        var before = fresh.Encoder.Parameters().Select(p => p.ToArray()).ToArray();
+        var after = t.Model.Encoder.Parameters().Select(p => p.ToArray()).ToArray();
+        Assert.Equal(before.Length, after.Length);
+        for (int i = 0; i < before.Length; i++) Assert.Equal(before[i], after[i]);
+        Assert.NotEqual(fresh.Classifier.Parameters().First().ToArray(), t.Model.Classifier.Parameters().First().ToArray());
+        Assert.Contains("freezeEncoder", File.ReadAllText(Path.Combine(_root, "f", "config.json")), StringComparison.OrdinalIgnoreCase);
+        var plain = new TagTrainer(Options with { Epochs = 1, Tags = tags }, train, null, Path.Combine(_root, "g"));
+        Assert.True(plain.Model.Encoder.TrainableParameters().Any(), "the default trains the encoder");
+        Assert.DoesNotContain("freezeEncoder", File.ReadAllText(Path.Combine(_root, "g", "config.json")), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public void Resumed_run_is_bit_identical_to_an_uninterrupted_one_and_a_finished_run_is_left_alone()
     {
         var train = new SyntheticDataset(8, 32, 3);
