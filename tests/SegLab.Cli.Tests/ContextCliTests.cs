@@ -88,9 +88,12 @@ public sealed class ContextCliTests : IDisposable
 
     // A classifier run folder as `seglab weak train-classifier` leaves it: config.json (tag options with the crop, the
     // encoder, the classes) and model.safetensors; the weights are the seeded initialisation (no training needed here).
-    private string ClassifierRun()
+    private string ClassifierRun() => WriteClassifierRun(_dir);
+
+    // The same folder under parent/cls, for the other CLI tests that take a classifier (seglab explain).
+    internal static string WriteClassifierRun(string parent)
     {
-        string run = Path.Combine(_dir, "cls");
+        string run = Path.Combine(parent, "cls");
         Directory.CreateDirectory(run);
         string[] classes = [.. SegLab.Data.ClassTable.CamVid.Names];
         File.WriteAllText(Path.Combine(run, "config.json"), JsonSerializer.Serialize(new

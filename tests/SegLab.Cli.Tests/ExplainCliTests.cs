@@ -1,6 +1,8 @@
 // seglab explain on a sample CamVid image with the sample CGNet weights: the three files (the map as float32 [H, W],
 // the overlay at the image size, explain.json with target, score and shares that agree with the map), and the bad
-// inputs of issue 18 as one-line usage errors (exit 2) that write nothing.
+// inputs of issue 18 as one-line usage errors (exit 2) that write nothing. A classifier run folder (an untrained
+// scratch classifier written by ContextCliTests) as --model: a class or a superclass A+B, whose gradient x input map
+// and score are the sums of its members' (the target is the sum of their logits).
 using System.Text.Json;
 using SegLab.Attribution;
 using SegLab.Engine.Serialization;
@@ -92,11 +94,60 @@ public sealed class ExplainCliTests : IDisposable
         Assert.True(root.TryGetProperty("contextShares", out _));
     }
 
+    private static (float[] Map, JsonElement Root) Explain(string[] args)
+    {
+        var r = CliTests.Run(["explain", "--image", ImagePath, "--threads", "1", .. args]);
+        Assert.True(r.Code == 0, r.Err + r.Console);
+        string outDir = args[Array.IndexOf(args, "--out") + 1];
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "explain.json")));
+        return (SafeTensors.Load(Path.Combine(outDir, "attribution.safetensors")).ToTensors()["attribution"].ToArray(), doc.RootElement.Clone());
+    }
+
+    [Fact]
+    public void A_classifier_explains_a_superclass_as_the_sum_of_its_classes()
+    {
+        string run = ContextCliTests.WriteClassifierRun(_dir);
+        var (car, carJson) = Explain(["--model", run, "--class", "Car", "--method", "gxi", "--out", Path.Combine(_dir, "car")]);
+        var (ped, pedJson) = Explain(["--model", run, "--class", "pedestrian", "--method", "gxi", "--out", Path.Combine(_dir, "ped")]);
+        var (both, bothJson) = Explain(["--model", run, "--class", "Car+Pedestrian", "--method", "gxi", "--out", Path.Combine(_dir, "both")]);
+        var t = bothJson.GetProperty("target");
+        Assert.Equal([8, 9], t.GetProperty("classes").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal("Car+Pedestrian", t.GetProperty("className").GetString());
+        Assert.Equal("Classes", t.GetProperty("region").GetString());
+        Assert.Equal([8], carJson.GetProperty("target").GetProperty("classes").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.False(bothJson.TryGetProperty("contextShares", out _)); // a whole-image target: no object/context split
+        double sa = carJson.GetProperty("targetScore").GetDouble(), sb = pedJson.GetProperty("targetScore").GetDouble();
+        Assert.Equal(sa + sb, bothJson.GetProperty("targetScore").GetDouble(), 1e-4 * Math.Max(1, Math.Abs(sa) + Math.Abs(sb)));
+        Assert.Equal(360 * 480, both.Length);
+        double scale = car.Concat(ped).Max(v => Math.Abs(v));
+        Assert.True(scale > 0);
+        for (int i = 0; i < both.Length; i++)
+            Assert.True(Math.Abs(both[i] - (car[i] + ped[i])) <= 1e-4 * scale, $"pixel {i}: {both[i]} vs {car[i]} + {ped[i]}");
+        // Grad-CAM takes the classifier's CAM layer
+        var (_, cam) = Explain(["--model", run, "--class", "Car+Pedestrian", "--out", Path.Combine(_dir, "cam")]);
+        Assert.Equal("encoder", cam.GetProperty("layer").GetString());
+    }
+
+    [Theory]
+    [InlineData("Car+Plane", null, "cls has no class 'Plane' (in 'Car+Plane'). Its classes: 0 Sky")]
+    [InlineData("Car+8", null, "'Car+8' names a class twice")]
+    [InlineData("Car", "--box", "--mask, --pixel and --box do not apply to the classifier run")]
+    public void A_classifier_target_refuses_bad_input_in_one_line(string cls, string? extra, string expected)
+    {
+        string run = ContextCliTests.WriteClassifierRun(_dir), outDir = Path.Combine(_dir, "bad");
+        string[] more = extra is null ? [] : [extra, "330,170,440,250"];
+        var r = CliTests.Run(["explain", "--model", run, "--image", ImagePath, "--class", cls, .. more, "--out", outDir]);
+        Assert.Equal(2, r.Code);
+        Assert.Contains(expected, Assert.Single(r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(outDir));
+    }
+
     public static TheoryData<string[], string> BadInputs() => new()
     {
         { ["--class", "Car", "--method", "occlusion"], "Known methods: saliency, gxi, ig" },
         { ["--class", "Car", "--method", "gradcam", "--layer", "level3.99"], "Valid layers: level1_0" },
         { ["--class", "Plane"], "no class 'Plane'" },
+        { ["--class", "Car+Pedestrian"], "a set of classes ('Car+Pedestrian') is a classifier target; cgnet-camvid is a segmentation model" },
         { ["--class", "11"], "no class '11'. Its classes: 0 Sky" },
         { ["--class", "-1"], "no class '-1'" },
         { ["--class", "Car", "--mask", "EMPTY"], "is empty" },

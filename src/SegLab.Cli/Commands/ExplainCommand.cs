@@ -1,11 +1,15 @@
 // seglab explain: one attribution map for one image and one target (a class over a mask file, a pixel, a box, or
 // the class's predicted region): OUTDIR/attribution.safetensors, OUTDIR/overlay.png and OUTDIR/explain.json
-// (docs/attribution.md). Every option is checked before the model is loaded.
+// (docs/attribution.md). Every option is checked before the model is loaded. A --model that is a `seglab weak
+// train-classifier` run folder is explained as a classifier: the target is a class logit of the whole image, or the
+// sum of the logits of a set of classes (--class A+B, a superclass: AttributionTarget.ForClasses).
 using System.CommandLine;
 using System.Globalization;
 using SegLab.Attribution;
+using SegLab.Attribution.Context;
 using SegLab.Data;
 using SegLab.Models;
+using SegLab.Weak;
 using Spectre.Console;
 
 namespace SegLab.Cli;
@@ -16,10 +20,10 @@ internal static class ExplainCommand
 
     public static Command Create(CliIO io)
     {
-        var model = new Option<string>("--model") { Description = "Model name from the model table (cgnet-camvid, espnet-camvid), a seglab train run folder, or FILE.onnx with its card FILE.onnx.json.", Required = true };
+        var model = new Option<string>("--model") { Description = "Model name from the model table (cgnet-camvid, espnet-camvid), a seglab train run folder, FILE.onnx with its card FILE.onnx.json, or a `seglab weak train-classifier` run folder (a classifier: the target is the class logit of the whole image).", Required = true };
         var weights = new Option<string?>("--weights") { Description = "Weights file (default: the model's pretrained weights)." };
         var image = new Option<string>("--image") { Description = "The image (PNG, JPEG, PPM/PGM).", Required = true };
-        var cls = new Option<string>("--class") { Description = "Target class: a name of the model's class table (Car) or its index.", Required = true };
+        var cls = new Option<string>("--class") { Description = "Target class: a name of the model's class table (Car) or its index; for a classifier also a set of classes A+B (a superclass: the sum of their logits).", Required = true };
         var mask = new Option<string?>("--mask") { Description = "Target mask image of the image's size: non-zero pixels are the object." };
         var pixel = new Option<string?>("--pixel") { Description = "Target pixel X,Y (column, row from the top left)." };
         var box = new Option<string?>("--box") { Description = "Target box X0,Y0,X1,Y1 (the end corner is exclusive)." };
@@ -62,24 +66,48 @@ internal static class ExplainCommand
             if (!File.Exists(imagePath)) throw new FileNotFoundException($"--image: {imagePath} does not exist.");
             if (maskPath is not null && !File.Exists(maskPath)) throw new FileNotFoundException($"--mask: {maskPath} does not exist.");
 
-            string name = r.GetValue(model)!;
-            var classes = SegLab.Training.TrainedModel.Classes(name);
-            int c = ClassIndex(r.GetValue(cls)!, classes);
-            var seg = SegLab.Training.TrainedModel.Resolve(name, r.GetValue(weights));
-            if (c >= seg.NumClasses) throw new ArgumentException($"--class: model {seg.Name} scores {seg.NumClasses} classes; class {c} is not one of them.");
-            if (attribution is CamBase) options = options with { Layer = CamLayers.Resolve(seg, options.Layer) };
-            var sample = SampleDecoding.Load(Path.GetFileNameWithoutExtension(imagePath), imagePath, null, classes);
-            int h = sample.Height, w = sample.Width;
-            string className = classes.Names[c];
-            var target = maskPath is not null ? Explainer.MaskFile(maskPath, c, h, w)
-                : px is not null ? AttributionTarget.Pixel(c, px[0], px[1], h, w)
-                : bx is not null ? AttributionTarget.Box(c, bx[0], bx[1], bx[2], bx[3], h, w)
-                : Explainer.Predicted(seg, sample.Image, h, w, c, className);
+            string name = r.GetValue(model)!, classText = r.GetValue(cls)!;
+            SegmentationModel seg;
+            float[] imageValues;
+            int h, w;
+            string className;
+            AttributionTarget target;
+            if (RecognitionSide.IsClassifierRun(name))
+            {
+                if (r.GetValue(weights) is not null) throw new ArgumentException($"--weights does not apply to the classifier run {name}: its model.safetensors is used.");
+                if (maskPath is not null || px is not null || bx is not null)
+                    throw new ArgumentException($"--mask, --pixel and --box do not apply to the classifier run {name}: its target is a class logit of the whole image.");
+                string[] names = TagTrainer.Classes(name);
+                int[] set = ClassifierClasses(classText, names, name);
+                className = string.Join("+", set.Select(k => names[k]));
+                target = AttributionTarget.ForClasses(set, className);
+                seg = RecognitionSide.Wrap(TagTrainer.Load(name), Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(name))));
+                if (attribution is CamBase) options = options with { Layer = CamLayers.Resolve(seg, options.Layer) };
+                var sample = SampleDecoding.Load(Path.GetFileNameWithoutExtension(imagePath), imagePath, null, ClassTable.CamVid);
+                (imageValues, h, w) = (sample.Image, sample.Height, sample.Width);
+            }
+            else
+            {
+                if (classText.Contains('+', StringComparison.Ordinal))
+                    throw new ArgumentException($"--class: a set of classes ('{classText}') is a classifier target; {name} is a segmentation model, give one class.");
+                var classes = SegLab.Training.TrainedModel.Classes(name);
+                int c = ClassIndex(classText, classes);
+                seg = SegLab.Training.TrainedModel.Resolve(name, r.GetValue(weights));
+                if (c >= seg.NumClasses) throw new ArgumentException($"--class: model {seg.Name} scores {seg.NumClasses} classes; class {c} is not one of them.");
+                if (attribution is CamBase) options = options with { Layer = CamLayers.Resolve(seg, options.Layer) };
+                var sample = SampleDecoding.Load(Path.GetFileNameWithoutExtension(imagePath), imagePath, null, classes);
+                (imageValues, h, w) = (sample.Image, sample.Height, sample.Width);
+                className = classes.Names[c];
+                target = maskPath is not null ? Explainer.MaskFile(maskPath, c, h, w)
+                    : px is not null ? AttributionTarget.Pixel(c, px[0], px[1], h, w)
+                    : bx is not null ? AttributionTarget.Box(c, bx[0], bx[1], bx[2], bx[3], h, w)
+                    : Explainer.Predicted(seg, imageValues, h, w, c, className);
+            }
             string outDir = r.GetValue(output)!;
             var start = System.Diagnostics.Stopwatch.StartNew();
-            var result = Explainer.Write(seg, attribution, sample.Image, h, w, target, className, options, outDir);
+            var result = Explainer.Write(seg, attribution, imageValues, h, w, target, className, options, outDir);
             var map = result.Map;
-            io.Console.MarkupLine($"[bold]{Markup.Escape(map.Method)}[/]{(map.Layer is null ? "" : $" at {Markup.Escape(map.Layer)}")} for {Markup.Escape(className)} ({Markup.Escape(target.Description)}, {target.Pixels} px) on {Markup.Escape(Path.GetFileName(imagePath))}: score {map.TargetScore.ToString("G6", Ci)}, {start.Elapsed.TotalSeconds.ToString("F1", Ci)} s");
+            io.Console.MarkupLine($"[bold]{Markup.Escape(map.Method)}[/]{(map.Layer is null ? "" : $" at {Markup.Escape(map.Layer)}")} for {Markup.Escape(className)} ({Markup.Escape(target.Description)}{(target.IsClassifier ? "" : $", {target.Pixels} px")}) on {Markup.Escape(Path.GetFileName(imagePath))}: score {map.TargetScore.ToString("G6", Ci)}, {start.Elapsed.TotalSeconds.ToString("F1", Ci)} s");
             if (map.CompletenessError is { } err)
                 io.Console.MarkupLine($"completeness: map sum - (F(x) - F(baseline)) = {err.ToString("G4", Ci)}{(map.RelativeCompletenessError is { } rel ? $" ({(100 * rel).ToString("F2", Ci)}% of the score difference)" : "")}");
             if (result.Shares is { } s)
@@ -109,6 +137,23 @@ internal static class ExplainCommand
         "noise" or "uniform" => IgBaseline.UniformNoise,
         _ => throw new ArgumentException($"--baseline: unknown baseline '{text}'. Known baselines: black, blurred, mean, noise."),
     };
+
+    // A classifier's class or set of classes A+B (names or indices of its classes; each once).
+    private static int[] ClassifierClasses(string text, string[] names, string run)
+    {
+        var parts = text.Split('+', StringSplitOptions.TrimEntries);
+        var set = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            int found = Array.FindIndex(names, n => string.Equals(n, parts[i], StringComparison.OrdinalIgnoreCase));
+            if (found < 0 && int.TryParse(parts[i], NumberStyles.Integer, Ci, out int id) && id >= 0 && id < names.Length) found = id;
+            if (found < 0)
+                throw new ArgumentException($"--class: the classifier {run} has no class '{parts[i]}'{(parts.Length > 1 ? $" (in '{text}')" : "")}. Its classes: {string.Join(", ", names.Select((n, k) => $"{k} {n}"))}.");
+            set[i] = found;
+        }
+        if (set.Distinct().Count() != set.Length) throw new ArgumentException($"--class: '{text}' names a class twice; each class counts once.");
+        return set;
+    }
 
     private static int ClassIndex(string text, ClassTable classes)
     {

@@ -108,6 +108,12 @@ public static class Explainer
             w.WriteNumber("width", map.Width);
             w.WriteStartObject("target");
             w.WriteNumber("class", target.Class);
+            if (target.IsClassifier)
+            {
+                w.WriteStartArray("classes"); // a classifier's set of classes, whose logits are summed (one class: itself)
+                foreach (int c in target.Classes) w.WriteNumberValue(c);
+                w.WriteEndArray();
+            }
             w.WriteString("className", className);
             w.WriteString("region", target.Region.ToString());
             w.WriteString("description", target.Description);
